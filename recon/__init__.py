@@ -1,0 +1,66 @@
+"""RECON: a dashboard for the systemd services of a small fleet, over SSH."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import load_config
+
+
+def _secret_key(instance: Path) -> str:
+    """A per-install random key kept in the instance folder (0600)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. Starts no threads and opens no sockets: SSH connects lazily and
+    background work is started by the WSGI entry point."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'recon.db'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}},
+        RECON_CONFIG=os.environ.get("RECON_CONFIG", str(instance / "recon.toml")),
+        RECON_CORS_ORIGINS=[],
+        JSON_SORT_KEYS=False,
+    )
+    if "RECON_DATABASE_URI" in os.environ:
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["RECON_DATABASE_URI"]
+    if test_config:
+        app.config.update(test_config)
+    config = load_config(Path(app.config["RECON_CONFIG"]))
+    app.config["RECON"] = config
+    app.config.setdefault("RECON_KNOWN_HOSTS",
+                          config.source.parent / config.settings.known_hosts)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
+
+    from . import errors
+    from .extensions import cors, db
+    from .runtime import Runtime
+
+    db.init_app(app)
+    if app.config["RECON_CORS_ORIGINS"]:  # default: no cross-origin access at all
+        cors.init_app(app, origins=app.config["RECON_CORS_ORIGINS"])
+    errors.init_app(app)
+    app.extensions["recon"] = Runtime.build(app, config)
+
+    from . import audit, health, logs, services, terminals
+    for module in (health, services, logs, terminals, audit):
+        app.register_blueprint(module.bp)
+
+    from . import models  # noqa: F401  (registers the tables)
+    with app.app_context():
+        db.create_all()
+    return app

@@ -1,0 +1,77 @@
+"""The audit trail: who did what, when, to which service — written before the response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, jsonify, request
+
+from .errors import ApiError
+from .extensions import db
+from .models import AuditEntry
+
+bp = Blueprint("audit", __name__)
+
+
+def current_actor() -> str:
+    """The user (or token) behind this request; the remote address when nobody logged in."""
+    return getattr(g, "actor", None) or f"anonymous@{request.remote_addr}"
+
+
+def record(action: str, *, success: bool, service: str | None = None, host: str | None = None,
+           exit_code: int | None = None, duration_ms: float | None = None,
+           error: str | None = None, output: str | None = None) -> AuditEntry:
+    """Write one audit entry and commit it now, so it exists even if the response fails."""
+    cap = current_app.config["RECON"].settings.audit_output_bytes
+    entry = AuditEntry(
+        actor=current_actor(), remote_addr=request.remote_addr, action=action, service=service,
+        host=host, success=success, exit_code=exit_code, duration_ms=duration_ms, error=error,
+        output=(output or "")[:cap] or None,
+    )
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        raise ApiError(400, "invalid_parameter", f"{name} must be an integer {lo}-{hi}",
+                       f"Pass e.g. ?{name}={default}.", parameter=name)
+    return value
+
+
+def _time_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", f"{name} must be an ISO 8601 time",
+                       f"Pass e.g. ?{name}=2026-11-22T10:00:00Z.", parameter=name) from None
+
+
+@bp.get("/api/audit")
+def list_audit():
+    """Newest first; filter by ``service``, ``actor``, ``action``, ``since``, ``until``."""
+    limit = _int_arg("limit", 100, 1, 1000)
+    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    for name in ("service", "actor", "action"):
+        value = request.args.get(name)
+        if value is not None:
+            query = query.where(getattr(AuditEntry, name) == value)
+    since, until = _time_arg("since"), _time_arg("until")
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at <= until)
+    entries = db.session.scalars(query).all()
+    return jsonify({"entries": [e.to_dict() for e in entries]})

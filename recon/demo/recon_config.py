@@ -1,0 +1,52 @@
+"""The recon.toml that points RECON at a running demo target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .target import TargetInfo
+
+# Which actions each demo unit allows; a unit not named here gets every action.
+DEMO_ACTIONS = {
+    "demo-cron.service": ["status", "start", "stop", "restart", "logs"],
+    "demo-stuck.service": ["status", "reload", "logs"],
+}
+ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs"]
+
+
+def _q(value: object) -> str:
+    # JSON strings are valid TOML basic strings for the characters used here.
+    return json.dumps(str(value))
+
+
+def demo_config_toml(targets: list[TargetInfo], *, command_timeout: float = 10,
+                     connect_timeout: float = 5, status_cache_seconds: float = 2,
+                     known_hosts: Path | None = None) -> str:
+    """A recon.toml text with one host per target and one service per demo unit."""
+    known_hosts = known_hosts or targets[0].known_hosts_path
+    lines = ["demo = true", "", "[settings]", f"known_hosts = {_q(known_hosts)}",
+             f"status_cache_seconds = {status_cache_seconds}", ""]
+    for t in targets:
+        lines += [
+            f"[hosts.{t.name}]", f"address = {_q(t.address)}", f"port = {t.port}",
+            f"user = {_q(t.user)}", f"key = {_q(t.key_path)}",
+            f"systemctl = {_q(t.systemctl)}", f"journalctl = {_q(t.journalctl)}",
+            f"sudo_path = {_q(t.sudo)}", f"command_timeout = {command_timeout}",
+            f"connect_timeout = {connect_timeout}", "",
+        ]
+    for t in targets:
+        for unit in t.units:
+            stem = unit.removesuffix(".service")
+            slug = stem if len(targets) == 1 else f"{t.name}-{stem}"
+            actions = DEMO_ACTIONS.get(unit, ALL_ACTIONS)
+            lines += ["[[services]]", f"slug = {_q(slug)}",
+                      f"name = {_q(stem.replace('-', ' ').title())}", f"host = {_q(t.name)}",
+                      f"unit = {_q(unit)}", f"actions = {json.dumps(actions)}", ""]
+    return "\n".join(lines)
+
+
+def write_known_hosts(targets: list[TargetInfo], path: Path) -> Path:
+    """One known_hosts file trusting every target's host key."""
+    path.write_text("".join(t.host_key_line.strip() + "\n" for t in targets))
+    return path

@@ -1,0 +1,59 @@
+"""JSON errors: every failure answers ``{"error", "message", "hint"}`` with a fitting status."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .ssh import RemoteError
+
+
+class ApiError(Exception):
+    """A request RECON refuses; raised anywhere in a view, rendered as JSON."""
+
+    def __init__(self, status: int, code: str, message: str, hint: str, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.hint = status, code, message, hint
+        self.extra = extra
+
+    def to_dict(self) -> dict:
+        return {"error": self.code, "message": self.message, "hint": self.hint, **self.extra}
+
+
+def error_response(body: dict, status: int) -> tuple[Response, int]:
+    return jsonify(body), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the JSON error handlers."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.to_dict(), exc.status)
+
+    @app.errorhandler(RemoteError)
+    def _remote_error(exc: RemoteError):
+        return error_response(exc.to_dict(), exc.status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not request.path.startswith("/api/") and request.path != "/healthz":
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        hints = {
+            404: "Check the URL; GET /api/services lists every service.",
+            405: "Check the HTTP method: reads are GET, actions are POST.",
+        }
+        return error_response(
+            {"error": code, "message": exc.description or exc.name,
+             "hint": hints.get(exc.code or 0, "Check the request.")},
+            exc.code or 500,
+        )
+
+    @app.errorhandler(500)
+    def _internal(exc):
+        db.session.rollback()
+        return error_response(
+            {"error": "internal_error", "message": "RECON hit an unexpected error.",
+             "hint": "See the dashboard's log for the traceback."}, 500)

@@ -1,0 +1,23 @@
+"""``/healthz``: the database answers and the config is loaded. Never touches SSH."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from .extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        db_ok = True
+    except sa.exc.SQLAlchemyError:
+        db_ok = False
+    config = current_app.extensions["recon"].config
+    body = {"ok": db_ok, "database": db_ok, "config": str(config.source),
+            "hosts": len(config.hosts), "services": len(config.services), "demo": config.demo}
+    return jsonify(body), 200 if db_ok else 503

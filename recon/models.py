@@ -1,0 +1,49 @@
+"""Database models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditEntry(db.Model):
+    """One thing somebody did (or tried to do), written before the response goes out."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    service: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    host: Mapped[str | None] = mapped_column(sa.String(64))
+    success: Mapped[bool]
+    exit_code: Mapped[int | None]
+    duration_ms: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(sa.String(64))
+    output: Mapped[str | None] = mapped_column(sa.Text)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat() if self.at else None,
+            "actor": self.actor,
+            "remote_addr": self.remote_addr,
+            "action": self.action,
+            "service": self.service,
+            "host": self.host,
+            "success": self.success,
+            "exit_code": self.exit_code,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+            "output": self.output,
+        }

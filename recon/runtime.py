@@ -1,0 +1,40 @@
+"""The per-process objects every blueprint shares: config, executor, status reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from .config import ReconConfig, ServiceConfig
+from .errors import ApiError
+from .ssh import Executor, HostKeyStore
+from .status import StatusReader
+
+
+@dataclass
+class Runtime:
+    config: ReconConfig
+    executor: Executor
+    statuses: StatusReader
+
+    @classmethod
+    def build(cls, app: Flask, config: ReconConfig) -> Runtime:
+        """Objects only; nothing connects until the first command."""
+        keys = HostKeyStore(app.config["RECON_KNOWN_HOSTS"])
+        executor = Executor(keys)
+        return cls(config=config, executor=executor, statuses=StatusReader(config, executor))
+
+
+def runtime() -> Runtime:
+    """The current app's runtime."""
+    return current_app.extensions["recon"]
+
+
+def get_service(slug: str) -> ServiceConfig:
+    """The configured service, or a 404 ApiError naming the slug."""
+    service = runtime().config.services.get(slug)
+    if service is None:
+        raise ApiError(404, "unknown_service", f"no service with slug {slug!r}",
+                       "GET /api/services lists the configured services.")
+    return service

@@ -1,0 +1,79 @@
+"""``make run``: serve RECON under gunicorn; with no configuration, against a demo target.
+
+Demo mode starts a real SSH target on 127.0.0.1 (sshd, scoped sudoers, demo services) in
+``instance/demo`` and writes a recon.toml for it, so a newcomer sees live services to stop and
+start. The target is stopped again when gunicorn exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger("recon.serve")
+INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+class ReconServer(BaseApplication):
+    """gunicorn with RECON's settings: gthread workers, so log streams and terminals, which
+    hold a request open, do not starve other requests."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from wsgi import app
+        return app
+
+
+def start_demo(instance: Path):
+    """Start the demo target and point RECON_CONFIG at its recon.toml; returns the target."""
+    from .demo.recon_config import demo_config_toml
+    from .demo.target import DemoTarget
+
+    if os.geteuid() != 0:
+        raise SystemExit(
+            "No instance/recon.toml: the built-in demo target needs root (it creates a local "
+            "user, an sshd on 127.0.0.1 and a sudoers drop-in). Run `sudo make run`, or write "
+            "instance/recon.toml from recon.example.toml.")
+    root = instance / "demo"
+    root.mkdir(parents=True, exist_ok=True)
+    target = DemoTarget(root)
+    info = target.start()
+    config = root / "recon.toml"
+    config.write_text(demo_config_toml([info]))
+    os.environ["RECON_CONFIG"] = str(config)
+    log.warning("DEMO MODE: no instance/recon.toml, so RECON manages the demo target "
+                "%s@%s:%s (%s)", info.user, info.address, info.port, ", ".join(info.units))
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bind", default="127.0.0.1:8420")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    target = None
+    if "RECON_CONFIG" not in os.environ and not (INSTANCE / "recon.toml").exists():
+        target = start_demo(INSTANCE)
+    try:
+        ReconServer({"bind": args.bind, "workers": args.workers, "threads": args.threads,
+                     "worker_class": "gthread", "timeout": 60, "accesslog": "-"}).run()
+    finally:
+        if target is not None:
+            target.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""One persistent, host-key-verified Paramiko Transport per (address, port, user)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import paramiko
+
+from ..config import HostConfig
+from .errors import AuthFailed, KeyUnreadable, RemoteError, Unreachable
+from .hostkeys import HostKeyStore
+
+KEEPALIVE_SECONDS = 15
+_key_cache: dict[str, paramiko.PKey] = {}
+_key_lock = threading.Lock()
+
+
+def load_private_key(host: HostConfig) -> paramiko.PKey:
+    """The dashboard's private key for ``host``, loaded once per path."""
+    path = str(host.key_path)
+    with _key_lock:
+        key = _key_cache.get(path)
+        if key is None:
+            try:
+                key = paramiko.PKey.from_path(path)
+            except (OSError, paramiko.SSHException, ValueError) as exc:
+                raise KeyUnreadable(f"cannot load private key {path}: {exc}",
+                                    host=host.name) from None
+            _key_cache[path] = key
+        return key
+
+
+def _open_socket(host: HostConfig) -> socket.socket:
+    try:
+        sock = socket.create_connection((host.address, host.port), timeout=host.connect_timeout)
+    except TimeoutError:
+        raise Unreachable(f"connecting to {host.endpoint} timed out after "
+                          f"{host.connect_timeout:g} s", host=host.name) from None
+    except OSError as exc:
+        raise Unreachable(f"cannot connect to {host.endpoint}: {exc.strerror or exc}",
+                          host=host.name) from None
+    # Without it every command on a reused transport waits ~45 ms for delayed ACKs.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def open_transport(host: HostConfig, keys: HostKeyStore) -> paramiko.Transport:
+    """Connect, verify the host key (never auto-accepting) and authenticate, within
+    ``host.connect_timeout`` for each phase (TCP, banner, key exchange, auth)."""
+    pkey = load_private_key(host)
+    sock = _open_socket(host)
+    transport = paramiko.Transport(sock)
+    try:
+        transport.banner_timeout = host.connect_timeout
+        transport.auth_timeout = host.connect_timeout
+        trusted = keys.trusted(host.address, host.port, host.host_key)
+        if trusted:
+            # Ask for the key type we trust, or a host with several keys offers another one
+            # and it would look "changed".
+            opts = transport.get_security_options()
+            preferred = [k.get_name() for k in trusted]
+            opts.key_types = preferred + [t for t in opts.key_types if t not in preferred]
+        try:
+            transport.start_client(timeout=host.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise Unreachable(f"SSH handshake with {host.endpoint} failed: {exc or 'no answer'}",
+                              host=host.name) from None
+        keys.verify(host.address, host.port, transport.get_remote_server_key(),
+                    host.host_key, host=host.name)
+        try:
+            transport.auth_publickey(host.user, pkey)
+        except paramiko.AuthenticationException as exc:
+            raise AuthFailed(f"{host.endpoint} refused the dashboard's key: {exc}",
+                             host=host.name) from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise Unreachable(f"authentication with {host.endpoint} failed: {exc}",
+                              host=host.name) from None
+        transport.set_keepalive(KEEPALIVE_SECONDS)
+        return transport
+    except BaseException:
+        transport.close()
+        raise
+
+
+class Connection:
+    """A lazily opened transport shared by every command to one endpoint.
+
+    Concurrent callers that were waiting while a connect attempt failed get that same
+    failure instead of each paying the connect timeout again.
+    """
+
+    def __init__(self, host: HostConfig, keys: HostKeyStore):
+        self.host = host
+        self.keys = keys
+        self.channels = threading.BoundedSemaphore(host.max_channels)
+        self._lock = threading.Lock()
+        self._transport: paramiko.Transport | None = None
+        self._failure: tuple[float, RemoteError] | None = None
+
+    def transport(self, deadline: float, fresh: bool = False) -> paramiko.Transport:
+        """An active transport, connecting (or reconnecting when ``fresh``) if needed."""
+        asked = time.monotonic()
+        if not self._lock.acquire(timeout=max(0.0, deadline - asked)):
+            raise Unreachable(f"still connecting to {self.host.endpoint}", host=self.host.name)
+        try:
+            if self._failure and self._failure[0] >= asked:
+                raise self._failure[1]
+            current = self._transport
+            if current is not None and current.is_active() and not fresh:
+                return current
+            if current is not None:
+                current.close()
+                self._transport = None
+            try:
+                self._transport = open_transport(self.host, self.keys)
+            except RemoteError as exc:
+                self._failure = (time.monotonic(), exc)
+                raise
+            self._failure = None
+            return self._transport
+        finally:
+            self._lock.release()
+
+    def is_connected(self) -> bool:
+        """Whether a live transport is held (no network traffic)."""
+        t = self._transport
+        return t is not None and t.is_active()
+
+    def close(self) -> None:
+        """Close the transport; the next command reconnects."""
+        with self._lock:
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None

@@ -1,0 +1,85 @@
+"""Typed SSH failures, each with a stable code, an HTTP status and a hint that says the fix."""
+
+from __future__ import annotations
+
+
+class RemoteError(Exception):
+    """Base of every failure talking to a host. ``code`` is stable API vocabulary."""
+
+    code = "remote_error"
+    status = 502
+    hint = "Check the host's SSH service and RECON's configuration for it."
+
+    def __init__(self, message: str, *, hint: str | None = None, host: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.host = host
+        if hint is not None:
+            self.hint = hint
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON error body every API route uses."""
+        body = {"error": self.code, "message": self.message, "hint": self.hint}
+        if self.host:
+            body["host"] = self.host
+        return body
+
+
+class Unreachable(RemoteError):
+    code = "unreachable"
+    hint = ("Check that the host is up, that sshd listens on the configured address and port, "
+            "and that no firewall is in the way: "
+            "ssh -o BatchMode=yes -o ConnectTimeout=5 USER@HOST hostname")
+
+
+class CommandFailed(RemoteError):
+    code = "command_failed"
+    hint = "The host answered but the command failed; its stderr is in the message."
+
+
+class CommandTimeout(RemoteError):
+    code = "timeout"
+    status = 504
+    hint = ("The remote command did not finish within the host's command_timeout; it was "
+            "stopped on the host. Look at the service's logs, or raise command_timeout.")
+
+
+class AuthFailed(RemoteError):
+    code = "auth_failed"
+    hint = ("The host refused the dashboard's key (publickey denied): put the dashboard's public "
+            "key into the target user's ~/.ssh/authorized_keys, or fix the configured user.")
+
+
+class KeyUnreadable(RemoteError):
+    code = "key_unreadable"
+    status = 500
+    hint = ("The dashboard's private key could not be loaded: check the host's `key` path, its "
+            "permissions (0600, readable by the dashboard's user) and that it has no passphrase.")
+
+
+class HostKeyUnknown(RemoteError):
+    code = "host_key_unknown"
+    hint = ("RECON has no trusted key for this host. Verify the fingerprint on the host "
+            "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and add it to the instance "
+            "known_hosts file, or pin it as host_key in recon.toml.")
+
+
+class HostKeyChanged(RemoteError):
+    code = "host_key_changed"
+    hint = ("The host presented a different key than the one RECON trusts: the host was "
+            "reinstalled or someone is intercepting the connection. Verify the new key on the "
+            "host before replacing the entry in known_hosts.")
+
+
+class SudoRefused(RemoteError):
+    code = "sudo_password_required"
+    status = 403
+    hint = ("sudo asked for a password: the sudoers drop-in on the host is missing or does not "
+            "match this exact command (paths and arguments must match). Check it with "
+            "visudo -cf /etc/sudoers.d/FILE.")
+
+
+class ChannelBusy(RemoteError):
+    code = "host_busy"
+    status = 503
+    hint = "Too many commands are in flight to this host; retry in a moment."

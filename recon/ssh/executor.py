@@ -1,0 +1,193 @@
+"""Run argv commands on hosts over pooled SSH transports, always under a deadline.
+
+No shell string is ever built from a request: callers pass argv lists made of validated
+config values, joined here with ``shlex.join``. Every command runs remotely under coreutils
+``timeout`` so a command cut off here also ends on the host (closing a channel does not end a
+remote command that has no pty).
+"""
+
+from __future__ import annotations
+
+import math
+import select
+import shlex
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import paramiko
+
+from ..config import HostConfig
+from .connection import Connection
+from .errors import ChannelBusy, CommandTimeout, RemoteError, Unreachable
+from .hostkeys import HostKeyStore
+
+OUTPUT_CAP = 1024 * 1024
+REMOTE_TIMEOUT_EXIT = 124
+# How long after the remote `timeout` fires we still wait for its exit status to arrive.
+KILL_GRACE = 2.0
+OPEN_RETRY_DELAY = 0.02
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished remote command left behind."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_ms: float
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def remote_command(argv: Sequence[str], timeout: float | None) -> str:
+    """The exact string sent to the host for ``argv``."""
+    command = shlex.join(argv)
+    if timeout is None:
+        return command
+    return f"timeout -k {KILL_GRACE:g} {math.ceil(timeout)} {command}"
+
+
+class _Drain:
+    """Reads stdout and stderr together so neither fills the window and blocks the other."""
+
+    def __init__(self, channel: paramiko.Channel, cap: int):
+        self.channel = channel
+        self.cap = cap
+        self.out = bytearray()
+        self.err = bytearray()
+        self.truncated = False
+
+    def _take(self, buf: bytearray, data: bytes) -> None:
+        room = self.cap - len(buf)
+        if len(data) > room:
+            self.truncated = True
+            data = data[:max(room, 0)]
+        buf.extend(data)
+
+    def pump(self) -> None:
+        ch = self.channel
+        while ch.recv_ready():
+            self._take(self.out, ch.recv(65536))
+        while ch.recv_stderr_ready():
+            self._take(self.err, ch.recv_stderr(65536))
+
+    def run_until(self, deadline: float) -> int | None:
+        """Drain until the exit status arrives (returned) or the deadline passes (None)."""
+        ch = self.channel
+        fd = ch.fileno()
+        while True:
+            self.pump()
+            if ch.exit_status_ready():
+                # Data sent before the exit status is already buffered; take the rest.
+                self.pump()
+                return ch.recv_exit_status()
+            if ch.closed or not ch.get_transport().is_active():
+                self.pump()
+                return -1  # the channel or connection went away without an exit status
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            select.select([fd], [], [], min(remaining, 0.25))
+
+
+class Executor:
+    """Runs commands on configured hosts; one :class:`Connection` per endpoint."""
+
+    def __init__(self, host_keys: HostKeyStore):
+        self.host_keys = host_keys
+        self._connections: dict[tuple[str, int, str, str], Connection] = {}
+        self._lock = threading.Lock()
+
+    def connection(self, host: HostConfig) -> Connection:
+        """The shared connection for ``host``'s endpoint (created, not yet connected)."""
+        key = (host.address, host.port, host.user, str(host.key_path))
+        with self._lock:
+            conn = self._connections.get(key)
+            if conn is None:
+                conn = self._connections[key] = Connection(host, self.host_keys)
+            return conn
+
+    def open_channel(self, host: HostConfig, deadline: float) -> paramiko.Channel:
+        """A new session channel, reconnecting once if the pooled transport had died.
+
+        Retrying is safe here because nothing has been sent on the channel yet.
+        """
+        conn = self.connection(host)
+        reconnected = False
+        while True:
+            transport = conn.transport(deadline, fresh=False)
+            try:
+                return transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
+            except paramiko.ChannelException:
+                pass  # refused open (MaxSessions, async closes): wait a moment and retry
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                if transport.is_active():
+                    pass  # "Unable to open channel" under contention: retry like a refusal
+                elif reconnected:
+                    raise Unreachable(f"lost the connection to {host.endpoint}: {exc}",
+                                      host=host.name) from None
+                else:
+                    reconnected = True
+                    conn.transport(deadline, fresh=True)
+                    continue
+            if time.monotonic() + OPEN_RETRY_DELAY >= deadline:
+                raise ChannelBusy(f"{host.endpoint} refused new channels until the deadline",
+                                  host=host.name)
+            time.sleep(OPEN_RETRY_DELAY)
+
+    def run(self, host: HostConfig, argv: Sequence[str], *, timeout: float | None = None,
+            cap: int = OUTPUT_CAP) -> CommandResult:
+        """Run ``argv`` on ``host`` and wait for it, at most ``timeout`` (default: the host's
+        command_timeout) plus a short grace for the remote kill to report back."""
+        timeout = host.command_timeout if timeout is None else timeout
+        started = time.monotonic()
+        deadline = started + timeout + KILL_GRACE + host.connect_timeout
+        conn = self.connection(host)
+        if not conn.channels.acquire(timeout=timeout):
+            raise ChannelBusy(f"{host.max_channels} commands already running on {host.name}",
+                              host=host.name)
+        try:
+            channel = self.open_channel(host, deadline)
+            try:
+                command = remote_command(argv, timeout)
+                channel.exec_command(command)
+                # The command's own clock starts now that the connection is up.
+                run_deadline = min(deadline, time.monotonic() + timeout + KILL_GRACE)
+                drain = _Drain(channel, cap)
+                status = drain.run_until(run_deadline)
+            finally:
+                channel.close()
+        except RemoteError:
+            raise
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise Unreachable(f"connection to {host.endpoint} failed mid-command: {exc}",
+                              host=host.name) from None
+        finally:
+            conn.channels.release()
+        elapsed = (time.monotonic() - started) * 1000
+        if status is None or status == REMOTE_TIMEOUT_EXIT:
+            raise CommandTimeout(f"{shlex.join(argv)} on {host.name} did not finish within "
+                                 f"{timeout:g} s", host=host.name)
+        if status < 0:
+            raise Unreachable(f"{host.endpoint} closed the channel without an exit status",
+                              host=host.name)
+        return CommandResult(
+            argv=tuple(argv), exit_code=status,
+            stdout=drain.out.decode("utf-8", "replace"),
+            stderr=drain.err.decode("utf-8", "replace"),
+            duration_ms=round(elapsed, 2), truncated=drain.truncated,
+        )
+
+    def close_all(self) -> None:
+        """Close every pooled transport."""
+        with self._lock:
+            conns = list(self._connections.values())
+        for conn in conns:
+            conn.close()

@@ -1,0 +1,92 @@
+"""Fixtures that build the real target: an OpenSSH sshd on 127.0.0.1 with scoped sudoers and
+a systemctl-compatible service manager that really starts and stops the demo processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from recon import create_app
+from recon.demo.recon_config import demo_config_toml
+from recon.demo.target import DemoTarget, TargetInfo
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
+
+
+@pytest.fixture(scope="session")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTarget]:
+    """One real target for the whole session; tests leave it as they found it."""
+    if os.geteuid() != 0:
+        pytest.skip("the real SSH target needs root (useradd, sudoers, sshd)")
+    demo = DemoTarget(tmp_path_factory.mktemp("target"), name="demo")
+    demo.start()
+    yield demo
+    demo.stop()
+
+
+@pytest.fixture
+def target_info(target: DemoTarget) -> TargetInfo:
+    return target.info
+
+
+def build_app(tmp_path: Path, infos: list[TargetInfo], known_hosts: Path | None = None,
+              **config: float) -> Flask:
+    """An app with its own database and known_hosts copy, configured for ``infos``."""
+    config.setdefault("status_cache_seconds", 0)
+    config.setdefault("command_timeout", 5)
+    config.setdefault("connect_timeout", 3)
+    if known_hosts is None:
+        known_hosts = tmp_path / "known_hosts"
+        known_hosts.write_text("".join(i.host_key_line.strip() + "\n" for i in infos))
+    path = tmp_path / "recon.toml"
+    path.write_text(demo_config_toml(infos, known_hosts=known_hosts, **config))
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "RECON_CONFIG": str(path),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}",
+    })
+    return app
+
+
+@pytest.fixture
+def make_app(tmp_path: Path):
+    """Factory for apps against given targets; closes their SSH connections afterwards."""
+    apps: list[Flask] = []
+
+    def make(infos: list[TargetInfo], **kwargs) -> Flask:
+        sub = tmp_path / f"app{len(apps)}"
+        sub.mkdir()
+        app = build_app(sub, infos, **kwargs)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["recon"].executor.close_all()
+
+
+@pytest.fixture
+def app(make_app, target_info: TargetInfo) -> Flask:
+    return make_app([target_info])
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def runtime(app: Flask):
+    return app.extensions["recon"]
+
+
+def copy_key(info: TargetInfo, dest: Path) -> Path:
+    """A copy of the dashboard key (tests that need a different key edit the copy)."""
+    shutil.copy(info.key_path, dest)
+    return dest

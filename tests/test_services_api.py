@@ -1,0 +1,136 @@
+"""The services API against the real target: the runbook's endpoints and its curl checks."""
+
+from __future__ import annotations
+
+import time
+
+from recon.models import AuditEntry
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def test_fleet_lists_every_demo_service_running(client, target_info):
+    body = client.get("/api/services").get_json()
+    slugs = {s["slug"]: s for s in body["services"]}
+    assert {"demo-web", "demo-worker", "demo-cron", "demo-stuck"} <= set(slugs)
+    web = slugs["demo-web"]
+    assert web["active"] is True and web["state"] == "active"
+    assert web["load_state"] == "loaded" and web["host"] == "demo"
+    assert isinstance(web["main_pid"], int)
+    assert body["hosts"] == [{"name": "demo", "reachable": True}]
+
+
+def test_status_of_one_service_reports_active_like_the_runbook(client):
+    resp = client.get("/api/services/demo-web/status")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["active"] is True and body["service"] == "Demo Web"
+    assert body["sub_state"] == "running"
+
+
+def test_stop_really_stops_the_process_and_start_brings_it_back(client, target):
+    pid = client.get("/api/services/demo-worker/status").get_json()["main_pid"]
+    assert pid and target.remote_processes("") is not None
+    resp = client.post("/api/services/demo-worker/stop")
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["success"] is True, body
+    assert body["status"]["active"] is False
+    assert set(body) >= {"action", "exit_code", "stdout", "stderr", "duration_ms"}
+    assert wait_for(lambda: not _alive(pid)), f"pid {pid} still running after stop"
+    assert client.get("/api/services/demo-worker/status").get_json()["state"] == "inactive"
+
+    resp = client.post("/api/services/demo-worker/start")
+    assert resp.get_json()["success"] is True
+    status = client.get("/api/services/demo-worker/status").get_json()
+    assert status["active"] is True and status["main_pid"] and status["main_pid"] != pid
+    assert _alive(status["main_pid"])
+
+
+def test_restart_changes_the_main_pid(client):
+    before = client.get("/api/services/demo-web/status").get_json()["main_pid"]
+    body = client.post("/api/services/demo-web/restart").get_json()
+    assert body["success"] is True and body["exit_code"] == 0
+    after = wait_for(lambda: client.get("/api/services/demo-web/status").get_json()["main_pid"])
+    assert after and after != before
+
+
+def test_unknown_slug_is_404_with_a_stable_code(client):
+    resp = client.post("/api/services/nope/restart")
+    assert resp.status_code == 404
+    body = resp.get_json()
+    assert body["error"] == "unknown_service" and body["hint"]
+    assert client.get("/api/services/nope/status").status_code == 404
+
+
+def test_action_not_allowed_is_403_audited_and_runs_nothing(client, app, target):
+    before = len(target.command_log())
+    resp = client.post("/api/services/demo-cron/reload")
+    assert resp.status_code == 403
+    assert resp.get_json()["error"] == "action_not_allowed"
+    assert len(target.command_log()) == before
+    with app.app_context():
+        entry = AuditEntry.query.order_by(AuditEntry.id.desc()).first()
+        assert (entry.action, entry.service, entry.success) == ("reload", "demo-cron", False)
+
+
+def test_unknown_action_is_400(client):
+    resp = client.post("/api/services/demo-web/explode")
+    assert resp.status_code == 400 and resp.get_json()["error"] == "unknown_action"
+
+
+def test_get_on_an_action_is_405_json(client):
+    resp = client.get("/api/services/demo-web/restart")
+    assert resp.status_code == 405 and resp.get_json()["error"] == "method_not_allowed"
+
+
+def test_every_action_is_audited_before_the_response(client):
+    client.post("/api/services/demo-web/restart")
+    entries = client.get("/api/audit?service=demo-web&limit=5").get_json()["entries"]
+    newest = entries[0]
+    assert newest["action"] == "restart" and newest["success"] is True
+    assert newest["exit_code"] == 0 and newest["host"] == "demo"
+    assert newest["actor"].startswith("anonymous@")
+
+
+def test_runbook_post_logs_returns_recent_journal_lines(client):
+    resp = client.post("/api/services/demo-web/logs")
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["success"] is True
+    assert isinstance(body["lines"], list) and len(body["lines"]) <= 60
+
+
+def test_healthz_needs_no_ssh(client, target):
+    before = len(target.command_log())
+    body = client.get("/healthz").get_json()
+    assert body["ok"] is True and body["services"] >= 4
+    assert len(target.command_log()) == before
+
+
+def test_status_reads_are_cached_and_shared(make_app, target_info, target):
+    app = make_app([target_info], status_cache_seconds=30)
+    client = app.test_client()
+    client.get("/api/services")
+    before = len(target.command_log())
+    for _ in range(5):
+        client.get("/api/services")
+    assert len(target.command_log()) == before
+    client.post("/api/services/demo-web/restart")
+    client.get("/api/services")
+    # the action itself, its fresh status, and one refill of the fleet cache
+    assert len(target.command_log()) - before == 3
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
