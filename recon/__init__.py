@@ -32,8 +32,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'recon.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}},
         RECON_CONFIG=os.environ.get("RECON_CONFIG", str(instance / "recon.toml")),
-        RECON_CORS_ORIGINS=[],
-        JSON_SORT_KEYS=False,
+        RECON_CORS_ORIGINS=[o for o in os.environ.get("RECON_CORS_ORIGINS", "").split(",") if o],
+        RECON_TRUSTED_PROXIES=[
+            a for a in os.environ.get("RECON_TRUSTED_PROXIES", "").split(",") if a],
+        RECON_PROXY_USER_HEADER=os.environ.get("RECON_PROXY_USER_HEADER") or None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("RECON_SECURE_COOKIES", "") in ("1", "true"),
+        PERMANENT_SESSION_LIFETIME=int(os.environ.get("RECON_SESSION_HOURS", "12")) * 3600,
     )
     if "RECON_DATABASE_URI" in os.environ:
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["RECON_DATABASE_URI"]
@@ -46,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
 
-    from . import errors
+    from . import auth, cli, errors
     from .extensions import cors, db
     from .runtime import Runtime
 
@@ -54,10 +60,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["RECON_CORS_ORIGINS"]:  # default: no cross-origin access at all
         cors.init_app(app, origins=app.config["RECON_CORS_ORIGINS"])
     errors.init_app(app)
+    auth.init_app(app)
+    cli.init_app(app)
     app.extensions["recon"] = Runtime.build(app, config)
 
-    from . import audit, health, logs, services, terminals
-    for module in (health, services, logs, terminals, audit):
+    from . import audit, dashboard, health, logs, services, terminals
+    for module in (health, dashboard, services, logs, terminals, audit):
         app.register_blueprint(module.bp)
 
     from . import models  # noqa: F401  (registers the tables)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, has_request_context, jsonify, request
 
+from .auth import require_role
 from .errors import ApiError
 from .extensions import db
 from .models import AuditEntry
@@ -15,18 +17,23 @@ bp = Blueprint("audit", __name__)
 
 
 def current_actor() -> str:
-    """The user (or token) behind this request; the remote address when nobody logged in."""
+    """The user (or token) behind this request; the OS user for CLI commands."""
+    if not has_request_context():
+        return f"cli:{getpass.getuser()}"
     return getattr(g, "actor", None) or f"anonymous@{request.remote_addr}"
 
 
 def record(action: str, *, success: bool, service: str | None = None, host: str | None = None,
            exit_code: int | None = None, duration_ms: float | None = None,
-           error: str | None = None, output: str | None = None) -> AuditEntry:
+           error: str | None = None, output: str | None = None,
+           actor: str | None = None) -> AuditEntry:
     """Write one audit entry and commit it now, so it exists even if the response fails."""
     cap = current_app.config["RECON"].settings.audit_output_bytes
     entry = AuditEntry(
-        actor=current_actor(), remote_addr=request.remote_addr, action=action, service=service,
-        host=host, success=success, exit_code=exit_code, duration_ms=duration_ms, error=error,
+        actor=actor or current_actor(),
+        remote_addr=request.remote_addr if has_request_context() else None, action=action,
+        service=service, host=host, success=success, exit_code=exit_code,
+        duration_ms=duration_ms, error=error,
         output=(output or "")[:cap] or None,
     )
     db.session.add(entry)
@@ -60,6 +67,7 @@ def _time_arg(name: str) -> datetime | None:
 
 
 @bp.get("/api/audit")
+@require_role("admin")
 def list_audit():
     """Newest first; filter by ``service``, ``actor``, ``action``, ``since``, ``until``."""
     limit = _int_arg("limit", 100, 1, 1000)

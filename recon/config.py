@@ -31,6 +31,7 @@ UNIT_SUFFIXES = (
 UNIT_RE = re.compile(
     r"^[A-Za-z0-9_:][A-Za-z0-9:_.@-]{0,240}\.(" + "|".join(UNIT_SUFFIXES) + r")$"
 )
+ALLOW_RE = re.compile(r"^(role:(viewer|operator|admin)|[A-Za-z0-9][A-Za-z0-9_.@:-]{0,69})$")
 PUBKEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$")
 
 
@@ -77,6 +78,8 @@ class ServiceConfig:
     host: str
     unit: str
     actions: frozenset[str]
+    # Who may act on it: usernames and "role:NAME" entries; empty = every operator.
+    allow: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,7 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
         errors.append(f"{where}: expected a table")
         return None
     before = len(errors)
-    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions"}):
+    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow"}):
         errors.append(f"{where}.{key}: unknown key")
     slug = raw.get("slug")
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
@@ -241,9 +244,15 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
         if action not in ACTIONS:
             errors.append(f"{where}.actions: unknown action {action!r} "
                           f"(one of {', '.join(ACTIONS)})")
+    allow = raw.get("allow", [])
+    if not isinstance(allow, list) or not all(
+            isinstance(a, str) and ALLOW_RE.match(a) for a in allow):
+        errors.append(f"{where}.allow: must be a list of usernames or role:viewer|operator|admin")
+        allow = []
     if len(errors) > before:
         return None
-    return ServiceConfig(slug=slug, name=name, host=host, unit=unit, actions=frozenset(actions))
+    return ServiceConfig(slug=slug, name=name, host=host, unit=unit, actions=frozenset(actions),
+                         allow=frozenset(allow))
 
 
 def parse_config(data: dict[str, Any], source: Path, base: Path,

@@ -57,6 +57,28 @@ def start_demo(instance: Path):
     return target
 
 
+def announce_admin(demo: bool) -> None:
+    """Create the first admin when there are no users and print its password once."""
+    from . import create_app
+    from .auth.bootstrap import ensure_admin
+    from .extensions import db
+
+    # A throwaway app in the master: workers build their own after the fork (and start their
+    # own background threads), so nothing the master opened is shared with them.
+    app = create_app()
+    password = ensure_admin(app)
+    with app.app_context():
+        db.engine.dispose()
+    if password is None:
+        return
+    banner = "=" * 64
+    print(f"{banner}\nRECON created the first user: admin / {password}\n"
+          "This password is shown only now; change it with "
+          "`flask --app wsgi recon users passwd admin`."
+          + ("\n(DEMO MODE: the services below belong to a local demo target.)" if demo else "")
+          + f"\n{banner}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bind", default="127.0.0.1:8420")
@@ -67,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     target = None
     if "RECON_CONFIG" not in os.environ and not (INSTANCE / "recon.toml").exists():
         target = start_demo(INSTANCE)
+    announce_admin(demo=target is not None)
     try:
         ReconServer({"bind": args.bind, "workers": args.workers, "threads": args.threads,
                      "worker_class": "gthread", "timeout": 60, "accesslog": "-"}).run()

@@ -12,6 +12,8 @@ import pytest
 from flask import Flask
 
 from recon import create_app
+from recon.auth import ROLES
+from recon.auth.accounts import create_token
 from recon.demo.recon_config import demo_config_toml
 from recon.demo.target import DemoTarget, TargetInfo
 
@@ -51,7 +53,22 @@ def build_app(tmp_path: Path, infos: list[TargetInfo], known_hosts: Path | None 
         "RECON_CONFIG": str(path),
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}",
     })
+    with app.app_context():
+        app.config["TEST_TOKENS"] = {
+            role: create_token(f"test-{role}", role)[1] for role in ROLES}
     return app
+
+
+def client_for(app: Flask, role: str = "admin"):
+    """A test client that authenticates with an API token of ``role``."""
+    return token_client(app, app.config["TEST_TOKENS"][role])
+
+
+def token_client(app: Flask, token: str):
+    """A test client that sends ``Authorization: Bearer TOKEN`` on every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 @pytest.fixture
@@ -78,6 +95,13 @@ def app(make_app, target_info: TargetInfo) -> Flask:
 
 @pytest.fixture
 def client(app: Flask):
+    """An admin API client (bearer token, so no CSRF token is needed)."""
+    return client_for(app, "admin")
+
+
+@pytest.fixture
+def anon(app: Flask):
+    """A client with no credentials at all."""
     return app.test_client()
 
 

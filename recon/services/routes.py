@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from .. import audit
+from ..auth import Principal, current_user
 from ..config import ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
 from ..errors import ApiError
 from ..runtime import get_service, runtime
@@ -75,11 +76,29 @@ def _check_action(service: ServiceConfig, action: str) -> None:
                        allowed=sorted(service.actions, key=ACTIONS.index))
 
 
+READ_ACTIONS = ("status", "logs")
+
+
+def may_act(user: Principal, service: ServiceConfig) -> bool:
+    """Operators may act unless the service names who may; admins always may."""
+    if user.can("admin"):
+        return True
+    if not user.can("operator"):
+        return False
+    return not service.allow or user.username in service.allow or (
+        f"role:{user.role}" in service.allow)
+
+
 @bp.post("/api/services/<slug>/<action>")
 def service_action(slug: str, action: str):
     """Run an allowed action; audited before the response, failures included."""
     service = get_service(slug)
     _check_action(service, action)
+    if action not in READ_ACTIONS and not may_act(current_user(), service):
+        audit.record(action, success=False, service=slug, host=service.host, error="forbidden")
+        raise ApiError(403, "forbidden", f"{current_user().username} may not {action} {slug}",
+                       "Actions need the operator role (and, where the service has an "
+                       "`allow` list, to be named in it).")
     rt = runtime()
     if action == "status":
         return jsonify(describe(service, rt.statuses.service_status(service)))

@@ -84,6 +84,22 @@ def open_transport(host: HostConfig, keys: HostKeyStore) -> paramiko.Transport:
         raise
 
 
+def scan_host_key(host: HostConfig) -> paramiko.PKey:
+    """The key the host offers, fetched without trusting or authenticating (for `trust`)."""
+    sock = _open_socket(host)
+    transport = paramiko.Transport(sock)
+    try:
+        transport.banner_timeout = host.connect_timeout
+        try:
+            transport.start_client(timeout=host.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise Unreachable(f"SSH handshake with {host.endpoint} failed: {exc or 'no answer'}",
+                              host=host.name) from None
+        return transport.get_remote_server_key()
+    finally:
+        transport.close()
+
+
 class Connection:
     """A lazily opened transport shared by every command to one endpoint.
 

@@ -1,0 +1,207 @@
+"""Account operations shared by the login page, the admin API and the CLI."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import utcnow
+from . import ROLES
+from .models import (
+    TOKEN_PREFIX,
+    ApiToken,
+    LoginFailure,
+    LoginSession,
+    User,
+    new_secret,
+    token_hash,
+)
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MIN_PASSWORD = 10
+FREE_FAILURES = 4       # failures before delays start
+MAX_DELAY = 300.0       # seconds
+
+
+class AccountError(ValueError):
+    """A refused account operation; ``code`` is the API error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were written in UTC."""
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError("invalid_role", f"role must be one of {', '.join(ROLES)}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError("weak_password",
+                           f"passwords need at least {MIN_PASSWORD} characters")
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def create_user(username: str, password: str, role: str) -> User:
+    if not USERNAME_RE.match(username):
+        raise AccountError("invalid_username", f"username must match {USERNAME_RE.pattern}")
+    _check_role(role)
+    _check_password(password)
+    if find_user(username):
+        raise AccountError("user_exists", f"user {username!r} already exists")
+    user = User(username=username, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def set_password(username: str, password: str) -> User:
+    user = _get(username)
+    _check_password(password)
+    user.set_password(password)
+    end_sessions(user)
+    db.session.commit()
+    return user
+
+
+def set_role(username: str, role: str) -> User:
+    user = _get(username)
+    _check_role(role)
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def remove_user(username: str) -> None:
+    user = _get(username)
+    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.session.delete(user)
+    db.session.commit()
+
+
+def _get(username: str) -> User:
+    user = find_user(username)
+    if user is None:
+        raise AccountError("unknown_user", f"no user {username!r}")
+    return user
+
+
+def user_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User)) or 0
+
+
+# -- login throttling -------------------------------------------------------------------
+
+def _failure_keys(username: str, address: str | None) -> list[str]:
+    return [f"user:{username.lower()}", f"addr:{address or '?'}"]
+
+
+def retry_after(username: str, address: str | None) -> float:
+    """Seconds until another attempt for this user or from this address is allowed."""
+    now = utcnow()
+    wait = 0.0
+    for row in db.session.scalars(sa.select(LoginFailure).where(
+            LoginFailure.key.in_(_failure_keys(username, address)))):
+        if row.count > FREE_FAILURES:
+            delay = min(MAX_DELAY, 2.0 ** (row.count - FREE_FAILURES))
+            wait = max(wait, (aware(row.last_at) + timedelta(seconds=delay) - now)
+                       .total_seconds())
+    return max(0.0, wait)
+
+
+def note_failure(username: str, address: str | None) -> None:
+    for key in _failure_keys(username, address):
+        row = db.session.get(LoginFailure, key)
+        if row is None:
+            row = LoginFailure(key=key, count=0)
+            db.session.add(row)
+        row.count += 1
+        row.last_at = utcnow()
+    db.session.commit()
+
+
+def clear_failures(username: str, address: str | None) -> None:
+    db.session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.key.in_(_failure_keys(username, address))))
+    db.session.commit()
+
+
+# -- login sessions ---------------------------------------------------------------------
+
+def start_session(user: User, lifetime: timedelta) -> str:
+    """A new server-side session; returns the raw key for the signed cookie."""
+    raw = new_secret()
+    db.session.add(LoginSession(key_hash=token_hash(raw), user_id=user.id,
+                                expires_at=utcnow() + lifetime))
+    db.session.commit()
+    return raw
+
+
+def session_user(raw: str) -> User | None:
+    row = db.session.scalar(sa.select(LoginSession).where(
+        LoginSession.key_hash == token_hash(raw)))
+    if row is None or row.revoked_at is not None or aware(row.expires_at) <= utcnow():
+        return None
+    return db.session.get(User, row.user_id)
+
+
+def end_session(raw: str) -> None:
+    db.session.execute(sa.update(LoginSession).where(
+        LoginSession.key_hash == token_hash(raw)).values(revoked_at=utcnow()))
+    db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    db.session.execute(sa.update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow()))
+
+
+# -- API tokens -------------------------------------------------------------------------
+
+def create_token(name: str, role: str) -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and never stored."""
+    if not USERNAME_RE.match(name):
+        raise AccountError("invalid_name", f"token name must match {USERNAME_RE.pattern}")
+    _check_role(role)
+    if db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name)):
+        raise AccountError("token_exists", f"a token named {name!r} exists")
+    raw = new_secret(TOKEN_PREFIX)
+    token = ApiToken(name=name, role=role, token_hash=token_hash(raw))
+    db.session.add(token)
+    db.session.commit()
+    return token, raw
+
+
+def revoke_token(name: str) -> ApiToken:
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name))
+    if token is None:
+        raise AccountError("unknown_token", f"no token named {name!r}")
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+    return token
+
+
+def token_principal(raw: str) -> ApiToken | None:
+    """The live token for a raw value, marking its use at most once a minute."""
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
+    if token is None or token.revoked_at is not None:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - aware(token.last_used_at) > timedelta(minutes=1):
+        token.last_used_at = now
+        db.session.commit()
+    return token

@@ -1,0 +1,195 @@
+"""Login and logout pages, ``/api/me``, and the admin API for users and tokens."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import audit
+from ..errors import ApiError
+from ..extensions import db
+from . import current_user, require_role
+from .accounts import (
+    AccountError,
+    clear_failures,
+    create_token,
+    create_user,
+    end_session,
+    find_user,
+    note_failure,
+    remove_user,
+    retry_after,
+    revoke_token,
+    set_password,
+    set_role,
+    start_session,
+)
+from .guard import csrf_ok, csrf_token
+from .models import ApiToken, User
+
+bp = Blueprint("auth", __name__)
+# A wrong password costs the same time as a right one whether or not the user exists.
+_DUMMY = User(username="-", role="viewer")
+_DUMMY.set_password("not-a-real-password-" + str(time.time()))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("index") if "index" in current_app.view_functions else "/api/services"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("auth/login.html", csrf=csrf_token(), error=None,
+                               next=request.args.get("next", ""))
+    username = (request.form.get("username") or "").strip()[:64]
+    password = request.form.get("password") or ""
+    nxt = request.form.get("next") or ""
+
+    def fail(message: str, status: int):
+        return render_template("auth/login.html", csrf=csrf_token(), error=message,
+                               next=nxt, username=username), status
+
+    if not csrf_ok():
+        return fail("Your login form expired; please try again.", 400)
+    wait = retry_after(username, request.remote_addr)
+    if wait > 0:
+        audit.record("login", success=False, error="throttled", output=username,
+                     actor=username or "?")
+        return fail(f"Too many failed attempts. Try again in {int(wait) + 1} s.", 429)
+    user = find_user(username)
+    if user is None or not user.check_password(password):
+        if user is None:
+            _DUMMY.check_password(password)
+        note_failure(username, request.remote_addr)
+        audit.record("login", success=False, error="bad_credentials", actor=username or "?")
+        return fail("Wrong username or password.", 401)
+    clear_failures(username, request.remote_addr)
+    lifetime = current_app.permanent_session_lifetime
+    session.clear()
+    session.permanent = True
+    session["sid"] = start_session(user, timedelta(seconds=lifetime.total_seconds()))
+    csrf_token()
+    audit.record("login", success=True, actor=user.username)
+    return redirect(_safe_next(nxt))
+
+
+@bp.post("/logout")
+def logout():
+    raw = session.get("sid")
+    if raw:
+        end_session(raw)
+    audit.record("logout", success=True)
+    session.clear()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"ok": True})
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/api/me")
+def me():
+    user = current_user()
+    return jsonify({"username": user.username, "role": user.role, "via": user.via,
+                    "csrf_token": csrf_token() if user.via == "session" else None})
+
+
+def _account_call(fn, *args):
+    try:
+        return fn(*args)
+    except AccountError as exc:
+        status = 404 if exc.code.startswith("unknown_") else (
+            409 if exc.code.endswith("_exists") else 400)
+        raise ApiError(status, exc.code, exc.message, "Check the request body.") from None
+
+
+def _body(*keys: str) -> list[str]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", "expected a JSON object",
+                       f"Send JSON with {', '.join(keys)}.")
+    values = []
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, str):
+            raise ApiError(400, "invalid_parameter", f"{key} must be a string",
+                           f"Send JSON with {', '.join(keys)}.", parameter=key)
+        values.append(value)
+    return values
+
+
+@bp.get("/api/users")
+@require_role("admin")
+def list_users():
+    users = db.session.scalars(sa.select(User).order_by(User.username))
+    return jsonify({"users": [u.to_dict() for u in users]})
+
+
+@bp.post("/api/users")
+@require_role("admin")
+def add_user():
+    username, password, role = _body("username", "password", "role")
+    user = _account_call(create_user, username, password, role)
+    audit.record("user_add", success=True, output=f"{username} ({role})")
+    return jsonify(user.to_dict()), 201
+
+
+@bp.patch("/api/users/<username>")
+@require_role("admin")
+def change_user(username: str):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not set(data) <= {"role", "password"} or not data:
+        raise ApiError(400, "invalid_body", "expected a JSON object with role and/or password",
+                       'Send e.g. {"role": "operator"}.')
+    if "role" in data:
+        _account_call(set_role, username, str(data["role"]))
+    if "password" in data:
+        _account_call(set_password, username, str(data["password"]))
+    user = find_user(username)
+    audit.record("user_change", success=True, output=f"{username}: {sorted(data)}")
+    return jsonify(user.to_dict())
+
+
+@bp.delete("/api/users/<username>")
+@require_role("admin")
+def delete_user(username: str):
+    _account_call(remove_user, username)
+    audit.record("user_remove", success=True, output=username)
+    return jsonify({"ok": True})
+
+
+@bp.get("/api/tokens")
+@require_role("admin")
+def list_tokens():
+    tokens = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name))
+    return jsonify({"tokens": [t.to_dict() for t in tokens]})
+
+
+@bp.post("/api/tokens")
+@require_role("admin")
+def add_token():
+    name, role = _body("name", "role")
+    token, raw = _account_call(create_token, name, role)
+    audit.record("token_add", success=True, output=f"{name} ({role})")
+    return jsonify({**token.to_dict(), "token": raw}), 201
+
+
+@bp.delete("/api/tokens/<name>")
+@require_role("admin")
+def delete_token(name: str):
+    _account_call(revoke_token, name)
+    audit.record("token_revoke", success=True, output=name)
+    return jsonify({"ok": True})

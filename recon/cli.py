@@ -1,0 +1,128 @@
+"""``flask --app wsgi recon ...``: accounts, tokens and the runbook's onboarding steps."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from .auth import ROLES
+from .auth.accounts import AccountError, create_token, create_user, remove_user, revoke_token
+from .auth.accounts import set_password as change_password
+from .auth.models import ApiToken, User
+from .extensions import db
+
+recon = AppGroup("recon", help="RECON administration.")
+users = AppGroup("users", help="Dashboard accounts.")
+tokens = AppGroup("tokens", help="API tokens for scripts.")
+recon.add_command(users)
+recon.add_command(tokens)
+
+
+def _fail(exc: AccountError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(1)
+
+
+def _new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
+@click.option("--password", help="Prompted for when omitted; --generate makes one.")
+@click.option("--generate", is_flag=True, help="Generate a random password and print it once.")
+def users_add(username: str, role: str, password: str | None, generate: bool) -> None:
+    """Create a user."""
+    if generate:
+        password = _new_password()
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        create_user(username, password, role)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"created {username} ({role})")
+    if generate:
+        click.echo(f"password (shown once): {password}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password")
+@click.option("--generate", is_flag=True)
+def users_passwd(username: str, password: str | None, generate: bool) -> None:
+    """Set a user's password (ends their sessions)."""
+    if generate:
+        password = _new_password()
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        change_password(username, password)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"password changed for {username}")
+    if generate:
+        click.echo(f"password (shown once): {password}")
+
+
+@users.command("remove")
+@click.argument("username")
+def users_remove(username: str) -> None:
+    """Delete a user."""
+    try:
+        remove_user(username)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"removed {username}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List users."""
+    for user in db.session.scalars(sa.select(User).order_by(User.username)):
+        click.echo(f"{user.username}\t{user.role}\t{user.created_at:%Y-%m-%d}")
+
+
+@tokens.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+def tokens_add(name: str, role: str) -> None:
+    """Create an API token and print it once."""
+    try:
+        _, raw = create_token(name, role)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"token {name} ({role}), shown once:\n{raw}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+def tokens_revoke(name: str) -> None:
+    """Revoke an API token."""
+    try:
+        revoke_token(name)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"revoked {name}")
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """List API tokens (never their values)."""
+    for t in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name)):
+        state = "revoked" if t.revoked_at else "active"
+        used = t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never"
+        click.echo(f"{t.name}\t{t.role}\t{state}\tlast used {used}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the ``recon`` command group (other modules add their commands to it)."""
+    from . import onboarding
+    onboarding.register(recon)
+    app.cli.add_command(recon)

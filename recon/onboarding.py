@@ -1,0 +1,236 @@
+"""The runbook's onboarding steps as commands: keygen, host trust, sudoers, check."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from flask import current_app
+from flask.cli import AppGroup
+
+from . import audit
+from .config import SYSTEMCTL_ACTIONS, HostConfig, ReconConfig
+from .logs.journal import journal_argv
+from .ssh import Executor, HostKeyStore, RemoteError
+from .ssh.connection import scan_host_key
+from .ssh.hostkeys import fingerprint, known_hosts_name
+from .systemd import action_argv, fetch_statuses
+
+
+def _config() -> ReconConfig:
+    return current_app.extensions["recon"].config
+
+
+def _executor() -> Executor:
+    return current_app.extensions["recon"].executor
+
+
+def keygen(path: Path) -> str:
+    """Create an ed25519 key at ``path`` (0600) unless one exists; return the public line."""
+    if not path.exists():
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+    key = Ed25519PrivateKey.from_private_bytes(_raw_private(path))
+    public = key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+    return f"{public} recon@{socket.gethostname()}"
+
+
+def _raw_private(path: Path) -> bytes:
+    from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+    key = load_ssh_private_key(path.read_bytes(), password=None)
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def sudoers_text(config: ReconConfig, host: HostConfig, slugs: list[str] | None = None) -> str:
+    """The scoped sudoers drop-in for a host: only each service's allowed actions."""
+    lines = [f"# RECON: rules for {host.user} on {host.name} (from `recon sudoers`)",
+             "# Install as /etc/sudoers.d/recon, mode 0440; check with visudo -cf FILE.",
+             f"Defaults:{host.user} !requiretty"]
+    for svc in config.services_on(host.name):
+        if slugs and svc.slug not in slugs:
+            continue
+        lines.append(f"# {svc.slug}: {svc.name}")
+        for action in SYSTEMCTL_ACTIONS:
+            if action in svc.actions:
+                cmd = " ".join(action_argv(host, action, svc.unit)[2:])
+                lines.append(f"{host.user} ALL=(root) NOPASSWD: {cmd}")
+        if "logs" in svc.actions:
+            lines.append(f"{host.user} ALL=(root) NOPASSWD: {host.journalctl} -u {svc.unit} *")
+    return "\n".join(lines) + "\n"
+
+
+class Check:
+    """Rows of the `recon check` table."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[bool, str, str, str]] = []
+
+    def add(self, ok: bool, host: str, what: str, fix: str = "") -> bool:
+        self.rows.append((ok, host, what, "" if ok else fix))
+        return ok
+
+    @property
+    def ok(self) -> bool:
+        return all(r[0] for r in self.rows)
+
+
+def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
+               host: HostConfig, check: Check) -> None:
+    """The runbook's gates for one host, in order; later gates need the earlier ones."""
+    name = host.name
+    try:
+        socket.create_connection((host.address, host.port), timeout=host.connect_timeout).close()
+    except OSError as exc:
+        check.add(False, name, f"TCP {host.address}:{host.port} reachable ({exc})",
+                  "Start sshd on the host or fix address/port/firewall.")
+        return
+    check.add(True, name, f"TCP {host.address}:{host.port} reachable")
+    try:
+        offered = scan_host_key(host)
+        keys.verify(host.address, host.port, offered, host.host_key, host=name)
+        check.add(True, name, f"host key known and matching ({fingerprint(offered)})")
+    except RemoteError as exc:
+        check.add(False, name, f"host key: {exc.message}",
+                  f"flask --app wsgi recon hosts trust {name}")
+        return
+    try:
+        executor.run(host, ["true"])
+        check.add(True, name, f"key auth as {host.user}")
+    except RemoteError as exc:
+        check.add(False, name, f"key auth as {host.user}: {exc.message}", exc.hint)
+        return
+    services = config.services_on(name)
+    statuses = fetch_statuses(executor, host, [s.unit for s in services]) if services else {}
+    for svc in services:
+        found = statuses[svc.unit]["load_state"] not in ("not-found", "unknown")
+        check.add(found, name, f"{svc.slug}: unit {svc.unit} exists",
+                  f"Install the unit on the host or fix `unit` for {svc.slug}.")
+        probes = [(a, action_argv(host, a, svc.unit)) for a in SYSTEMCTL_ACTIONS
+                  if a in svc.actions]
+        if "logs" in svc.actions:
+            probes.append(("logs", journal_argv(host, svc.unit, 1)))
+        for action, argv in probes:
+            if not host.use_sudo or argv[0] != host.sudo:
+                continue
+            # `sudo -l CMD` answers whether the rule matches without running the command.
+            result = executor.run(host, [host.sudo, "-n", "-l", *argv[2:]])
+            check.add(result.ok, name, f"{svc.slug}: sudo allows {action}",
+                      f"Add the line from `flask --app wsgi recon sudoers {svc.slug}` to "
+                      "/etc/sudoers.d/ on the host (check with visudo -cf).")
+
+
+def register(group: AppGroup) -> None:
+    """Add the onboarding commands to the ``recon`` CLI group."""
+
+    @group.command("keygen")
+    def keygen_cmd() -> None:
+        """Create the dashboard's SSH key (instance/id_ed25519) and print its public line."""
+        path = Path(current_app.instance_path) / "id_ed25519"
+        click.echo(keygen(path))
+        click.echo(f"# private key: {path} (0600). Append the line above to the target user's "
+                   "~/.ssh/authorized_keys.", err=True)
+
+    hosts = AppGroup("hosts", help="Host keys.")
+    group.add_command(hosts)
+
+    @hosts.command("trust")
+    @click.argument("name")
+    @click.option("--yes", is_flag=True, help="Trust without asking.")
+    @click.option("--replace", is_flag=True, help="Replace a key that changed.")
+    def trust(name: str, yes: bool, replace: bool) -> None:
+        """Fetch a host's key, show its fingerprint, and trust it after confirmation."""
+        config = _config()
+        host = config.hosts.get(name)
+        if host is None:
+            raise click.ClickException(f"no host {name!r} in {config.source}")
+        keys = _executor().host_keys
+        try:
+            key = scan_host_key(host)
+        except RemoteError as exc:
+            raise click.ClickException(exc.message) from None
+        where = known_hosts_name(host.address, host.port)
+        click.echo(f"{where} offers {key.get_name()} {fingerprint(key)}")
+        click.echo("Verify on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub")
+        trusted = keys.trusted(host.address, host.port)
+        if any(k.asbytes() == key.asbytes() for k in trusted):
+            click.echo("already trusted")
+            return
+        if trusted and not replace:
+            raise click.ClickException(
+                "the host's key CHANGED from the trusted one; if you verified the new key on "
+                "the host, run again with --replace")
+        if not yes and not click.confirm("Trust this key?"):
+            raise click.ClickException("not trusted")
+        keys.add(host.address, host.port, key, replace=bool(trusted))
+        audit.record("host_trust" if not trusted else "host_key_replace", success=True,
+                     host=name, output=f"{key.get_name()} {fingerprint(key)}")
+        click.echo(f"trusted; written to {keys.path}")
+
+    @group.command("sudoers")
+    @click.argument("target")
+    @click.option("--check", "validate", is_flag=True, help="Validate with visudo -cf.")
+    def sudoers(target: str, validate: bool) -> None:
+        """Print the scoped sudoers drop-in for a service (SLUG) or a whole HOST."""
+        config = _config()
+        if target in config.services:
+            svc = config.services[target]
+            text = sudoers_text(config, config.hosts[svc.host], [target])
+        elif target in config.hosts:
+            text = sudoers_text(config, config.hosts[target])
+        else:
+            raise click.ClickException(f"{target!r} is neither a service slug nor a host")
+        click.echo(text, nl=False)
+        if validate:
+            visudo = shutil.which("visudo")
+            if visudo is None:
+                click.echo("# visudo not found here; not validated", err=True)
+                return
+            with tempfile.NamedTemporaryFile("w", suffix=".sudoers") as fh:
+                fh.write(text)
+                fh.flush()
+                # Local validation only (fixed argv); remote commands never use subprocess.
+                out = subprocess.run([visudo, "-cf", fh.name],  # noqa: S603
+                                     capture_output=True, text=True, timeout=30)
+            click.echo(f"# visudo: {(out.stdout + out.stderr).strip()}", err=True)
+            if out.returncode != 0:
+                sys.exit(1)
+
+    @group.command("check")
+    @click.argument("host", required=False)
+    def check_cmd(host: str | None) -> None:
+        """Run the runbook's gates for each host (or one) and print a table."""
+        config = _config()
+        names = [host] if host else list(config.hosts)
+        if host and host not in config.hosts:
+            raise click.ClickException(f"no host {host!r}")
+        result = Check()
+        for name in names:
+            check_host(config, _executor(), _executor().host_keys, config.hosts[name], result)
+        for line in format_rows(result):
+            click.echo(line)
+        if not result.ok:
+            sys.exit(1)
+
+
+def format_rows(check: Check) -> Iterator[str]:
+    for ok, host, what, fix in check.rows:
+        yield f"{'ok  ' if ok else 'FAIL'}  {host:<12} {what}"
+        if fix:
+            yield f"      {'':<12} fix: {fix}"
