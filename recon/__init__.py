@@ -22,6 +22,13 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def default_config_path(instance: Path) -> Path:
+    """``instance/recon.toml``; while only the demo target's config exists (``make run``
+    without a config), that one, so CLI commands see the same services as the server."""
+    main, demo = instance / "recon.toml", instance / "demo" / "recon.toml"
+    return demo if not main.exists() and demo.exists() else main
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. Starts no threads and opens no sockets: SSH connects lazily and
     background work is started by the WSGI entry point."""
@@ -31,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'recon.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}},
-        RECON_CONFIG=os.environ.get("RECON_CONFIG", str(instance / "recon.toml")),
+        RECON_CONFIG=os.environ.get("RECON_CONFIG") or str(default_config_path(instance)),
         RECON_CORS_ORIGINS=[o for o in os.environ.get("RECON_CORS_ORIGINS", "").split(",") if o],
         RECON_TRUSTED_PROXIES=[
             a for a in os.environ.get("RECON_TRUSTED_PROXIES", "").split(",") if a],
