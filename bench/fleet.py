@@ -1,0 +1,102 @@
+"""The benchmark fleet: N real SSH targets with M demo units each, and RECON served over
+real HTTP (werkzeug's threaded server) against them."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from recon import create_app
+from recon.auth.accounts import create_token
+from recon.demo.recon_config import demo_config_toml
+from recon.demo.target import DemoTarget, TargetInfo
+from recon.demo.units import UnitSpec
+
+
+@dataclass
+class Fleet:
+    targets: list[DemoTarget]
+    infos: list[TargetInfo]
+    known_hosts: Path
+    workdir: Path
+
+
+@contextmanager
+def fleet(hosts: int = 5, units: int = 10) -> Iterator[Fleet]:
+    """Start ``hosts`` targets with ``units`` units each; stop them all afterwards."""
+    work = Path(tempfile.mkdtemp(prefix="recon-bench-"))
+    specs = [UnitSpec(f"svc{i:02d}.service", f"Bench service {i}", interval=2.0)
+             for i in range(units)]
+    targets = [DemoTarget(work / f"t{h}", name=f"bench{h}", units=specs) for h in range(hosts)]
+    try:
+        infos = []
+        for t in targets:
+            (t.root).mkdir(parents=True, exist_ok=True)
+            infos.append(t.start())
+        kh = work / "known_hosts"
+        kh.write_text("".join(i.host_key_line.strip() + "\n" for i in infos))
+        yield Fleet(targets, infos, kh, work)
+    finally:
+        for t in targets:
+            try:
+                t.stop()
+            except Exception as exc:  # keep stopping the others
+                print(f"warning: stopping {t.name}: {exc}")
+
+
+class Client:
+    """A keep-alive HTTP client with a bearer token (one per thread)."""
+
+    def __init__(self, port: int, token: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def request(self, method: str, path: str) -> tuple[int, dict]:
+        self.conn.request(method, path, headers=self.headers)
+        resp = self.conn.getresponse()
+        body = resp.read()
+        return resp.status, json.loads(body) if body else {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@dataclass
+class Server:
+    app: object
+    port: int
+    token: str
+
+    def client(self) -> Client:
+        return Client(self.port, self.token)
+
+
+@contextmanager
+def serve(f: Fleet, name: str, **config) -> Iterator[Server]:
+    """RECON for the fleet on a free loopback port, in a thread."""
+    sub = f.workdir / name
+    sub.mkdir()
+    path = sub / "recon.toml"
+    path.write_text(demo_config_toml(f.infos, known_hosts=f.known_hosts, **config))
+    app = create_app({"SECRET_KEY": "bench", "RECON_CONFIG": str(path),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sub / 'recon.db'}"})
+    with app.app_context():
+        _, token = create_token("bench", "admin")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Server(app, server.server_port, token)
+    finally:
+        server.shutdown()
+        app.extensions["recon"].executor.close_all()
