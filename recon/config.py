@@ -90,6 +90,15 @@ class Settings:
     known_hosts: str = "known_hosts"
     refresh_seconds: int = 30
     audit_output_bytes: int = 2048
+    # Browser terminals (recon.terminals): one ttyd per session, reaped by the GC thread.
+    terminal_ttl_seconds: float = 1800.0
+    terminal_idle_seconds: float = 120.0
+    terminal_heartbeat_seconds: float = 15.0
+    terminal_gc_seconds: float = 30.0
+    terminal_max_sessions_per_user: int = 3
+    terminal_start_timeout_seconds: float = 10.0
+    terminal_run_dir: str = ""  # "" = <instance>/run
+    ttyd_path: str = ""  # "" = $TTYD_PATH, else `ttyd` on PATH
 
 
 @dataclass(frozen=True)

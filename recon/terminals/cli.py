@@ -1,0 +1,23 @@
+"""``flask --app wsgi recon gc``: one terminal cleanup pass by hand."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.command("gc")
+@with_appcontext
+def gc_command() -> None:
+    """Close expired, idle, dead and orphaned terminal sessions (one pass)."""
+    from . import gc
+
+    closed = gc.run_pass()
+    total = sum(closed.values())
+    detail = ", ".join(f"{n} {reason}" for reason, n in sorted(closed.items()))
+    click.echo(f"closed {total} terminal session(s)" + (f": {detail}" if detail else ""))
+
+
+def register_cli(group: click.Group) -> None:
+    """Add the terminal commands to the ``recon`` command group."""
+    group.add_command(gc_command)

@@ -1,0 +1,244 @@
+"""Terminal sessions: create (or reuse), look up, touch, close. State lives in SQLite only.
+
+Every rule that must hold across gunicorn workers is enforced by the database: the partial
+unique indexes in :mod:`.models` admit one open session per (user, host, mode) and at most
+``terminal_max_sessions_per_user`` slots per user, and a session is closed by the single
+``UPDATE ... WHERE closed_at IS NULL`` that wins the claim. Whoever wins terminates ttyd.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from ..config import Settings
+from ..errors import ApiError
+from ..extensions import db
+from . import ttyd
+from .models import MODES, TerminalSession, bump, utcnow
+
+log = logging.getLogger("recon.terminals")
+CREDENTIAL_USER = "recon"
+
+
+@dataclass
+class Created:
+    session: TerminalSession
+    token: str | None  # shown once: only when the session is new
+    reused: bool
+
+
+def settings() -> Settings:
+    return current_app.config["RECON"].settings
+
+
+def run_dir() -> Path:
+    """The private directory holding the ttyd sockets (created 0700; refused if looser)."""
+    configured = settings().terminal_run_dir
+    path = Path(configured) if configured else Path(current_app.instance_path) / "run"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+        if path.stat().st_mode & 0o077:
+            raise ApiError(500, "run_dir_insecure", f"{path} is readable by other users",
+                           "Make the terminal run directory 0700 and owned by RECON's user.")
+    return path
+
+
+def credential(session_id: str) -> str:
+    """ttyd's ``user:password``: derived from the app's secret key, so every worker can
+    inject it and it is stored nowhere."""
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    mac = hmac.new(key, f"ttyd-credential:{session_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{CREDENTIAL_USER}:{mac}"
+
+
+def base_path(session_id: str) -> str:
+    return f"/terminals/{session_id}/tty"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get(session_id: str) -> TerminalSession | None:
+    if not session_id.isalnum() or len(session_id) > 32:
+        return None
+    return db.session.get(TerminalSession, session_id, populate_existing=True)
+
+
+def open_sessions(user: str | None = None) -> list[TerminalSession]:
+    query = sa.select(TerminalSession).where(TerminalSession.closed_at.is_(None))
+    if user is not None:
+        query = query.where(TerminalSession.user == user)
+    return list(db.session.scalars(query.order_by(TerminalSession.created_at)))
+
+
+def process_ok(sess: TerminalSession) -> bool:
+    return ttyd.is_ttyd_of(sess.pid, sess.socket_path)
+
+
+def create(user: str, host_name: str, mode: str) -> Created:
+    """A live session for (user, host, mode): the open one if any, else a new ttyd."""
+    config = current_app.config["RECON"]
+    host = config.hosts.get(host_name) if isinstance(host_name, str) else None
+    if host is None:
+        raise ApiError(404, "unknown_host", f"no host named {host_name!r}",
+                       "Send one of the configured host names as `host`.")
+    if mode not in MODES:
+        raise ApiError(400, "invalid_mode", f"mode must be one of {', '.join(MODES)}",
+                       "`shell` is writable, `view` is read-only.")
+    s = settings()
+    deadline = time.monotonic() + s.terminal_start_timeout_seconds + 5
+    while True:
+        existing = db.session.scalars(sa.select(TerminalSession).where(
+            TerminalSession.closed_at.is_(None), TerminalSession.user == user,
+            TerminalSession.host == host_name, TerminalSession.mode == mode)).first()
+        if existing is not None:
+            db.session.refresh(existing)
+            if existing.status == "live" and process_ok(existing):
+                touch(existing.id)
+                bump("reused")
+                db.session.commit()
+                return Created(existing, None, True)
+            if existing.status == "starting" and time.monotonic() < deadline:
+                db.session.rollback()  # another request is starting it: wait for it
+                time.sleep(0.02)
+                continue
+            close(existing.id, "process_exited")
+            continue
+        taken = set(db.session.scalars(sa.select(TerminalSession.slot).where(
+            TerminalSession.closed_at.is_(None), TerminalSession.user == user)))
+        free = [i for i in range(s.terminal_max_sessions_per_user) if i not in taken]
+        if not free:
+            db.session.rollback()
+            bump("limit_hits")
+            db.session.commit()
+            live = [x.to_dict() for x in open_sessions(user)]
+            raise ApiError(429, "terminal_limit",
+                           f"{user} already has {len(taken)} open terminals (limit "
+                           f"{s.terminal_max_sessions_per_user})",
+                           "Close one (DELETE /api/terminals/<id>) and try again.",
+                           sessions=live)
+        sess = _new_row(user, host_name, mode, free[0], s)
+        token = secrets.token_urlsafe(32)
+        sess.token_hash = hash_token(token)
+        db.session.add(sess)
+        try:
+            db.session.commit()
+        except IntegrityError:  # a parallel request took that slot or target: look again
+            db.session.rollback()
+            if time.monotonic() > deadline:
+                raise ApiError(503, "terminal_busy", "too many parallel terminal requests",
+                               "Try again in a moment.") from None
+            continue
+        break
+    _start(sess, host, mode)
+    return Created(sess, token, False)
+
+
+def _new_row(user: str, host: str, mode: str, slot: int, s: Settings) -> TerminalSession:
+    sid = secrets.token_hex(16)
+    now = utcnow()
+    return TerminalSession(
+        id=sid, user=user, host=host, mode=mode, slot=slot, status="starting",
+        socket_path=str(run_dir() / f"{sid}.sock"), spawner=ttyd.process_id(),
+        created_at=now, last_activity_at=now,
+        expires_at=now + timedelta(seconds=s.terminal_ttl_seconds))
+
+
+def _start(sess: TerminalSession, host, mode: str) -> None:
+    """Spawn ttyd for a freshly claimed row; close the row again if that fails."""
+    s = settings()
+    sock = Path(sess.socket_path)
+    pinned = None
+    if host.host_key:
+        from ..ssh.hostkeys import known_hosts_name
+        pinned = sock.with_suffix(".known_hosts")
+        pinned.write_text(f"{known_hosts_name(host.address, host.port)} {host.host_key}\n")
+    command = ttyd.ssh_command(host, Path(current_app.config["RECON_KNOWN_HOSTS"]), pinned)
+    try:
+        argv = ttyd.ttyd_command(ttyd.resolve_ttyd(s.ttyd_path), sock, base_path(sess.id),
+                                 credential(sess.id), mode == "shell",
+                                 f"{host.name} ({mode})", command)
+        pid = ttyd.spawn(argv, sock, sock.with_suffix(".log"), s.terminal_start_timeout_seconds)
+    except ttyd.TtydError as exc:
+        _finish(sess.id, "process_exited")
+        raise ApiError(exc.status, "terminal_start_failed", exc.message, exc.hint) from None
+    except BaseException:
+        _finish(sess.id, "process_exited")
+        raise
+    db.session.execute(sa.update(TerminalSession).where(
+        TerminalSession.id == sess.id, TerminalSession.closed_at.is_(None)).values(
+        status="live", pid=pid))
+    bump("created")
+    db.session.commit()
+    db.session.refresh(sess)
+    if sess.closed_at is not None:  # closed while starting (GC or DELETE): don't leak ttyd
+        ttyd.terminate(pid, sess.socket_path)
+    log.info("terminal %s opened: %s on %s (%s), ttyd pid %s", sess.id, sess.user, sess.host,
+             mode, pid)
+
+
+def touch(session_id: str) -> None:
+    """Record activity (heartbeat or WebSocket traffic); commit is the caller's."""
+    db.session.execute(sa.update(TerminalSession).where(
+        TerminalSession.id == session_id, TerminalSession.closed_at.is_(None)).values(
+        last_activity_at=utcnow()))
+
+
+def claim(session_id: str, reason: str) -> TerminalSession | None:
+    """Mark the session closed if it still is open; the one caller that wins gets the row."""
+    result = db.session.execute(sa.update(TerminalSession).where(
+        TerminalSession.id == session_id, TerminalSession.closed_at.is_(None)).values(
+        status="closed", closed_at=utcnow(), close_reason=reason))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return None
+    bump(f"closed_{reason}")
+    db.session.commit()
+    return db.session.get(TerminalSession, session_id, populate_existing=True)
+
+
+def close(session_id: str, reason: str) -> bool:
+    """Close and terminate; False if somebody else closed it first."""
+    return _finish(session_id, reason)
+
+
+def _finish(session_id: str, reason: str) -> bool:
+    sess = claim(session_id, reason)
+    if sess is None:
+        return False
+    ttyd.terminate(sess.pid, sess.socket_path)
+    sock = Path(sess.socket_path)
+    ttyd.remove_files(sock, sock.with_suffix(".log"), sock.with_suffix(".known_hosts"))
+    log.info("terminal %s closed (%s)", session_id, reason)
+    return True
+
+
+def metrics() -> dict:
+    from .models import CLOSE_REASONS, TerminalCounter
+
+    counters = {c.name: c.value for c in db.session.scalars(sa.select(TerminalCounter))}
+    live = db.session.scalar(sa.select(sa.func.count()).select_from(TerminalSession).where(
+        TerminalSession.closed_at.is_(None)))
+    return {
+        "created": counters.get("created", 0),
+        "reused": counters.get("reused", 0),
+        "closed": {r: counters.get(f"closed_{r}", 0) for r in CLOSE_REASONS},
+        "live": live,
+        "limit_hits": counters.get("limit_hits", 0),
+    }

@@ -1,0 +1,100 @@
+"""Terminal sessions and their counters, in SQLite so every worker sees the same state.
+
+Two partial unique indexes over the *open* sessions (``closed_at IS NULL``) make the rules
+hold in the database itself, whatever process or thread inserts: one open session per
+(user, host, mode), and each user's open sessions occupy distinct slots below the limit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+MODES = ("shell", "view")  # shell: writable; view: read-only
+CLOSE_REASONS = ("user", "ttl", "idle", "process_exited", "orphan", "shutdown")
+OPEN = sa.text("closed_at IS NULL")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class TerminalSession(db.Model):
+    """One ttyd process serving one user's shell (or view) on one host."""
+
+    __tablename__ = "terminal_sessions"
+    __table_args__ = (
+        sa.Index("uq_terminal_open_target", "user", "host", "mode", unique=True,
+                 sqlite_where=OPEN),
+        sa.Index("uq_terminal_open_slot", "user", "slot", unique=True, sqlite_where=OPEN),
+        sa.Index("ix_terminal_open", "closed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    user: Mapped[str] = mapped_column(sa.String(200))
+    host: Mapped[str] = mapped_column(sa.String(64))
+    mode: Mapped[str] = mapped_column(sa.String(8))
+    slot: Mapped[int]
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(12), default="starting")  # starting|live|closed
+    pid: Mapped[int | None]
+    socket_path: Mapped[str] = mapped_column(sa.String(200))
+    # "<pid>:<start time>" of the dashboard process that spawned ttyd: when it is gone, the
+    # session is an orphan (its ttyd has no parent to reap it and no run to belong to).
+    spawner: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                       default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    close_reason: Mapped[str | None] = mapped_column(sa.String(16))
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def url(self) -> str:
+        return f"/terminals/{self.id}/"
+
+    def to_dict(self) -> dict:
+        def iso(value: datetime | None) -> str | None:
+            return aware(value).isoformat() if value else None
+
+        return {
+            "id": self.id, "user": self.user, "host": self.host, "mode": self.mode,
+            "status": self.status, "url": self.url,
+            "created_at": iso(self.created_at), "last_activity_at": iso(self.last_activity_at),
+            "expires_at": iso(self.expires_at), "closed_at": iso(self.closed_at),
+            "close_reason": self.close_reason,
+        }
+
+
+class TerminalCounter(db.Model):
+    """Event counters for ``/api/terminals/metrics`` (shared by every worker)."""
+
+    __tablename__ = "terminal_counters"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+def bump(name: str, by: int = 1) -> None:
+    """Add to a counter inside the caller's transaction (an atomic UPSERT)."""
+    from sqlalchemy.dialects.sqlite import insert
+
+    stmt = insert(TerminalCounter).values(name=name, value=by)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=[TerminalCounter.name],
+        set_={"value": TerminalCounter.value + by}))

@@ -1,0 +1,136 @@
+"""``/terminals/<id>/tty/...``: the only way to a ttyd. Owner-only; injects the credential.
+
+Plain HTTP (the page, ``/token``) is forwarded to ttyd's UNIX socket with ``Authorization``
+replaced by the session's Basic credential and the dashboard's cookies dropped; the
+WebSocket upgrade additionally needs an ``Origin`` of the dashboard itself (cross-site
+WebSocket hijacking), then :mod:`.websocket` relays it. A closed session answers 410 and an
+unknown or foreign one 404 at once, never a hang.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, request
+
+from ..auth import current_user
+from ..errors import ApiError
+from ..extensions import db
+from . import manager, ttyd, websocket
+from .models import TerminalSession
+
+log = logging.getLogger("recon.terminals.proxy")
+_PASS_HEADERS = ("Content-Type", "Content-Encoding", "ETag", "Last-Modified", "Location")
+
+
+def owned_session(session_id: str, *, live: bool = True) -> TerminalSession:
+    """The caller's session; 404 if unknown or someone else's, 410 if closed."""
+    sess = manager.get(session_id)
+    if sess is None or sess.user != current_user().username:
+        raise ApiError(404, "unknown_terminal", "no such terminal session",
+                       "GET /api/terminals lists your open terminals.")
+    if live and sess.closed_at is not None:
+        raise ApiError(410, "terminal_closed",
+                       f"this terminal was closed ({sess.close_reason})",
+                       "Open a new terminal from the dashboard.",
+                       close_reason=sess.close_reason)
+    return sess
+
+
+def _gone(sess: TerminalSession) -> ApiError:
+    """ttyd does not answer: if its process died, close the session now and say so."""
+    if not manager.process_ok(sess) and sess.status == "live":
+        manager.close(sess.id, "process_exited")
+        return ApiError(410, "terminal_closed", "this terminal's process has exited",
+                        "Open a new terminal from the dashboard.",
+                        close_reason="process_exited")
+    return ApiError(502, "terminal_unreachable", "the terminal process does not answer",
+                    "Try again in a moment, or close this terminal and open a new one.")
+
+
+def http(sess: TerminalSession) -> Response:
+    """Forward a GET/HEAD to ttyd."""
+    target = request.full_path if request.query_string else request.path
+    headers = {"Authorization": ttyd.basic_header(manager.credential(sess.id))}
+    if "Accept-Encoding" in request.headers:
+        headers["Accept-Encoding"] = request.headers["Accept-Encoding"]
+    conn = ttyd.UnixHTTPConnection(sess.socket_path, timeout=10.0)
+    try:
+        conn.request(request.method, target, headers=headers)
+        upstream = conn.getresponse()
+        body = upstream.read()
+    except OSError:
+        raise _gone(sess) from None
+    finally:
+        conn.close()
+    if upstream.status == 401:
+        raise ApiError(502, "terminal_auth_failed", "ttyd refused RECON's credential",
+                       "Close this terminal and open a new one.")
+    resp = Response(body, status=upstream.status)
+    for name in _PASS_HEADERS:
+        value = upstream.getheader(name)
+        if value is not None:
+            resp.headers[name] = value
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
+
+
+def same_origin() -> bool:
+    """The upgrade comes from a page of this dashboard (scheme and host:port)."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    return parts.netloc.lower() == request.host.lower() and parts.scheme in ("http", "https")
+
+
+def websocket_view(sess: TerminalSession) -> Response:
+    """Check, connect to ttyd, take over the socket and relay until either side ends."""
+    if not same_origin():
+        raise ApiError(403, "bad_origin", "WebSocket upgrade from a foreign origin refused",
+                       "Open the terminal from the dashboard's own page.")
+    found = websocket.server_socket(request.environ)
+    if found is None:
+        raise ApiError(501, "websocket_unsupported",
+                       "this server cannot hand over the connection for a WebSocket",
+                       "Run RECON under gunicorn (make run) or the werkzeug dev server.")
+    try:
+        down_ws = websocket.parse_upgrade(request.environ)
+    except websocket.HandshakeError as exc:
+        raise ApiError(exc.status, "bad_upgrade", exc.message,
+                       "Connect with a WebSocket client offering the 'tty' subprotocol.") from None
+    try:
+        up, up_ws, early = websocket.connect_upstream(
+            sess.socket_path, request.path, ttyd.basic_header(manager.credential(sess.id)))
+    except websocket.HandshakeError as exc:
+        raise ApiError(exc.status, "terminal_unreachable", exc.message,
+                       "Close this terminal and open a new one.") from None
+    except OSError:
+        raise _gone(sess) from None
+    sock, mode = found
+    session_id = sess.id
+    interval = max(0.2, min(5.0, manager.settings().terminal_idle_seconds / 4))
+    db.session.commit()  # end the read transaction: the relay may run for hours
+
+    def on_activity() -> None:
+        try:
+            manager.touch(session_id)
+            db.session.commit()
+        except Exception:  # a busy database must not cut the user's terminal
+            db.session.rollback()
+            log.exception("recording terminal activity failed")
+
+    try:
+        websocket.accept(sock, down_ws)
+        on_activity()
+        websocket.Relay(sock, down_ws, up, up_ws, on_activity, interval).run(early)
+    except OSError:
+        pass  # the browser left before the relay started
+    finally:
+        up.close()
+        db.session.remove()
+    current_app.logger.debug("terminal %s WebSocket ended", session_id)
+    return websocket.Hijacked(sock, mode)

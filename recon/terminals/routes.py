@@ -1,0 +1,103 @@
+"""Routes of the terminals blueprint: the JSON API, the terminal page and the ttyd proxy."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+
+from ..auth import current_user, require_role
+from ..errors import ApiError
+from ..extensions import db
+from . import bp, manager, proxy
+from .models import aware, utcnow
+
+
+def _describe(sess) -> dict:
+    s = manager.settings()
+    return {**sess.to_dict(), "heartbeat_seconds": s.terminal_heartbeat_seconds,
+            "idle_seconds": s.terminal_idle_seconds}
+
+
+@bp.post("/api/terminals")
+@require_role("operator")
+def create_terminal():
+    """``{host, mode}`` → a live session: 201 with a new one (its token shown once),
+    200 when the caller's open session for that host and mode is reused."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "send a JSON object {host, mode}",
+                       'e.g. {"host": "web1", "mode": "shell"}')
+    created = manager.create(current_user().username, body.get("host"),
+                             body.get("mode", "shell"))
+    out = {"session": _describe(created.session), "reused": created.reused}
+    if created.token is not None:
+        out["token"] = created.token
+    return jsonify(out), 200 if created.reused else 201
+
+
+@bp.get("/api/terminals")
+@require_role("operator")
+def list_terminals():
+    """The caller's open sessions."""
+    mine = manager.open_sessions(current_user().username)
+    return jsonify({"terminals": [_describe(s) for s in mine],
+                    "limit": manager.settings().terminal_max_sessions_per_user})
+
+
+@bp.get("/api/terminals/metrics")
+@require_role("operator")
+def terminal_metrics():
+    return jsonify(manager.metrics())
+
+
+@bp.get("/api/terminals/<session_id>")
+@require_role("operator")
+def get_terminal(session_id: str):
+    return jsonify({"session": _describe(proxy.owned_session(session_id, live=False))})
+
+
+@bp.post("/api/terminals/<session_id>/heartbeat")
+@require_role("operator")
+def heartbeat(session_id: str):
+    """The page is still open: keeps the session from the idle timeout (not from the TTL)."""
+    sess = proxy.owned_session(session_id)
+    if not manager.process_ok(sess) and sess.status == "live":
+        manager.close(sess.id, "process_exited")
+        sess = proxy.owned_session(session_id)  # raises 410
+    manager.touch(sess.id)
+    db.session.commit()
+    remaining = (aware(sess.expires_at) - utcnow()).total_seconds()
+    return jsonify({"session": _describe(manager.get(sess.id)),
+                    "expires_in": max(0, round(remaining, 1))})
+
+
+@bp.delete("/api/terminals/<session_id>")
+@require_role("operator")
+def close_terminal(session_id: str):
+    sess = proxy.owned_session(session_id)
+    if not manager.close(sess.id, "user"):
+        proxy.owned_session(session_id)  # closed meanwhile: 410
+    return jsonify({"session": _describe(manager.get(sess.id))})
+
+
+@bp.get("/terminals/<session_id>/")
+@require_role("operator")
+def page(session_id: str):
+    sess = proxy.owned_session(session_id, live=False)
+    return render_template("terminals/page.html", session=_describe(sess),
+                           user=current_user())
+
+
+@bp.get("/terminals/<session_id>/tty/", defaults={"rest": ""})
+@bp.get("/terminals/<session_id>/tty/<path:rest>")
+@require_role("operator")
+def tty(session_id: str, rest: str):
+    """ttyd's page and ``/token``, for the session's owner only."""
+    return proxy.http(proxy.owned_session(session_id))
+
+
+# werkzeug routes upgrade requests only to rules marked websocket=True.
+@bp.get("/terminals/<session_id>/tty/ws", websocket=True)
+@require_role("operator")
+def tty_websocket(session_id: str):
+    """ttyd's WebSocket: owner and Origin checked, then relayed."""
+    return proxy.websocket_view(proxy.owned_session(session_id))

@@ -1,0 +1,272 @@
+"""The ttyd processes: command line, spawn, readiness, identity checks, termination, reaping.
+
+ttyd listens only on a UNIX socket in a 0700 directory and requires a Basic credential;
+the command it runs is ``ssh`` with host and user from validated config, host keys checked
+against RECON's known_hosts, in a clean environment. Pids are never trusted on their own:
+a signal goes through a pidfd opened *before* checking that ``/proc/<pid>/cmdline`` names
+the session's socket, so a recycled pid can never be hit.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import http.client
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from ..config import HostConfig
+
+SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
+CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+             "TERM": "xterm-256color"}
+# Runs ssh, and when it fails leaves its last words on screen: ttyd closes the page as soon
+# as its child exits, so without the pause the error would flash by unread.
+SSH_WRAPPER = r"""
+host=$1; shift
+"$@"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+  printf '\r\n[RECON] the connection to %s ended (ssh exit status %s).\r\n' "$host" "$rc"
+  sleep 2
+fi
+exit "$rc"
+"""
+
+
+class TtydError(Exception):
+    """ttyd could not be started (missing binary, bad socket path, no readiness)."""
+
+    def __init__(self, message: str, hint: str, status: int = 502):
+        super().__init__(message)
+        self.message, self.hint, self.status = message, hint, status
+
+
+def resolve_ttyd(configured: str) -> str:
+    """Absolute path of ttyd: the setting, else ``$TTYD_PATH``, else ``ttyd`` on PATH."""
+    name = configured or os.environ.get("TTYD_PATH") or "ttyd"
+    found = shutil.which(name)
+    if not found:
+        raise TtydError(f"ttyd not found ({name!r})",
+                        "Install ttyd 1.7 (your distribution's package or its release binary) "
+                        "and set TTYD_PATH or settings.ttyd_path if it is not on PATH.", 503)
+    return os.path.abspath(found)
+
+
+def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -> list[str]:
+    """The argv ttyd runs: ssh to ``host`` with the dashboard's key, verifying the host key."""
+    ssh = shutil.which("ssh") or "/usr/bin/ssh"
+    files = " ".join(str(p) for p in (known_hosts, pinned_file) if p is not None)
+    options = {
+        "BatchMode": "yes", "IdentitiesOnly": "yes", "IdentityAgent": "none",
+        "StrictHostKeyChecking": "yes", "UserKnownHostsFile": files,
+        "GlobalKnownHostsFile": "none", "UpdateHostKeys": "no",
+        "PreferredAuthentications": "publickey", "PasswordAuthentication": "no",
+        "KbdInteractiveAuthentication": "no", "ForwardAgent": "no", "ForwardX11": "no",
+        "ClearAllForwardings": "yes", "PermitLocalCommand": "no",
+        "ServerAliveInterval": "15", "ServerAliveCountMax": "3",
+        "ConnectTimeout": str(max(1, round(host.connect_timeout))), "LogLevel": "ERROR",
+    }
+    argv = [ssh, "-F", "none", "-tt", "-i", str(host.key_path), "-p", str(host.port),
+            "-l", host.user]
+    for key, value in options.items():
+        argv += ["-o", f"{key}={value}"]
+    return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", host.name, *argv, "--", host.address]
+
+
+def ttyd_command(ttyd: str, socket_path: Path, base: str, credential: str, writable: bool,
+                 title: str, command: list[str]) -> list[str]:
+    """ttyd's argv. Never ``-a`` (URL arguments would reach ssh as options)."""
+    argv = [ttyd, "-i", str(socket_path), "-b", base, "-c", credential,
+            "-t", "disableReconnect=true", "-t", "disableLeaveAlert=true",
+            "-t", f"titleFixed={title}"]
+    if writable:
+        argv.append("-W")
+    return [*argv, *command]
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over ttyd's UNIX socket."""
+
+    def __init__(self, path: str, timeout: float = 5.0):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.unix_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def basic_header(credential: str) -> str:
+    return "Basic " + base64.b64encode(credential.encode()).decode()
+
+
+# -- children of this process ------------------------------------------------------------
+_children: dict[int, subprocess.Popen] = {}
+_children_lock = threading.Lock()
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    proc.wait()
+    with _children_lock:
+        _children.pop(proc.pid, None)
+
+
+def spawn(argv: list[str], socket_path: Path, log_path: Path, timeout: float) -> int:
+    """Start ttyd and return its pid once ``GET <base>/token`` answers 200.
+
+    ttyd is started in its own session (a Ctrl-C or a dying worker does not take it along)
+    and reaped by a small waiter thread, so an exit never leaves a zombie behind.
+    """
+    if len(str(socket_path).encode()) > SUN_PATH_MAX:
+        raise TtydError(f"socket path too long for a UNIX socket: {socket_path}",
+                        "Set settings.terminal_run_dir (RECON_TERMINAL_RUN_DIR) to a shorter "
+                        "directory.", 500)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # noqa: S603
+                                env=CLEAN_ENV, cwd="/", close_fds=True,
+                                start_new_session=True)
+    with _children_lock:
+        _children[proc.pid] = proc
+    threading.Thread(target=_reap, args=(proc,), daemon=True,
+                     name=f"ttyd-reaper-{proc.pid}").start()
+    base = argv[argv.index("-b") + 1]
+    auth = basic_header(argv[argv.index("-c") + 1])
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            out = log_path.read_text(errors="replace").strip()[-500:]
+            raise TtydError(f"ttyd exited with status {proc.returncode}: {out or 'no output'}",
+                            "Check settings.ttyd_path points at ttyd 1.7 or newer.")
+        if _token_ok(str(socket_path), base, auth):
+            return proc.pid
+        if time.monotonic() > deadline:
+            terminate(proc.pid, str(socket_path))
+            raise TtydError(f"ttyd did not answer on {socket_path} within {timeout:g}s",
+                            "Raise settings.terminal_start_timeout_seconds on a slow machine.")
+        time.sleep(0.003)
+
+
+def _token_ok(path: str, base: str, auth: str) -> bool:
+    conn = UnixHTTPConnection(path, timeout=1.0)
+    try:
+        conn.request("GET", base + "/token", headers={"Authorization": auth})
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def children() -> list[int]:
+    """Pids of the ttyd processes this process started and has not reaped yet."""
+    with _children_lock:
+        return list(_children)
+
+
+# -- identity and signals ----------------------------------------------------------------
+def _cmdline(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def is_ttyd_of(pid: int | None, socket_path: str) -> bool:
+    """True while ``pid`` is a running (not zombie) process whose argv holds ``socket_path``."""
+    if not pid:
+        return False
+    return os.fsencode(socket_path) in _cmdline(pid)
+
+
+def _open_verified(pid: int | None, socket_path: str) -> int | None:
+    """A pidfd for ``pid`` if it is this session's ttyd, else None (gone, zombie, recycled)."""
+    if not pid:
+        return None
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:  # ESRCH: gone
+        return None
+    # The pidfd pins the process: if the check passes, the signal reaches this very process.
+    if is_ttyd_of(pid, socket_path):
+        return fd
+    os.close(fd)
+    return None
+
+
+def _exited(fd: int, timeout: float) -> bool:
+    ready, _, _ = select.select([fd], [], [], timeout)
+    return bool(ready)
+
+
+def terminate(pid: int | None, socket_path: str, grace: float = 3.0) -> bool:
+    """SIGTERM this session's ttyd (SIGKILL after ``grace``); False if it was not running."""
+    fd = _open_verified(pid, socket_path)
+    if fd is None:
+        return False
+    try:
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGTERM)
+            if not _exited(fd, grace):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                _exited(fd, 2.0)
+        except ProcessLookupError:
+            pass
+    finally:
+        os.close(fd)
+    with _children_lock:
+        proc = _children.get(pid)  # type: ignore[arg-type]
+    if proc is not None:
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+    return True
+
+
+def remove_files(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+
+
+# -- this process's identity (for orphan detection) --------------------------------------
+def _start_time(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat.rsplit(b")", 1)[-1].split()
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return fields[19].decode()  # field 22 of stat: start time in clock ticks since boot
+
+
+def process_id(pid: int | None = None) -> str:
+    """``"<pid>:<start time>"``: names a process uniquely across pid reuse."""
+    pid = pid or os.getpid()
+    return f"{pid}:{_start_time(pid)}"
+
+
+def process_alive(ident: str) -> bool:
+    """True while the process named by :func:`process_id` still runs."""
+    pid, _, start = ident.partition(":")
+    return pid.isdigit() and _start_time(int(pid)) == start
