@@ -1,0 +1,72 @@
+"""Property-based requests over the JSON API: odd slugs, actions, query strings and bodies
+never produce a 500, and every command that reaches the target is on the allowlist."""
+
+from __future__ import annotations
+
+import shlex
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from recon.config import ACTIONS
+
+MUTATING = {"start", "stop", "restart", "reload"}
+text = st.text(max_size=40)
+slugs = st.one_of(st.sampled_from(["demo-web", "demo-stuck", "demo-cron", "nope", "..", "%2e"]),
+                  text)
+actions = st.one_of(st.sampled_from([*sorted(set(ACTIONS) - MUTATING), "explode", "", ";id"]),
+                    text).filter(lambda a: a not in MUTATING)
+params = st.dictionaries(st.sampled_from(["lines", "since", "until", "priority", "grep",
+                                          "cursor", "limit", "service", "actor"]),
+                         st.one_of(text, st.integers(-10**20, 10**20).map(str)), max_size=4)
+bodies = st.one_of(st.none(), st.dictionaries(text, st.one_of(text, st.integers(), st.none(),
+                                                               st.lists(st.integers())),
+                                               max_size=3), st.binary(max_size=64))
+
+
+def allowed(command: str, info) -> bool:
+    """The only command shapes RECON may send to a host (under its remote `timeout`)."""
+    argv = shlex.split(command)
+    if argv[:3] == ["timeout", "-k", "2"]:
+        argv = argv[4:]
+    units = set(info.units)
+    if argv[:2] == [info.systemctl, "show"]:
+        return argv[2].startswith("--property=") and set(argv[3:]) <= units
+    if argv[:2] == [info.sudo, "-n"]:
+        argv = argv[2:]
+        if argv[:1] == [info.systemctl]:
+            return len(argv) == 3 and argv[1] in MUTATING and argv[2] in units
+        if argv[:1] == [info.journalctl]:
+            return argv[1:3] == ["-u", argv[2]] and argv[2] in units
+    if argv[:1] == [info.journalctl]:
+        return argv[1] == "-u" and argv[2] in units
+    return False
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]), slug=slugs,
+       action=actions, query=params, body=bodies)
+def _no_request_shape_causes_a_500(client, method, slug, action, query, body):
+    path = f"/api/services/{quote(slug, safe='')}/{quote(action, safe='')}"
+    kwargs = {"query_string": query}
+    if isinstance(body, bytes):
+        kwargs["data"] = body
+    elif body is not None:
+        kwargs["json"] = body
+    for url in (path, "/api/services", "/api/audit", f"/api/services/{quote(slug, safe='')}/logs"):
+        resp = client.open(url, method=method, **kwargs)
+        assert resp.status_code < 500 or resp.get_json()["error"] in (
+            "unreachable", "timeout", "command_failed"), (url, method, resp.status_code)
+        if resp.status_code >= 400:
+            assert resp.is_json and {"error", "message", "hint"} <= set(resp.get_json())
+
+
+def test_no_request_shape_causes_a_500_or_a_command_off_the_allowlist(client, target, target_info):
+    before = len(target.command_log())
+    _no_request_shape_causes_a_500(client)
+    sent = target.command_log()[before:]
+    assert sent, "the fuzz run should have reached the target at least once"
+    bad = [c for c in sent if not allowed(c, target_info)]
+    assert bad == []

@@ -1,0 +1,192 @@
+"""Faults seen through the API: each answers its error code within its bound, other hosts
+keep their normal latency meanwhile, the pool recovers, and the audit log holds the failure.
+Bounds are generous on purpose (2 shared cores); each states what it checks."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+from conftest import client_for
+
+from recon.models import AuditEntry
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Tarpit:
+    """Accepts TCP and never speaks SSH."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(50)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        for s in self.held:
+            s.close()
+
+
+def last_audit(app, action: str, service: str) -> AuditEntry:
+    with app.app_context():
+        return (AuditEntry.query.filter_by(action=action, service=service)
+                .order_by(AuditEntry.id.desc()).first())
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    out = fn()
+    return out, time.monotonic() - t0
+
+
+def test_a_closed_port_marks_only_its_services_unreachable_at_once(make_app, target_info):
+    dead = replace(target_info, name="dead", port=free_port())
+    app = make_app([target_info, dead], connect_timeout=2)
+    client = client_for(app)
+    body, took = timed(lambda: client.get("/api/services").get_json())
+    by_host = {h["name"]: h for h in body["hosts"]}
+    assert by_host["dead"]["reachable"] is False and by_host["dead"]["error"] == "unreachable"
+    assert by_host["demo"]["reachable"] is True
+    states = {s["slug"]: s["state"] for s in body["services"]}
+    assert states["dead-demo-web"] == "unreachable" and states["demo-demo-web"] == "active"
+    assert took < 2.0  # bound: a refused port costs ~0 s, far below connect_timeout
+
+
+def test_a_tarpit_host_costs_at_most_its_connect_timeout_and_not_the_others(
+        make_app, target_info):
+    pit = Tarpit()
+    try:
+        slow = replace(target_info, name="pit", port=pit.port)
+        app = make_app([target_info, slow], connect_timeout=1.5)
+        client = client_for(app)
+        body, took = timed(lambda: client.get("/api/services").get_json())
+        assert {h["name"]: h["reachable"] for h in body["hosts"]} == {"demo": True, "pit": False}
+        assert took < 1.5 + 1.5  # bound: the tarpit's connect_timeout plus slack
+        # while the tarpit is being waited on, the healthy host answers at normal speed
+        results = {}
+        waiter = threading.Thread(target=lambda: results.setdefault(
+            "pit", client_for(app).post("/api/services/pit-demo-web/restart")))
+        waiter.start()
+        time.sleep(0.1)
+        healthy, took = timed(lambda: client.get("/api/services/demo-demo-web/status"))
+        assert healthy.get_json()["active"] is True and took < 1.0  # bound: normal latency
+        waiter.join(10)
+        assert results["pit"].status_code == 502
+        assert results["pit"].get_json()["error"] == "unreachable"
+        entry = last_audit(app, "restart", "pit-demo-web")
+        assert entry.success is False and entry.error == "unreachable"
+    finally:
+        pit.close()
+
+
+def test_a_changed_host_key_is_refused_with_host_key_changed(make_app, target_info, tmp_path):
+    kh = tmp_path / "changed_known_hosts"
+    other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    kh.write_text(f"[{target_info.address}]:{target_info.port} ssh-ed25519 {other}\n")
+    app = make_app([target_info], known_hosts=kh)
+    client = client_for(app)
+    status = client.get("/api/services/demo-web/status").get_json()
+    assert status["state"] == "unreachable" and status["error"] == "host_key_changed"
+    resp = client.post("/api/services/demo-web/restart")
+    assert resp.status_code == 502 and resp.get_json()["error"] == "host_key_changed"
+    assert "SHA256:" in resp.get_json()["message"]
+    assert last_audit(app, "restart", "demo-web").error == "host_key_changed"
+    # the pool recovers once the right key is trusted again
+    kh.write_text(target_info.host_key_line + "\n")
+    assert client.get("/api/services/demo-web/status").get_json()["active"] is True
+
+
+def test_a_missing_sudo_rule_answers_sudo_password_required_and_is_audited(client, app, target):
+    target.set_sudo_rule("demo-worker.service", "restart", allowed=False)
+    try:
+        resp, took = timed(lambda: client.post("/api/services/demo-worker/restart"))
+        body = resp.get_json()
+        assert resp.status_code == 403 and body["error"] == "sudo_password_required"
+        assert "visudo -cf" in body["hint"] and body["success"] is False
+        assert took < 3.0  # bound: sudo -n fails at once instead of waiting for a password
+        assert last_audit(app, "restart", "demo-worker").error == "sudo_password_required"
+    finally:
+        target.set_sudo_rule("demo-worker.service", "restart", allowed=True)
+    assert client.post("/api/services/demo-worker/restart").get_json()["success"] is True
+
+
+def test_a_hanging_action_times_out_and_leaves_nothing_on_the_target(make_app, target_info,
+                                                                      target):
+    app = make_app([target_info], command_timeout=2)
+    client = client_for(app)
+    resp, took = timed(lambda: client.post("/api/services/demo-stuck/reload"))
+    assert resp.status_code == 504 and resp.get_json()["error"] == "timeout"
+    assert 1.9 < took < 2 + 3.5  # bound: command_timeout plus the remote kill grace
+    assert last_audit(app, "reload", "demo-stuck").error == "timeout"
+    deadline = time.monotonic() + 5
+    while target.remote_processes("sleep 600") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert target.remote_processes("sleep 600") == []
+    assert client.get("/api/services/demo-stuck/status").get_json()["active"] is True
+
+
+def test_sshd_restarted_under_the_pool_recovers_transparently(client, target):
+    assert client.get("/api/services/demo-web/status").get_json()["active"] is True
+    target.restart_sshd(drop_sessions=True)
+    time.sleep(0.3)
+    assert client.get("/api/services/demo-web/status").get_json()["active"] is True
+
+
+def test_connection_cut_mid_command_is_an_error_within_a_second(client, runtime, target):
+    host = runtime.config.hosts["demo"]
+    errors = []
+
+    def long_command():
+        try:
+            runtime.executor.run(host, ["sleep", "4"])
+        except Exception as exc:  # noqa: BLE001 - the type is asserted below
+            errors.append(exc)
+
+    t = threading.Thread(target=long_command)
+    t.start()
+    time.sleep(0.5)
+    cut = time.monotonic()
+    target.restart_sshd(drop_sessions=True)
+    t.join(10)
+    assert errors and type(errors[0]).__name__ == "Unreachable", errors
+    assert time.monotonic() - cut < 2.0  # bound: noticed when the peer closes, not at 4 s
+    assert client.get("/api/services/demo-web/status").get_json()["active"] is True
+
+
+ODD = ["/api/services/..%2f..%2fetc%2fpasswd/status", "/api/services/demo-web%00/restart",
+       "/api/services/demo-web/restart%20now", "/api/services/%E2%98%83/stop",
+       "/api/services/" + "a" * 5000 + "/status"]
+ODD_GETS = ["/api/services/demo-web/logs?lines=-1",
+            "/api/services/demo-web/logs?lines=99999999999999999999",
+            "/api/audit?limit=abc", "/api/audit?since=yesterday-ish"]
+
+
+@pytest.mark.parametrize("method, path", [(m, p) for p in ODD for m in ("GET", "POST")]
+                         + [("GET", p) for p in ODD_GETS])
+def test_odd_requests_get_clear_4xx_and_run_nothing(client, target, method, path):
+    before = len(target.command_log())
+    resp = client.open(path, method=method)
+    assert 400 <= resp.status_code < 500, (path, method, resp.status_code)
+    assert resp.get_json()["error"]
+    assert len(target.command_log()) == before
