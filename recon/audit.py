@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, has_request_context, jsonify, request
@@ -23,22 +23,58 @@ def current_actor() -> str:
     return getattr(g, "actor", None) or f"anonymous@{request.remote_addr}"
 
 
-def record(action: str, *, success: bool, service: str | None = None, host: str | None = None,
-           exit_code: int | None = None, duration_ms: float | None = None,
+def _clip(output: str | None) -> str | None:
+    return (output or "")[:current_app.config["RECON"].settings.audit_output_bytes] or None
+
+
+def record(action: str, *, success: bool | None, service: str | None = None,
+           host: str | None = None, exit_code: int | None = None, duration_ms: float | None = None,
            error: str | None = None, output: str | None = None,
            actor: str | None = None) -> AuditEntry:
     """Write one audit entry and commit it now, so it exists even if the response fails."""
-    cap = current_app.config["RECON"].settings.audit_output_bytes
     entry = AuditEntry(
         actor=actor or current_actor(),
         remote_addr=request.remote_addr if has_request_context() else None, action=action,
         service=service, host=host, success=success, exit_code=exit_code,
         duration_ms=duration_ms, error=error,
-        output=(output or "")[:cap] or None,
+        output=_clip(output),
     )
     db.session.add(entry)
     db.session.commit()
     return entry
+
+
+def begin(action: str, *, service: str | None = None, host: str | None = None) -> int:
+    """Record an action as started (success unknown) before it is sent; returns its id."""
+    return record(action, success=None, service=service, host=host).id
+
+
+def finish(entry_id: int, *, success: bool, exit_code: int | None = None,
+           duration_ms: float | None = None, error: str | None = None,
+           output: str | None = None) -> None:
+    """Complete a started entry with its outcome, committed before the response."""
+    entry = db.session.get(AuditEntry, entry_id)
+    entry.success, entry.exit_code, entry.duration_ms = success, exit_code, duration_ms
+    entry.error, entry.output = error, _clip(output)
+    db.session.commit()
+
+
+def close_interrupted(now: datetime | None = None) -> int:
+    """Mark started entries that can no longer be running as failed ("interrupted"): their
+    dashboard process died mid-action. Safe from any process: it only touches entries older
+    than the longest possible action."""
+    config = current_app.config["RECON"]
+    # connect (twice: one reconnect) + command + the remote kill grace + slack
+    longest = max((h.connect_timeout * 2 + h.command_timeout + 5
+                   for h in config.hosts.values()), default=60)
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=longest)
+    result = db.session.execute(
+        sa.update(AuditEntry)
+        .where(AuditEntry.success.is_(None), AuditEntry.at < cutoff)
+        .values(success=False, error="interrupted")
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -71,6 +107,7 @@ def _time_arg(name: str) -> datetime | None:
 def list_audit():
     """Newest first; filter by ``service``, ``actor``, ``action``, ``since``, ``until``."""
     limit = _int_arg("limit", 100, 1, 1000)
+    close_interrupted()
     query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     for name in ("service", "actor", "action"):
         value = request.args.get(name)

@@ -26,7 +26,9 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(sa.String(40))
     service: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     host: Mapped[str | None] = mapped_column(sa.String(64))
-    success: Mapped[bool]
+    # None while the action runs: written before the command is sent, so a dashboard killed
+    # mid-action still leaves a trace (closed as "interrupted" once it cannot be running).
+    success: Mapped[bool | None]
     exit_code: Mapped[int | None]
     duration_ms: Mapped[float | None]
     error: Mapped[str | None] = mapped_column(sa.String(64))
@@ -42,6 +44,7 @@ class AuditEntry(db.Model):
             "service": self.service,
             "host": self.host,
             "success": self.success,
+            "state": "pending" if self.success is None else ("ok" if self.success else "failed"),
             "exit_code": self.exit_code,
             "duration_ms": self.duration_ms,
             "error": self.error,

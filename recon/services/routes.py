@@ -107,17 +107,17 @@ def service_action(slug: str, action: str):
         return runbook_logs(service)
     assert action in SYSTEMCTL_ACTIONS
     host = rt.config.hosts[service.host]
+    entry = audit.begin(action, service=slug, host=service.host)
     try:
         result = run_action(rt.executor, host, service, action)
     except RemoteError as exc:
         rt.statuses.cache.invalidate(service.host)
-        audit.record(action, success=False, service=slug, host=service.host,
-                     error=exc.code, output=exc.message)
+        audit.finish(entry, success=False, error=exc.code, output=exc.message)
         return jsonify({"success": False, "action": action, "service": slug,
                         **exc.to_dict()}), exc.status
     rt.statuses.cache.invalidate(service.host)
-    audit.record(action, success=result.ok, service=slug, host=service.host,
-                 exit_code=result.exit_code, duration_ms=result.duration_ms,
+    audit.finish(entry, success=result.ok, exit_code=result.exit_code,
+                 duration_ms=result.duration_ms,
                  error=None if result.ok else "action_failed",
                  output=(result.stdout + result.stderr))
     body = {
