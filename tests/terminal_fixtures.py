@@ -44,7 +44,7 @@ def standin() -> Iterator[Path]:
     """An executable ``ttyd`` that runs the stand-in (its pid and argv are the stand-in's)."""
     d = Path(tempfile.mkdtemp(prefix="ttyd-"))
     path = d / "ttyd"
-    path.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN} -P {PING_SECONDS} "$@"\n')
+    path.write_text(f'#!/bin/sh\nexec {sys.executable} -S {STANDIN} -P {PING_SECONDS} "$@"\n')
     path.chmod(0o755)
     yield path
     shutil.rmtree(d, ignore_errors=True)
