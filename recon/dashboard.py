@@ -1,15 +1,69 @@
-"""The dashboard page (``/``)."""
+"""The browser pages: the fleet dashboard (``/``) and the audit trail (``/audit``, admin).
+
+The pages are skeletons rendered from validated config (hosts, services, what this user may
+do); everything that comes from a host is fetched by the page's script and inserted as text.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from dataclasses import dataclass
+
+from flask import Blueprint, render_template
 
 from .auth import current_user
+from .config import ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
+from .runtime import runtime
+from .services.routes import may_act
 
 bp = Blueprint("dashboard", __name__)
+
+# The pages load no inline script, no third-party resource and cannot be framed.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+       "form-action 'self'")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the dashboard shows for one service before its status arrives."""
+
+    service: ServiceConfig
+    actions: tuple[str, ...]  # systemctl actions this user may run on it, in ACTIONS order
+    logs: bool
+
+
+def _panels() -> dict[str, list[Panel]]:
+    """Services grouped by host, in config order; hosts without services included."""
+    config, user = runtime().config, current_user()
+    grouped: dict[str, list[Panel]] = {name: [] for name in config.hosts}
+    for svc in config.services.values():
+        acts = tuple(a for a in ACTIONS if a in SYSTEMCTL_ACTIONS and a in svc.actions)
+        grouped.setdefault(svc.host, []).append(
+            Panel(svc, acts if may_act(user, svc) else (), "logs" in svc.actions))
+    return grouped
+
+
+@bp.after_request
+def _headers(response):
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 @bp.get("/")
 def index():
-    config = current_app.extensions["recon"].config
-    return render_template("dashboard/index.html", config=config, user=current_user())
+    config = runtime().config
+    return render_template("dashboard/index.html", hosts=_panels(), user=current_user(),
+                           refresh_seconds=config.settings.refresh_seconds)
+
+
+@bp.get("/audit")
+def audit_page():
+    user = current_user()
+    if not user.can("admin"):
+        return render_template("dashboard/forbidden.html", user=user,
+                               needed="admin"), 403
+    config = runtime().config
+    return render_template("dashboard/audit.html", user=user,
+                           services=sorted(config.services), hosts=sorted(config.hosts))

@@ -1,0 +1,81 @@
+// The audit page: GET /api/audit with the form's filters, rendered as text into the table.
+import { api, el, fmtClock } from "./recon.js";
+
+const form = document.getElementById("audit-filters");
+const tbody = document.querySelector("#audit tbody");
+const status = document.getElementById("audit-status");
+const errorBox = document.getElementById("audit-error");
+
+function query() {
+  const p = new URLSearchParams();
+  for (const name of ["service", "action", "actor", "limit"]) {
+    const v = form.elements[name].value.trim();
+    if (v) p.set(name, v);
+  }
+  for (const name of ["since", "until"]) {
+    const v = form.elements[name].value;
+    if (v) p.set(name, new Date(v).toISOString()); // the browser's local time, sent as UTC
+  }
+  return p;
+}
+
+function row(e) {
+  const at = e.at ? new Date(e.at) : null;
+  // success is null while the action is still running (written before it is sent).
+  const result = e.success === null || e.success === undefined
+    ? el("span", { class: "result result-pending", text: "… running" })
+    : e.success
+      ? el("span", { class: "result result-ok", text: "✓ ok" })
+      : el("span", { class: "result result-bad", text: `✗ ${e.error || "failed"}` });
+  const exit = e.exit_code !== null && e.exit_code !== undefined ? ` (exit ${e.exit_code})` : "";
+  return el("tr", {},
+    el("td", { class: "when", title: e.at || "", text: at ? fmtClock(at, true) : "—" }),
+    el("td", { text: e.actor || "—" }),
+    el("td", {}, el("code", { text: e.action })),
+    el("td", { text: e.service || "—" }),
+    el("td", { text: e.host || "—" }),
+    el("td", {}, result, exit),
+    el("td", { class: "num", text: e.duration_ms == null ? "—" : `${Math.round(e.duration_ms)} ms` }),
+    el("td", { text: e.remote_addr || "—" }),
+    el("td", {}, e.output
+      ? el("details", {}, el("summary", { text: e.output.split("\n")[0].slice(0, 60) || "output" }),
+        el("pre", { text: e.output }))
+      : "—"));
+}
+
+async function load() {
+  const p = query();
+  history.replaceState(null, "", p.toString() ? `?${p}` : location.pathname);
+  status.textContent = "Loading…";
+  try {
+    const data = await api("GET", `/api/audit?${p}`);
+    tbody.replaceChildren(...data.entries.map(row));
+    if (!data.entries.length) tbody.append(el("tr", {}, el("td", { colspan: 9, class: "empty", text: "No entries match." })));
+    status.textContent = `${data.entries.length} entr${data.entries.length === 1 ? "y" : "ies"}, newest first`;
+    errorBox.hidden = true;
+  } catch (err) {
+    status.textContent = "";
+    errorBox.replaceChildren(el("p", { text: `Could not load the audit trail: ${err.message}` }),
+      err.hint ? el("p", { class: "hint", text: err.hint }) : null);
+    errorBox.hidden = false;
+  }
+}
+
+// Filters survive a reload through the query string.
+const initial = new URLSearchParams(location.search);
+for (const [k, v] of initial) {
+  if (!form.elements[k]) continue;
+  if (k === "since" || k === "until") {
+    const d = new Date(v);
+    if (!Number.isNaN(d.getTime())) {
+      const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000);
+      form.elements[k].value = local.toISOString().slice(0, 16);
+    }
+  } else {
+    form.elements[k].value = v;
+  }
+}
+form.addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+form.addEventListener("change", (ev) => { if (ev.target.tagName === "SELECT") load(); });
+form.addEventListener("reset", () => setTimeout(load, 0));
+load();

@@ -1,0 +1,352 @@
+// The fleet dashboard: one batched GET /api/services paints every panel; actions, filters,
+// auto-refresh (paused while the tab is hidden), terminals and the logs drawer.
+import {
+  api, el, fmtAgo, fmtBytes, fmtClock, fmtSpan, parseSystemdTime, setText,
+} from "./recon.js";
+import { LogsDrawer } from "./logs.js";
+
+const root = document.getElementById("dashboard");
+const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
+const panels = new Map(); // slug -> article
+for (const article of root.querySelectorAll("article.svc")) panels.set(article.dataset.slug, article);
+const hostSections = new Map();
+for (const section of root.querySelectorAll("section.host")) hostSections.set(section.dataset.host, section);
+
+const STATES = [ // key, label in the counts, counts as a problem
+  ["running", "Running", false],
+  ["busy", "Changing", false],
+  ["stopped", "Stopped", true],
+  ["failed", "Failed", true],
+  ["unreachable", "Unreachable", true],
+  ["unknown", "Unknown", true],
+];
+const ACTION_VERB = { start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading" };
+
+// -- status -> what the panel shows -----------------------------------------------------
+export function classify(s) {
+  if (!s || !s.state) return ["loading", "Loading"];
+  if (s.state === "unreachable") return ["unreachable", "Unreachable"];
+  if (s.load_state === "not-found") return ["unknown", "Unknown"];
+  switch (s.state) {
+    case "active": return s.sub_state === "reloading" ? ["busy", "Reloading"] : ["running", "Running"];
+    case "reloading": return ["busy", "Reloading"];
+    case "activating": return ["busy", "Activating"];
+    case "deactivating": return ["busy", "Stopping"];
+    case "inactive": return ["stopped", "Stopped"];
+    case "failed": return ["failed", "Failed"];
+    default: return ["unknown", "Unknown"];
+  }
+}
+
+function sinceText(s) {
+  if (!s.since) return ["—", ""];
+  const date = parseSystemdTime(s.since);
+  if (!date) return [s.since, s.since];
+  const age = (Date.now() - date.getTime()) / 1000;
+  const today = new Date().toDateString() === date.toDateString();
+  return [`${fmtClock(date, !today).slice(0, today ? 5 : 16)} (${fmtSpan(age)})`, s.since];
+}
+
+function describeLine(s, key) {
+  if (s.load_state === "not-found") return "Unit not found on the host";
+  if (key === "unreachable" || s.error) return ""; // the host's box says why, once
+  const parts = [];
+  if (s.description) parts.push(s.description);
+  if (s.sub_state && !["running", "dead"].includes(s.sub_state)) parts.push(`(${s.sub_state})`);
+  if (key === "failed" && s.exit_status) parts.push(`exit status ${s.exit_status}`);
+  return parts.join(" ");
+}
+
+function applyService(s) {
+  const article = panels.get(s.slug);
+  if (!article) return;
+  article._status = s;
+  if (article.dataset.busy) return; // the action's own state wins until it answers
+  paintState(article, ...classify(s));
+  const [since, sinceTitle] = sinceText(s);
+  const sinceNode = article.querySelector('[data-f="since"]');
+  setText(sinceNode, since);
+  sinceNode.title = sinceTitle;
+  setText(article.querySelector('[data-f="pid"]'), s.main_pid);
+  setText(article.querySelector('[data-f="memory"]'), s.memory_bytes == null ? null : fmtBytes(s.memory_bytes));
+  setText(article.querySelector('[data-f="restarts"]'), s.restarts);
+  setText(article.querySelector('[data-f="enabled"]'), s.enabled);
+  for (const cell of article.querySelectorAll(".cell-fact")) {
+    cell.toggleAttribute("data-empty", cell.lastElementChild.textContent === "—");
+  }
+  // Nothing can be done on a host RECON cannot reach; the buttons say so instead of failing.
+  const down = s.state === "unreachable";
+  for (const b of article.querySelectorAll("button[data-action]")) {
+    b.disabled = down;
+    b.title = down ? "The host is unreachable" : "";
+  }
+  const desc = article.querySelector("[data-desc]");
+  const text = describeLine(s, article.dataset.state);
+  if (desc.textContent !== text) desc.textContent = text;
+  desc.title = text;
+}
+
+function paintState(article, key, label) {
+  article.dataset.state = key;
+  setText(article.querySelector("[data-state-text]"), label);
+}
+
+function applyHost(h) {
+  const section = hostSections.get(h.name);
+  if (!section) return;
+  const reach = section.querySelector("[data-reach]");
+  const box = section.querySelector("[data-host-error]");
+  const ok = h.reachable && !h.error;
+  reach.className = `reach ${h.reachable ? (h.error ? "reach-degraded" : "reach-ok") : "reach-down"}`;
+  setText(reach, h.reachable ? (h.error ? "Status failed" : "Reachable") : "Unreachable");
+  section.dataset.reachable = h.reachable ? "yes" : "no";
+  box.hidden = ok;
+  if (!ok) {
+    setText(box.querySelector("[data-err-code]"), h.error);
+    setText(box.querySelector("[data-err-message]"), h.message);
+    const hint = box.querySelector("[data-err-hint]");
+    setText(hint, h.hint ? `Fix: ${h.hint}` : "");
+    hint.hidden = !h.hint;
+  }
+}
+
+// -- counts and filtering --------------------------------------------------------------
+const counts = document.getElementById("counts");
+const filterInput = document.getElementById("filter");
+const problemsOnly = document.getElementById("problems-only");
+const noMatch = document.getElementById("no-match");
+const activeStates = new Set();
+
+function renderCounts() {
+  const tally = Object.fromEntries(STATES.map(([key]) => [key, 0]));
+  for (const article of panels.values()) if (article.dataset.state in tally) tally[article.dataset.state] += 1;
+  counts.replaceChildren(...STATES.filter(([key]) => tally[key] > 0 || key === "running" || activeStates.has(key))
+    .map(([key, label]) => el("button", {
+      type: "button", class: `count count-${key}`, "aria-pressed": activeStates.has(key) ? "true" : "false",
+      dataset: { count: key }, title: `Show only ${label.toLowerCase()} services`,
+      onclick: () => { activeStates.has(key) ? activeStates.delete(key) : activeStates.add(key); renderCounts(); applyFilter(); },
+    }, el("span", { class: "dot", "aria-hidden": "true" }), el("strong", { text: String(tally[key]) }), ` ${label}`)));
+}
+
+function matches(article, terms) {
+  if (!terms.length) return true;
+  const s = article._status || {};
+  const label = article.querySelector("[data-state-text]").textContent;
+  const hay = [article.dataset.name, article.dataset.slug, article.dataset.unit, article.dataset.host,
+    label, s.description || "", s.state || ""].join("\n").toLowerCase();
+  return terms.every((t) => hay.includes(t));
+}
+
+function applyFilter() {
+  const terms = filterInput.value.toLowerCase().split(/\s+/).filter(Boolean);
+  const problemKeys = new Set(STATES.filter((s) => s[2]).map((s) => s[0]));
+  let shown = 0;
+  for (const article of panels.values()) {
+    const key = article.dataset.state;
+    const visible = matches(article, terms)
+      && (!problemsOnly.checked || problemKeys.has(key))
+      && (!activeStates.size || activeStates.has(key));
+    article.hidden = !visible;
+    if (visible) shown += 1;
+  }
+  const filtering = terms.length || problemsOnly.checked || activeStates.size;
+  for (const section of hostSections.values()) {
+    const any = [...section.querySelectorAll("article.svc")].some((a) => !a.hidden);
+    // An unreachable host stays visible under "problems only": the host is the problem.
+    section.hidden = Boolean(filtering) && !any && !(problemsOnly.checked && section.dataset.reachable === "no"
+      && !terms.length && !activeStates.size);
+  }
+  noMatch.hidden = !(filtering && shown === 0);
+}
+
+filterInput.addEventListener("input", applyFilter);
+problemsOnly.addEventListener("change", applyFilter);
+filterInput.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && filterInput.value) { filterInput.value = ""; applyFilter(); }
+});
+
+// -- refresh loop ----------------------------------------------------------------------
+const updated = document.getElementById("updated");
+const fleetError = document.getElementById("fleet-error");
+let lastOk = 0;
+let timer = null;
+let inflight = null;
+
+function paintUpdated() {
+  if (inflight && !lastOk) { updated.textContent = "Loading…"; return; }
+  if (!lastOk) return;
+  const age = (Date.now() - lastOk) / 1000;
+  updated.textContent = inflight ? "Refreshing…" : `Updated ${fmtAgo(age)}`;
+  updated.classList.toggle("stale", age * 1000 > refreshMs * 2 + 5000);
+  updated.title = `Last status: ${new Date(lastOk).toLocaleString()}; refreshes every ${refreshMs / 1000} s while visible`;
+}
+
+function schedule() {
+  clearTimeout(timer);
+  timer = null;
+  if (!document.hidden) timer = setTimeout(refresh, refreshMs);
+}
+
+export function refresh() {
+  if (inflight) return inflight;
+  clearTimeout(timer);
+  inflight = (async () => {
+    paintUpdated();
+    try {
+      const data = await api("GET", "/api/services");
+      for (const h of data.hosts) applyHost(h);
+      for (const s of data.services) applyService(s);
+      lastOk = Date.now();
+      fleetError.hidden = true;
+      if (!document.documentElement.dataset.statusLoaded) {
+        document.documentElement.dataset.statusLoaded = "1";
+        performance.mark("recon:statuses");
+      }
+    } catch (err) {
+      fleetError.replaceChildren(el("strong", { text: "Could not refresh the status: " }), err.message,
+        err.hint ? el("span", { class: "hint", text: ` ${err.hint}` }) : null);
+      fleetError.hidden = false;
+    } finally {
+      inflight = null;
+      renderCounts();
+      applyFilter();
+      paintUpdated();
+      schedule();
+    }
+  })();
+  return inflight;
+}
+
+function wake() {
+  if (document.hidden) { clearTimeout(timer); timer = null; return; }
+  if (Date.now() - lastOk >= refreshMs) refresh();
+  else if (!timer && !inflight) schedule();
+}
+document.addEventListener("visibilitychange", wake);
+window.addEventListener("focus", wake);
+document.getElementById("refresh").addEventListener("click", () => refresh());
+setInterval(paintUpdated, 1000);
+
+// -- actions ---------------------------------------------------------------------------
+const confirmDialog = document.getElementById("confirm");
+
+function confirmAction(action, article) {
+  if (!["stop", "restart"].includes(action)) return Promise.resolve(true);
+  const verb = action[0].toUpperCase() + action.slice(1);
+  setText(document.getElementById("confirm-title"), `${verb} ${article.dataset.name}?`);
+  setText(document.getElementById("confirm-text"),
+    `This runs systemctl ${action} ${article.dataset.unit} on ${article.dataset.host}.`);
+  setText(document.getElementById("confirm-ok"), verb);
+  confirmDialog.returnValue = "";
+  return new Promise((resolve) => {
+    confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue === "ok"), { once: true });
+    confirmDialog.showModal();
+  });
+}
+
+function setBusy(article, action) {
+  for (const b of article.querySelectorAll("button[data-action]")) b.disabled = Boolean(action);
+  if (action) {
+    article.dataset.busy = action;
+    paintState(article, "busy", `${ACTION_VERB[action]}…`);
+  } else {
+    delete article.dataset.busy;
+  }
+  article.setAttribute("aria-busy", action ? "true" : "false");
+}
+
+function showFeedback(article, ok, title, details) {
+  const box = article.querySelector("[data-feedback]");
+  const close = el("button", {
+    type: "button", class: "btn btn-sm btn-quiet fb-close", "aria-label": "Dismiss",
+    onclick: () => { box.hidden = true; box.replaceChildren(); },
+  }, "×");
+  box.className = `feedback ${ok ? "fb-ok" : "fb-error"}`;
+  box.replaceChildren(el("div", { class: "fb-title" }, el("span", { text: title }), close), ...details);
+  box.hidden = false;
+}
+
+function resultDetails(r) {
+  const out = [];
+  if (r.message) out.push(el("p", { text: r.message }));
+  if (r.hint) out.push(el("p", { class: "hint", text: `Fix: ${r.hint}` }));
+  const text = [r.stdout, r.stderr].filter(Boolean).join("\n");
+  if (text) out.push(el("pre", { class: "output", text }));
+  return out;
+}
+
+async function act(article, action) {
+  if (article.dataset.busy) return;
+  if (!(await confirmAction(action, article))) return;
+  const slug = article.dataset.slug;
+  setBusy(article, action);
+  const started = performance.now();
+  let status = null;
+  try {
+    const r = await api("POST", `/api/services/${encodeURIComponent(slug)}/${action}`);
+    status = r.status;
+    const secs = ((r.duration_ms ?? performance.now() - started) / 1000).toFixed(2);
+    showFeedback(article, r.success,
+      r.success ? `${action} ${article.dataset.unit}: done in ${secs} s (exit ${r.exit_code})`
+        : `${action} ${article.dataset.unit} failed (exit ${r.exit_code})`, resultDetails(r));
+  } catch (err) {
+    showFeedback(article, false, `${action} ${article.dataset.unit} failed: ${err.code}`,
+      resultDetails({ ...err.body, message: err.message, hint: err.hint }));
+  } finally {
+    setBusy(article, null);
+    if (status) applyService(status);
+    else if (article._status) applyService(article._status);
+    renderCounts();
+    applyFilter();
+    refresh();
+  }
+}
+
+// -- terminals -------------------------------------------------------------------------
+function hostFeedback(host, message, hint) {
+  const box = hostSections.get(host).querySelector("[data-host-feedback]");
+  box.className = "host-feedback alert alert-error";
+  box.replaceChildren(el("p", { text: message }), hint ? el("p", { class: "hint", text: `Fix: ${hint}` }) : null,
+    el("button", { type: "button", class: "btn btn-sm btn-quiet", onclick: () => { box.hidden = true; } }, "Dismiss"));
+  box.hidden = false;
+}
+
+async function openTerminal(host, button) {
+  // Opened inside the click so no popup blocker interferes; pointed at the session below.
+  const win = window.open("", "_blank");
+  button.disabled = true;
+  try {
+    const session = await api("POST", "/api/terminals", { host, mode: "shell" });
+    const url = session.url || (session.session && session.session.url) || `/terminals/${session.id}/`;
+    if (win) { win.opener = null; win.location.href = url; } else window.location.assign(url);
+  } catch (err) {
+    if (win) win.close();
+    hostFeedback(host, `Could not open a terminal on ${host}: ${err.message}`, err.hint);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// -- wiring ----------------------------------------------------------------------------
+const drawer = new LogsDrawer(document.getElementById("logs"));
+
+root.addEventListener("click", (ev) => {
+  const button = ev.target.closest("button");
+  if (!button || button.disabled) return;
+  const article = button.closest("article.svc");
+  if (button.dataset.action && article) act(article, button.dataset.action);
+  else if (button.hasAttribute("data-logs") && article) {
+    drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit }, button);
+  } else if (button.dataset.terminal) openTerminal(button.dataset.terminal, button);
+});
+
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "/" && !["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName)
+      && !confirmDialog.open) {
+    ev.preventDefault();
+    filterInput.focus();
+  }
+});
+
+renderCounts();
+refresh();
