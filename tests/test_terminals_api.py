@@ -103,7 +103,7 @@ def test_another_users_session_is_404_everywhere(op, term_app):
     assert op.get(f"/api/terminals/{sid}").status_code == 200  # still alive for its owner
 
 
-def test_close_kills_ttyd_removes_the_socket_and_answers_410_after(op, run_dir):
+def test_close_kills_ttyd_removes_the_socket_and_answers_410_after(op, term_app, run_dir):
     sid = create(op).get_json()["session"]["id"]
     assert op.get(f"/terminals/{sid}/tty/token").status_code == 200
     resp = op.delete(f"/api/terminals/{sid}")
@@ -118,6 +118,11 @@ def test_close_kills_ttyd_removes_the_socket_and_answers_410_after(op, run_dir):
     assert op.get("/api/terminals/0123456789abcdef0123456789abcdef").status_code == 404
     assert op.get(f"/terminals/{sid}/").status_code == 200  # the page says it was closed
     assert op.get("/api/terminals/metrics").get_json()["closed"]["user"] == 1
+    admin = token_client(term_app, term_app.config["TEST_TOKENS"]["admin"])
+    entries = admin.get("/api/audit").get_json()["entries"]
+    assert [(e["action"], e["actor"], e["success"]) for e in entries[:2]] == [
+        ("terminal.close", "token:test-operator", True),
+        ("terminal.open", "token:test-operator", True)]
 
 
 def test_heartbeat_records_activity(op, term_app):

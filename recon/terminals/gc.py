@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import Flask
 
+from .. import audit
 from ..extensions import db
 from . import manager, ttyd
 from .models import TerminalSession, aware, utcnow
@@ -56,6 +57,8 @@ def run_pass() -> Counter:
         reason = verdict(sess, now, s.terminal_idle_seconds, s.terminal_start_timeout_seconds)
         if reason is not None and manager.close(sess.id, reason):
             closed[reason] += 1
+            audit.record("terminal.close", success=True, host=sess.host, actor="terminal-gc",
+                         output=f"session {sess.id} of {sess.user}: {reason}")
     db.session.remove()
     if closed:
         log.info("terminal GC closed %s", dict(closed))

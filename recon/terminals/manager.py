@@ -109,6 +109,9 @@ def create(user: str, host_name: str, mode: str) -> Created:
             TerminalSession.host == host_name, TerminalSession.mode == mode)).first()
         if existing is not None:
             db.session.refresh(existing)
+            if not ttyd.process_alive(existing.spawner):
+                close(existing.id, "orphan")  # its dashboard process died: don't hand it out
+                continue
             if existing.status == "live" and process_ok(existing):
                 touch(existing.id)
                 bump("reused")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request
 
+from .. import audit
 from ..auth import current_user, require_role
 from ..errors import ApiError
 from ..extensions import db
@@ -26,8 +27,16 @@ def create_terminal():
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "send a JSON object {host, mode}",
                        'e.g. {"host": "web1", "mode": "shell"}')
-    created = manager.create(current_user().username, body.get("host"),
-                             body.get("mode", "shell"))
+    host = body.get("host")
+    try:
+        created = manager.create(current_user().username, host, body.get("mode", "shell"))
+    except ApiError as exc:
+        if exc.status in (429, 500, 502, 503):
+            audit.record("terminal.open", success=False, host=str(host)[:64], error=exc.code)
+        raise
+    if not created.reused:
+        audit.record("terminal.open", success=True, host=host,
+                     output=f"session {created.session.id} ({created.session.mode})")
     out = {"session": _describe(created.session), "reused": created.reused}
     if created.token is not None:
         out["token"] = created.token
@@ -76,6 +85,8 @@ def close_terminal(session_id: str):
     sess = proxy.owned_session(session_id)
     if not manager.close(sess.id, "user"):
         proxy.owned_session(session_id)  # closed meanwhile: 410
+    audit.record("terminal.close", success=True, host=sess.host,
+                 output=f"session {sess.id}: user")
     return jsonify({"session": _describe(manager.get(sess.id))})
 
 

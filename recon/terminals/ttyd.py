@@ -27,10 +27,12 @@ from ..config import HostConfig
 SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
              "TERM": "xterm-256color"}
-# Runs ssh, and when it fails leaves its last words on screen: ttyd closes the page as soon
-# as its child exits, so without the pause the error would flash by unread.
+# Says where it connects (the user sees a live terminal before ssh's handshake is done), runs
+# ssh, and when that fails leaves its last words on screen: ttyd closes the page as soon as
+# its child exits, so without the pause the error would flash by unread.
 SSH_WRAPPER = r"""
 host=$1; shift
+printf '[RECON] connecting to %s ...\r\n' "$host"
 "$@"
 rc=$?
 if [ "$rc" -ne 0 ]; then
@@ -78,7 +80,8 @@ def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -
             "-l", host.user]
     for key, value in options.items():
         argv += ["-o", f"{key}={value}"]
-    return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", host.name, *argv, "--", host.address]
+    return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", f"{host.name} ({host.endpoint})",
+            *argv, "--", host.address]
 
 
 def ttyd_command(ttyd: str, socket_path: Path, base: str, credential: str, writable: bool,

@@ -153,33 +153,45 @@ class Relay:
         finally:
             sel.close()
 
-    def _send(self, side: str, event: Event) -> None:
+    def _frame(self, side: str, event: Event, out: bytearray) -> None:
         conn = self.conns[side]
         if conn.state is ConnectionState.OPEN or (
                 isinstance(event, CloseConnection)
                 and conn.state is ConnectionState.REMOTE_CLOSING):
-            self.socks[side].sendall(conn.send(event))
+            out += conn.send(event)
 
     def _forward(self, src: str, dst: str, events: Iterable[Event]) -> bool:
+        """Re-frame ``events`` from ``src`` for ``dst``; one write per side per read."""
+        out, back = bytearray(), bytearray()
+        going = True
         for event in events:
             if isinstance(event, Message):
                 self.active = True
                 kind = TextMessage if isinstance(event, TextMessage) else BytesMessage
-                self._send(dst, kind(data=event.data, message_finished=event.message_finished))
+                self._frame(dst, kind(data=event.data, message_finished=event.message_finished),
+                            out)
             elif isinstance(event, Ping):
-                self._send(dst, Ping(payload=event.payload))
+                self._frame(dst, Ping(payload=event.payload), out)
             elif isinstance(event, Pong):
-                self._send(dst, Pong(payload=event.payload))
+                self._frame(dst, Pong(payload=event.payload), out)
             elif isinstance(event, CloseConnection):
-                self._send(src, event.response())
-                self._send(dst, CloseConnection(code=event.code, reason=event.reason))
-                return False
-        return True
+                self._frame(src, event.response(), back)
+                self._frame(dst, CloseConnection(code=event.code, reason=event.reason), out)
+                going = False
+                break
+        if out:
+            self.socks[dst].sendall(out)
+        if back:
+            self.socks[src].sendall(back)
+        return going
 
     def _gone(self, side: str, other: str) -> bool:
         """A socket ended without a close frame: tell the other side."""
-        self._send(other, CloseConnection(code=1001 if side == "down" else 1011,
-                                          reason="peer went away"))
+        out = bytearray()
+        self._frame(other, CloseConnection(code=1001 if side == "down" else 1011,
+                                           reason="peer went away"), out)
+        if out:
+            self.socks[other].sendall(out)
         return False
 
 
