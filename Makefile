@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIND ?= 127.0.0.1:8420
-# Debian packages the real SSH test target needs (sshd, sudo, the real journalctl's writer).
-SYSTEM_PACKAGES := openssh-server sudo systemd-journal-remote
+# Debian packages the real SSH test target needs (sshd, sudo, the real journalctl's writer),
+# and the Chromium the browser tests drive (Playwright's own browser download is impossible).
+SYSTEM_PACKAGES := openssh-server sudo systemd-journal-remote chromium
 
 .PHONY: install system-deps run test lint bench clean
 
