@@ -55,6 +55,7 @@ def _headers(response):
 def index():
     config = runtime().config
     return render_template("dashboard/index.html", hosts=_panels(), user=current_user(),
+                           all_actions=SYSTEMCTL_ACTIONS,
                            refresh_seconds=config.settings.refresh_seconds)
 
 

@@ -57,9 +57,11 @@ function describeLine(s, key) {
   return parts.join(" ");
 }
 
-function applyService(s) {
+// askedAt: when the status was asked for; a status asked for before this panel's last action
+// answered is older than what the action returned, so it is not painted.
+function applyService(s, askedAt = Infinity) {
   const article = panels.get(s.slug);
-  if (!article) return;
+  if (!article || askedAt < (article._actedAt || 0)) return;
   article._status = s;
   if (article.dataset.busy) return; // the action's own state wins until it answers
   paintState(article, ...classify(s));
@@ -171,6 +173,7 @@ const fleetError = document.getElementById("fleet-error");
 let lastOk = 0;
 let timer = null;
 let inflight = null;
+let again = false; // a refresh was asked for while one was in flight
 
 function paintUpdated() {
   if (inflight && !lastOk) { updated.textContent = "Loading…"; return; }
@@ -187,15 +190,19 @@ function schedule() {
   if (!document.hidden) timer = setTimeout(refresh, refreshMs);
 }
 
-export function refresh() {
-  if (inflight) return inflight;
+export function refresh({ fresh = false } = {}) {
+  if (inflight) {
+    again = again || fresh;
+    return inflight;
+  }
   clearTimeout(timer);
   inflight = (async () => {
     paintUpdated();
     try {
+      const askedAt = performance.now();
       const data = await api("GET", "/api/services");
       for (const h of data.hosts) applyHost(h);
-      for (const s of data.services) applyService(s);
+      for (const s of data.services) applyService(s, askedAt);
       lastOk = Date.now();
       fleetError.hidden = true;
       if (!document.documentElement.dataset.statusLoaded) {
@@ -214,6 +221,10 @@ export function refresh() {
       applyFilter();
       paintUpdated();
       schedule();
+      if (again) {
+        again = false;
+        refresh();
+      }
     }
   })();
   return inflight;
@@ -296,11 +307,12 @@ async function act(article, action) {
       resultDetails({ ...err.body, message: err.message, hint: err.hint }));
   } finally {
     setBusy(article, null);
+    article._actedAt = performance.now();
     if (status) applyService(status);
     else if (article._status) applyService(article._status);
     renderCounts();
     applyFilter();
-    refresh();
+    refresh({ fresh: true }); // the host's other services may have changed too
   }
 }
 

@@ -1,0 +1,91 @@
+"""What the pages render on the server, before any script runs: the buttons each user may
+use, the admin-only audit page, escaping of configured names, and the security headers."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from conftest import client_for
+
+from recon.auth.accounts import create_user
+
+PASSWORD = "correct-horse-battery"
+
+
+def actions_of(html: str, slug: str) -> list[str]:
+    article = re.search(rf'<article class="svc" data-slug="{slug}".*?</article>', html, re.S)
+    assert article, f"no panel for {slug}"
+    return re.findall(r'data-action="(\w+)"', article.group(0))
+
+
+def page(app, role: str, path: str = "/"):
+    return client_for(app, role).get(path)
+
+
+def test_each_role_sees_only_the_actions_the_service_allows_and_the_role_may_run(app):
+    viewer = page(app, "viewer").get_data(as_text=True)
+    assert "data-action=" not in viewer and "data-terminal=" not in viewer
+    assert viewer.count("data-logs") == 4  # reading logs is a viewer's right
+    for role in ("operator", "admin"):
+        html = page(app, role).get_data(as_text=True)
+        assert actions_of(html, "demo-web") == ["start", "stop", "restart", "reload"]
+        assert actions_of(html, "demo-cron") == ["start", "stop", "restart"]  # no reload
+        assert actions_of(html, "demo-stuck") == ["reload"]
+        assert 'data-terminal="demo"' in html
+
+
+def test_an_allow_list_hides_the_buttons_from_operators_it_does_not_name(app):
+    services = app.config["RECON"].services
+    services["demo-web"] = dataclasses.replace(services["demo-web"],
+                                               allow=frozenset({"role:admin", "olga"}))
+    assert actions_of(page(app, "operator").get_data(as_text=True), "demo-web") == []
+    assert actions_of(page(app, "admin").get_data(as_text=True), "demo-web") != []
+    with app.app_context():
+        create_user("olga", PASSWORD, "operator")
+    c = app.test_client()
+    form = c.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    resp = c.post("/login", data={"username": "olga", "password": PASSWORD,
+                                  "csrf_token": csrf, "next": "/"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    assert actions_of(c.get("/").get_data(as_text=True), "demo-web") != []
+
+
+def test_login_without_next_lands_on_the_dashboard(app):
+    html = app.test_client().get("/login").get_data(as_text=True)
+    assert re.search(r'name="next" value="/"', html)
+
+
+@pytest.mark.parametrize("role,status", [("viewer", 403), ("operator", 403), ("admin", 200)])
+def test_the_audit_page_is_for_admins_only(app, role, status):
+    resp = page(app, role, "/audit")
+    assert resp.status_code == status
+    html = resp.get_data(as_text=True)
+    if status == 403:
+        assert "Not allowed" in html and "audit.js" not in html
+    else:
+        assert 'id="audit-filters"' in html and "audit.js" in html
+    nav_has_audit = 'href="/audit"' in page(app, role).get_data(as_text=True)
+    assert nav_has_audit is (role == "admin")
+
+
+def test_configured_names_are_escaped(app):
+    services = app.config["RECON"].services
+    services["demo-web"] = dataclasses.replace(services["demo-web"],
+                                               name='<img src=x onerror="alert(1)">')
+    html = page(app, "operator").get_data(as_text=True)
+    assert '<img src=x' not in html
+    assert "&lt;img src=x onerror=" in html
+
+
+def test_pages_forbid_inline_script_and_framing(app):
+    for path in ("/", "/audit"):
+        resp = page(app, "admin", path)
+        csp = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "'unsafe-inline'" not in csp
+        html = resp.get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline script"
+        assert not re.search(r"\son[a-z]+=", html), "inline event handler"
