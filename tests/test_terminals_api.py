@@ -85,6 +85,7 @@ def test_ttyd_missing_is_a_503_that_names_the_setting(op, monkeypatch, make_app,
     client = token_client(app, app.config["TEST_TOKENS"]["operator"])
     resp = create(client)
     assert resp.status_code == 503 and "TTYD_PATH" in resp.get_json()["hint"]
+    assert resp.get_json()["error"] == "ttyd_unavailable"
     assert client.get("/api/terminals").get_json()["terminals"] == []
 
 

@@ -17,7 +17,7 @@
   function showClosed(reason) {
     closed = true;
     state.textContent = "Closed" + (reason ? " (" + reason + ")" : "");
-    state.className = "term-state closed";
+    state.className = "term-state term-closed";
     closeButton.disabled = true;
     clearInterval(beat);
     clearInterval(tick);

@@ -172,17 +172,18 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
         from ..ssh.hostkeys import known_hosts_name
         pinned = sock.with_suffix(".known_hosts")
         pinned.write_text(f"{known_hosts_name(host.address, host.port)} {host.host_key}\n")
-    command = ttyd.ssh_command(host, Path(current_app.config["RECON_KNOWN_HOSTS"]), pinned)
     try:
+        command = ttyd.ssh_command(host, Path(current_app.config["RECON_KNOWN_HOSTS"]), pinned)
         argv = ttyd.ttyd_command(ttyd.resolve_ttyd(s.ttyd_path), sock, base_path(sess.id),
                                  credential(sess.id), mode == "shell",
                                  f"{host.name} ({mode})", command)
         pid = ttyd.spawn(argv, sock, sock.with_suffix(".log"), s.terminal_start_timeout_seconds)
     except ttyd.TtydError as exc:
-        _finish(sess.id, "process_exited")
-        raise ApiError(exc.status, "terminal_start_failed", exc.message, exc.hint) from None
+        close(sess.id, "process_exited")
+        code = "ttyd_unavailable" if exc.status == 503 else "terminal_start_failed"
+        raise ApiError(exc.status, code, exc.message, exc.hint) from None
     except BaseException:
-        _finish(sess.id, "process_exited")
+        close(sess.id, "process_exited")
         raise
     db.session.execute(sa.update(TerminalSession).where(
         TerminalSession.id == sess.id, TerminalSession.closed_at.is_(None)).values(
@@ -192,6 +193,8 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
     db.session.refresh(sess)
     if sess.closed_at is not None:  # closed while starting (GC or DELETE): don't leak ttyd
         ttyd.terminate(pid, sess.socket_path)
+        raise ApiError(409, "terminal_closed", "the terminal was closed while it started",
+                       "Open it again.")
     log.info("terminal %s opened: %s on %s (%s), ttyd pid %s", sess.id, sess.user, sess.host,
              mode, pid)
 
@@ -218,10 +221,6 @@ def claim(session_id: str, reason: str) -> TerminalSession | None:
 
 def close(session_id: str, reason: str) -> bool:
     """Close and terminate; False if somebody else closed it first."""
-    return _finish(session_id, reason)
-
-
-def _finish(session_id: str, reason: str) -> bool:
     sess = claim(session_id, reason)
     if sess is None:
         return False

@@ -65,7 +65,13 @@ def resolve_ttyd(configured: str) -> str:
 def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -> list[str]:
     """The argv ttyd runs: ssh to ``host`` with the dashboard's key, verifying the host key."""
     ssh = shutil.which("ssh") or "/usr/bin/ssh"
-    files = " ".join(str(p) for p in (known_hosts, pinned_file) if p is not None)
+    paths = [str(p) for p in (known_hosts, pinned_file) if p is not None]
+    if any(c.isspace() or c == "%" for path in paths for c in path):
+        # ssh splits UserKnownHostsFile at whitespace and expands %-tokens in it.
+        raise TtydError(f"known_hosts path unusable by ssh: {known_hosts}",
+                        "Keep RECON's known_hosts and run dir on paths without spaces or '%'.",
+                        500)
+    files = " ".join(paths)
     options = {
         "BatchMode": "yes", "IdentitiesOnly": "yes", "IdentityAgent": "none",
         "StrictHostKeyChecking": "yes", "UserKnownHostsFile": files,
