@@ -25,6 +25,7 @@ from flask.cli import AppGroup
 from . import audit
 from .config import SYSTEMCTL_ACTIONS, HostConfig, ReconConfig
 from .logs.journal import journal_argv
+from .logs.query import sudoers_journal_command
 from .ssh import Executor, HostKeyStore, RemoteError
 from .ssh.connection import scan_host_key
 from .ssh.hostkeys import fingerprint, known_hosts_name
@@ -72,7 +73,12 @@ def sudoers_text(config: ReconConfig, host: HostConfig, slugs: list[str] | None 
                 cmd = " ".join(action_argv(host, action, svc.unit)[2:])
                 lines.append(f"{host.user} ALL=(root) NOPASSWD: {cmd}")
         if "logs" in svc.actions:
-            lines.append(f"{host.user} ALL=(root) NOPASSWD: {host.journalctl} -u {svc.unit} *")
+            # Exactly RECON's journalctl argv (reads, filters, follow); a regex needs sudo
+            # >= 1.9.10. `-u UNIT *` would also admit other units and --vacuum-*/--rotate.
+            lines.append("# logs (sudo < 1.9.10 has no regex rules: there use the broader "
+                         f"`{host.journalctl} -u {svc.unit} *`)")
+            lines.append(f"{host.user} ALL=(root) NOPASSWD: "
+                         f"{sudoers_journal_command(host.journalctl, svc.unit)}")
     return "\n".join(lines) + "\n"
 
 

@@ -170,12 +170,19 @@ def test_set_sudo_rule_withdraws_and_grants(target: DemoTarget, info: TargetInfo
 
 
 def test_journal_through_sudo(info: TargetInfo, ssh: paramiko.SSHClient) -> None:
-    rc, out, err = run(ssh, f"sudo -n {info.journalctl} -u demo-web.service -n 5 --no-pager")
-    assert rc == 0 and err == ""
+    # The argv shape RECON sends (recon.logs.query); the sudoers rule admits only that shape.
+    tail = "--no-pager -o short-iso -r -n 5"
+    deadline = time.monotonic() + 5  # the shipper feeds the real journal within ms
+    while True:
+        rc, out, err = run(ssh, f"sudo -n {info.journalctl} -u demo-web.service {tail}")
+        assert rc == 0 and err == ""
+        if "demo-web: heartbeat" in out or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert "demo-web: heartbeat" in out
-    rc, _, err = run(ssh, f"sudo -n {info.journalctl} -u demo-cron.service -n 5 --no-pager")
+    rc, _, err = run(ssh, f"sudo -n {info.journalctl} -u demo-cron.service {tail}")
     assert rc == 0, err
-    rc, _, err = run(ssh, f"sudo -n {info.journalctl} -u ssh.service -n 5 --no-pager")
+    rc, _, err = run(ssh, f"sudo -n {info.journalctl} -u ssh.service {tail}")
     assert rc == 1 and "a password is required" in err
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from recon.demo import procs, units
+from recon.demo.journal import JournalShipper
 from recon.demo.sshd import (
     SshDaemon,
     ensure_keypair,
@@ -80,6 +81,7 @@ class DemoTarget:
         self._base = Path(sysroot_base)
         self._denied: set[tuple[str, str]] = set()
         self._sshd: SshDaemon | None = None
+        self._journal: JournalShipper | None = None
         self._info: TargetInfo | None = None
 
     # -- paths -------------------------------------------------------------------------
@@ -135,6 +137,9 @@ class DemoTarget:
             if enabled:
                 self.systemctl("enable", *enabled)
                 self.systemctl("start", *enabled)
+            # The real journal (journalctl --directory) fed with the units' output.
+            self._journal = JournalShipper(self.sysroot)
+            self._journal.start()
         except BaseException:
             self.stop()  # no half-built target (sudoers drop-in, sshd) outlives a failure
             raise
@@ -160,6 +165,9 @@ class DemoTarget:
             except subprocess.TimeoutExpired:
                 pass  # a hung ExecStop: the environment sweep below ends the units anyway
         (self._sshd or self._make_sshd()).stop(drop_sessions=True)
+        if self._journal is not None:
+            self._journal.stop()
+            self._journal = None
         # Orphans -- a reload killed half-way, a session's `nohup ... &` -- are nobody's
         # children any more; the RECON_DEMO_ROOT environment marker still names them ours.
         procs.terminate(procs.with_environ(units.env_marker(self.sysroot)))

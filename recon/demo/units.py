@@ -14,10 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from recon.logs.query import sudoers_journal_command
+
 #: Sent by ExecReload of the default units; `/bin/kill` makes the replacement warn on every action.
 DEFAULT_RELOAD = "/usr/bin/env kill -HUP $MAINPID"
 
-#: Actions a sudoers drop-in grants per unit (``journal`` is the ``journalctl -u UNIT *`` line).
+#: Actions a sudoers drop-in grants per unit (``journal`` is the journalctl line).
 SUDO_ACTIONS: tuple[str, ...] = ("start", "stop", "restart", "reload", "status", "journal")
 
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_.@:-]+\.service$")
@@ -177,15 +179,20 @@ def systemctl_wrapper(sysroot: Path, python: str) -> str:
 
 
 def journalctl_wrapper(sysroot: Path, python: str) -> str:
-    """Shell wrapper named ``journalctl`` (the replacement's: ``-u UNIT [-n N] [-f] [--no-pager]``).
+    """Shell wrapper named ``journalctl``: the real ``/usr/bin/journalctl`` reading the
+    target's own journal, which ``recon.demo.journal`` writes from the units' output through
+    systemd-journal-remote. Every option (``-p``, ``--since``, ``-g``, ``-o json``, cursors,
+    ``-f``) is therefore answered by the real program. ``python`` is unused (kept so the
+    signature matches ``systemctl_wrapper``).
 
-    Kept as one function so it can be swapped for the real journalctl fed by
-    systemd-journal-remote (``journalctl --directory=...``).
+    A plain ``exec``: the process that sudo (and a pty's SIGHUP) sees is journalctl itself.
     """
+    from .journal import JOURNALCTL, journal_dir
+
     return (
         "#!/bin/sh\n"
-        f"# RECON demo target: journalctl stand-in reading the unit logs under {sysroot}\n"
-        f"exec {python} {sysroot}/lib/journalctl3.py --root {sysroot} \"$@\"\n"
+        f"# RECON demo target: the real journalctl, reading the journal of {sysroot}\n"
+        f"exec {JOURNALCTL} --directory={journal_dir(sysroot)} \"$@\"\n"
     )
 
 
@@ -246,7 +253,9 @@ def render_sudoers(*, user: str, systemctl: str, journalctl: str, units: Iterabl
             if (unit, action) in denied:
                 continue
             if action == "journal":
-                cmd = f"{journalctl} -u {_sudo_arg(unit)} *"
+                # Exactly RECON's journalctl argv for this unit (a sudo >= 1.9.10 regex),
+                # not `journalctl -u UNIT *`, which also admits other units and --vacuum-*.
+                cmd = sudoers_journal_command(journalctl, unit)
             else:
                 cmd = f"{systemctl} {action} {_sudo_arg(unit)}"
             out.append(f"{user} ALL=(root) NOPASSWD: {cmd}")
