@@ -99,6 +99,12 @@ class Settings:
     terminal_start_timeout_seconds: float = 10.0
     terminal_run_dir: str = ""  # "" = <instance>/run
     ttyd_path: str = ""  # "" = $TTYD_PATH, else `ttyd` on PATH
+    # Live log follows (recon.logs): bounds per dashboard process and per service, the SSE
+    # comment interval, and the longest a stream runs before the browser resumes it.
+    log_streams_max: int = 32
+    log_streams_per_service: int = 8
+    log_stream_keepalive_seconds: float = 15.0
+    log_stream_max_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)

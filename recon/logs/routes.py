@@ -1,26 +1,183 @@
-"""``GET /api/services/<slug>/logs``: recent journal lines of one service."""
+"""``/api/services/<slug>/logs``: filtered journal reads, a text download, and live follow.
+
+Reads are viewer-level and not audited (they change nothing; the runbook's ``POST .../logs``
+stays an audited action in the services blueprint).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import threading
+from dataclasses import dataclass
 
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from ..config import ServiceConfig
 from ..errors import ApiError
-from ..runtime import get_service
-from .journal import read_lines
+from ..runtime import get_service, runtime
+from .journal import JournalModes, Reader
+from .query import (
+    MAX_LINES,
+    InvalidParameter,
+    LogQuery,
+    parse_cursor,
+    parse_grep,
+    parse_lines,
+    parse_priority,
+    parse_time,
+)
+from .stream import LogStream, StreamHub, client_socket
 
 bp = Blueprint("logs", __name__)
-MAX_LINES = 5000
+
+READ_PARAMS = ("lines", "since", "until", "priority", "grep", "cursor")
+STREAM_PARAMS = ("lines", "since", "priority", "grep", "cursor")
+STREAM_BACKLOG = 10  # journalctl -f's own default
+
+
+@dataclass
+class LogsState:
+    """Per-app state: each host's output mode and the stream bounds/transports."""
+
+    modes: JournalModes
+    hub: StreamHub
+
+
+_state_lock = threading.Lock()
+
+
+def init_state(app: Flask) -> LogsState:
+    """The app's LogsState, created on first use (the factory starts nothing)."""
+    with _state_lock:
+        state = app.extensions.get("recon.logs")
+        if state is None:
+            settings = app.config["RECON"].settings
+            keys = app.extensions["recon"].executor.host_keys
+            state = LogsState(JournalModes(), StreamHub(
+                keys, max_total=settings.log_streams_max,
+                max_per_service=settings.log_streams_per_service))
+            app.extensions["recon.logs"] = state
+        return state
+
+
+def logs_state() -> LogsState:
+    return init_state(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _service(slug: str) -> ServiceConfig:
+    service = get_service(slug)
+    if "logs" not in service.actions:
+        raise ApiError(403, "action_not_allowed", f"logs are not allowed for {slug}",
+                       "Add `logs` to the service's actions in recon.toml (and the journalctl "
+                       "line to the host's sudoers drop-in).")
+    return service
+
+
+def _invalid(exc: InvalidParameter) -> ApiError:
+    return ApiError(400, "invalid_parameter", exc.message, exc.hint, parameter=exc.parameter)
+
+
+def _query(service: ServiceConfig, *, follow: bool) -> LogQuery:
+    """The request's parameters, each validated; 400 names the first bad one."""
+    args = request.args
+    allowed = STREAM_PARAMS if follow else READ_PARAMS
+    for name in args:
+        if name not in allowed:
+            where = "a log stream" if follow else "a log read"
+            raise ApiError(400, "invalid_parameter", f"unknown parameter {name!r} for {where}",
+                           f"Use only: {', '.join(allowed)}.", parameter=name)
+    for name in allowed:
+        if len(args.getlist(name)) > 1:
+            raise ApiError(400, "invalid_parameter", f"{name} is given more than once",
+                           f"Pass {name} once.", parameter=name)
+    try:
+        cursor = parse_cursor(args.get("cursor"))
+        if follow:
+            cursor = parse_cursor(request.headers.get("Last-Event-ID"), "Last-Event-ID") or cursor
+        return LogQuery(
+            unit=service.unit,
+            lines=parse_lines(args.get("lines"), STREAM_BACKLOG if follow else 100, MAX_LINES,
+                              minimum=0 if follow else 1),
+            priority=parse_priority(args.get("priority")),
+            since=parse_time("since", args.get("since")),
+            until=None if follow else parse_time("until", args.get("until")),
+            grep=parse_grep(args.get("grep")),
+            cursor=cursor, follow=follow)
+    except InvalidParameter as exc:
+        raise _invalid(exc) from None
+
+
+def _check_mode(query: LogQuery, mode: str, host: str) -> None:
+    if mode == "text" and query.cursor is not None:
+        raise ApiError(400, "invalid_parameter",
+                       f"the journalctl on {host} has no structured output, so no cursors",
+                       "Leave out `cursor` (and Last-Event-ID) for this host.",
+                       parameter="cursor")
+
+
+def _read(slug: str):
+    service = _service(slug)
+    query = _query(service, follow=False)
+    rt, state = runtime(), logs_state()
+    host = rt.config.hosts[service.host]
+    _check_mode(query, state.modes.get(host), host.name)
+    try:
+        lines, truncated, mode = Reader(rt.executor, state.modes).read(host, query)
+    except InvalidParameter as exc:
+        raise _invalid(exc) from None
+    return service, host, query, lines, truncated
 
 
 @bp.get("/api/services/<slug>/logs")
 def service_logs(slug: str):
-    """The last ``lines`` (default 100, at most 5000) journal lines of a service."""
-    service = get_service(slug)
-    if "logs" not in service.actions:
-        raise ApiError(403, "action_not_allowed", f"logs are not allowed for {slug}",
-                       "Add `logs` to the service's actions in recon.toml.")
-    raw = request.args.get("lines", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LINES:
-        raise ApiError(400, "invalid_parameter", f"lines must be an integer 1-{MAX_LINES}",
-                       "Pass e.g. ?lines=100.", parameter="lines")
-    return jsonify({"service": slug, "lines": read_lines(service, int(raw))})
+    """Journal lines, oldest first: ``{service, lines: [...], truncated, command}``."""
+    service, host, query, lines, truncated = _read(slug)
+    return jsonify({"service": slug, "unit": service.unit, "host": host.name, "lines": lines,
+                    "truncated": truncated,
+                    "command": query.display(host.journalctl, host.use_sudo)})
+
+
+def _text_line(line: dict) -> str:
+    ident = line["ident"] or ""
+    who = f"{ident}[{line['pid']}]" if line["pid"] is not None else ident
+    return f"{line['ts'] or '-'} {who}: {line['message']}".replace("\n", "\n    ")
+
+
+@bp.get("/api/services/<slug>/logs.txt")
+def service_logs_text(slug: str):
+    """The same lines as plain text, as a download."""
+    service, host, query, lines, truncated = _read(slug)
+    head = [f"# {query.display(host.journalctl, host.use_sudo)}  (host {host.name})"]
+    if truncated:
+        head.append(f"# only the newest {query.lines} lines; raise `lines` for more")
+    body = "\n".join(head + [_text_line(line) for line in lines]) + "\n"
+    return Response(body, mimetype="text/plain", headers={
+        "Content-Disposition": f'attachment; filename="{slug}.log"'})
+
+
+@bp.get("/api/services/<slug>/logs/stream")
+def service_logs_stream(slug: str):
+    """Server-Sent Events: one event per journal line (``id`` = cursor), a comment line
+    every ``log_stream_keepalive_seconds``; ``event: error``/``end`` before a server-side end."""
+    service = _service(slug)
+    query = _query(service, follow=True)
+    rt, state = runtime(), logs_state()
+    host = rt.config.hosts[service.host]
+    mode = state.modes.get(host)
+    _check_mode(query, mode, host.name)
+    refused = state.hub.acquire(slug)
+    if refused:
+        resp = jsonify({"error": "too_many_streams", "message": refused,
+                        "hint": "Close a log view in another tab, or retry in a moment."})
+        resp.headers["Retry-After"] = "5"
+        return resp, 429
+    settings = rt.config.settings
+    stream = LogStream(state.hub, slug, host, mode, settings.log_stream_keepalive_seconds,
+                       client_socket(request.environ))
+    # The slot is released by stream.close(), which start() calls itself if it fails.
+    argv = query.argv(host.journalctl, "json" if mode == "json" else "short-iso")
+    stream.start([host.sudo, "-n", *argv] if host.use_sudo else argv,
+                 settings.log_stream_max_seconds)
+    resp = Response(stream.events(), mimetype="text/event-stream", headers={
+        "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    resp.call_on_close(stream.close)  # also when the body never started
+    return resp

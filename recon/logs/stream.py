@@ -1,0 +1,301 @@
+"""Live follow: ``journalctl -f`` on one long-lived SSH channel, relayed as Server-Sent Events.
+
+Streams ride on their own transports, not the executor's: sshd allows 10 sessions per
+connection (MaxSessions) and the executor already keeps up to ``max_channels`` of them
+busy, so long-lived streams there would refuse commands, or be refused. Here each transport
+carries at most ``PER_TRANSPORT`` streams and another one is opened when it is full.
+
+The remote command runs on a pty: when the channel closes, sshd hangs the pty up and the
+remote sudo/journalctl get SIGHUP, so nothing keeps following on the host. A remote
+``timeout --foreground`` bounds a stream's life anyway (the browser then resumes from its
+``Last-Event-ID``). The client going away is noticed by watching the client's socket for
+EOF (gunicorn and werkzeug both expose it), so the channel closes at once rather than at the
+next write.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import select
+import shlex
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import paramiko
+
+from ..config import HostConfig
+from ..ssh import ChannelBusy, HostKeyStore, Unreachable
+from ..ssh.connection import Connection
+from .parse import Clock, parse_json_line, parse_text_line
+from .query import Mode
+
+PER_TRANSPORT = 8
+POLL_SECONDS = 1.0
+NOTE_CAP = 4096
+RETRY_MS = 2000
+
+
+@dataclass
+class _Pooled:
+    conn: Connection
+    streams: int = 0
+
+
+@dataclass
+class StreamHub:
+    """Bounds on concurrent streams (per process, per service) and their transports."""
+
+    keys: HostKeyStore
+    max_total: int
+    max_per_service: int
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _by_service: Counter = field(default_factory=Counter)
+    _pools: dict[tuple, list[_Pooled]] = field(default_factory=dict)
+
+    @property
+    def active(self) -> int:
+        with self._lock:
+            return sum(self._by_service.values())
+
+    def acquire(self, slug: str) -> str | None:
+        """Take a stream slot for ``slug``; returns why not (a message) if over a bound."""
+        with self._lock:
+            total = sum(self._by_service.values())
+            if total >= self.max_total:
+                return (f"{total} log streams are open in this dashboard process, the "
+                        f"maximum (log_streams_max = {self.max_total})")
+            if self._by_service[slug] >= self.max_per_service:
+                return (f"{self._by_service[slug]} log streams of {slug} are open, the maximum "
+                        f"per service (log_streams_per_service = {self.max_per_service})")
+            self._by_service[slug] += 1
+            return None
+
+    def release(self, slug: str) -> None:
+        with self._lock:
+            self._by_service[slug] -= 1
+            if self._by_service[slug] <= 0:
+                del self._by_service[slug]
+
+    def open_channel(self, host: HostConfig, deadline: float) -> tuple[paramiko.Channel,
+                                                                       _Pooled]:
+        """A new session channel on a stream transport with room left."""
+        key = (host.address, host.port, host.user, str(host.key_path))
+        with self._lock:
+            pool = self._pools.setdefault(key, [])
+            slot = next((p for p in pool if p.streams < PER_TRANSPORT), None)
+            if slot is None:
+                slot = _Pooled(Connection(host, self.keys))
+                pool.append(slot)
+            slot.streams += 1
+        try:
+            return self._open(slot.conn, host, deadline), slot
+        except BaseException:
+            self._done(key, slot)
+            raise
+
+    @staticmethod
+    def _open(conn: Connection, host: HostConfig, deadline: float) -> paramiko.Channel:
+        fresh = False
+        while True:
+            transport = conn.transport(deadline, fresh=fresh)
+            try:
+                return transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
+            except paramiko.ChannelException:
+                pass  # refused for now (closes still in flight): retry shortly
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                if not transport.is_active() and not fresh:
+                    fresh = True  # the transport died while idle: reconnect once
+                    continue
+                if not transport.is_active():
+                    raise Unreachable(f"lost the connection to {host.endpoint}: {exc}",
+                                      host=host.name) from None
+            if time.monotonic() + 0.05 >= deadline:
+                raise ChannelBusy(f"{host.endpoint} refused a channel for the log stream",
+                                  host=host.name)
+            time.sleep(0.05)
+
+    def close_channel(self, host: HostConfig, channel: paramiko.Channel, slot: _Pooled) -> None:
+        try:
+            channel.close()
+        finally:
+            self._done((host.address, host.port, host.user, str(host.key_path)), slot)
+
+    def _done(self, key: tuple, slot: _Pooled) -> None:
+        """One stream fewer on ``slot``; an emptied transport beyond a host's first closes."""
+        with self._lock:
+            slot.streams -= 1
+            pool = self._pools.get(key, [])
+            idle = slot.streams == 0 and pool and pool[0] is not slot
+            if idle:
+                pool.remove(slot)
+        if idle:
+            slot.conn.close()
+
+    def open_channels(self) -> int:
+        """Channels still open on the stream transports (as Paramiko counts them)."""
+        with self._lock:
+            conns = [p.conn for pool in self._pools.values() for p in pool]
+        count = 0
+        for conn in conns:
+            transport = conn._transport
+            if transport is not None and transport.is_active():
+                count += sum(1 for ch in transport._channels.values() if not ch.closed)
+        return count
+
+    def close_all(self) -> None:
+        with self._lock:
+            conns = [p.conn for pool in self._pools.values() for p in pool]
+            self._pools.clear()
+        for conn in conns:
+            conn.close()
+
+
+def client_socket(environ: dict[str, Any]) -> socket.socket | None:
+    """The client's connection, where the WSGI server exposes it (gunicorn, werkzeug)."""
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def remote_command(argv: list[str], max_seconds: float) -> str:
+    # --foreground: sudo must stay in the pty's foreground group (it sets terminal modes).
+    return shlex.join(["timeout", "--foreground", "-k", "2", str(math.ceil(max_seconds)),
+                       *argv])
+
+
+def sse(data: dict[str, Any], *, event: str | None = None, id: str | None = None) -> str:
+    head = (f"event: {event}\n" if event else "") + (f"id: {id}\n" if id else "")
+    return f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+class LogStream:
+    """One open follow: a running remote journalctl and the SSE events made from it."""
+
+    def __init__(self, hub: StreamHub, slug: str, host: HostConfig, mode: Mode,
+                 keepalive: float, client: socket.socket | None):
+        self.hub, self.slug, self.host, self.mode = hub, slug, host, mode
+        self.keepalive, self.client = keepalive, client
+        self.channel: paramiko.Channel | None = None
+        self._slot: _Pooled | None = None
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._notes: list[str] = []
+        self._clock = Clock()
+
+    def start(self, argv: list[str], max_seconds: float) -> None:
+        """Open the channel (pty) and start ``argv``. The stream's slot is already held;
+        on any failure it is given back before the error propagates."""
+        try:
+            deadline = time.monotonic() + self.host.connect_timeout + 2
+            self.channel, self._slot = self.hub.open_channel(self.host, deadline)
+            self.channel.get_pty(term="dumb", width=1000, height=50)  # dumb: no colours
+            self.channel.exec_command(remote_command(argv, max_seconds))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self.close()
+            raise Unreachable(f"could not start journalctl on {self.host.name}: {exc}",
+                              host=self.host.name) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the channel and give the slot back; safe to call more than once."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            if self.channel is not None and self._slot is not None:
+                self.hub.close_channel(self.host, self.channel, self._slot)
+        finally:
+            self.hub.release(self.slug)
+
+    # -- the event loop --------------------------------------------------------------------
+    def _client_gone(self) -> bool:
+        try:
+            data = self.client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except (OSError, ValueError):  # reset, or a TLS socket that cannot peek
+            self.client = None
+            return False
+        if data:
+            self.client = None  # the client sent something: stop watching, rely on writes
+            return False
+        return True
+
+    def _events(self, raw_lines: list[bytes]) -> str:
+        out = []
+        for raw in raw_lines:
+            text = raw.decode("utf-8", "replace").rstrip("\r")
+            if not text.strip():
+                continue
+            line = (parse_json_line(text, self._clock) if self.mode == "json"
+                    else parse_text_line(text))
+            if line is None or line["ts"] is None:
+                # Not journal output: sudo's or journalctl's own words (the pty merges
+                # stderr into stdout). Kept for the error event if the command then fails.
+                if sum(len(n) for n in self._notes) < NOTE_CAP:
+                    self._notes.append(text)
+                if line is None:
+                    out.append(sse({"message": text}, event="notice"))
+                    continue
+            out.append(sse(line, id=line.get("cursor")))
+        return "".join(out)
+
+    def _end(self) -> str:
+        assert self.channel is not None
+        self.channel.status_event.wait(2)
+        code = self.channel.exit_status if self.channel.exit_status_ready() else None
+        notes = "\n".join(self._notes)[:NOTE_CAP]
+        if code == 124:
+            return sse({"reason": "max_duration", "message": "the stream reached its maximum "
+                        "duration; reconnect with Last-Event-ID to resume"}, event="end")
+        if "a password is required" in notes:
+            error, hint = "sudo_password_required", (
+                "The host's sudoers rule does not allow RECON's journalctl command; compare it "
+                "with `flask --app wsgi recon sudoers SLUG`.")
+        else:
+            error, hint = "command_failed", "journalctl on the host stopped; see the message."
+        return sse({"error": error, "exit_code": code, "hint": hint,
+                    "message": notes or f"journalctl exited {code}"}, event="error")
+
+    def events(self) -> Iterator[str]:
+        """The SSE body. Ends when the client leaves, the remote journalctl ends, or the
+        connection drops; the channel is closed in every case."""
+        assert self.channel is not None
+        channel, buf = self.channel, b""
+        try:
+            yield f"retry: {RETRY_MS}\n: following {self.slug}\n\n"
+            last_write = time.monotonic()
+            while not self._closed:
+                watch = [channel] + ([self.client] if self.client is not None else [])
+                wait = min(POLL_SECONDS, max(0.0, last_write + self.keepalive - time.monotonic()))
+                ready = select.select(watch, [], [], wait)[0]
+                if self.client is not None and self.client in ready and self._client_gone():
+                    return
+                chunk = ""
+                if channel.recv_ready():
+                    buf += channel.recv(65536)
+                    *complete, buf = buf.split(b"\n")
+                    chunk = self._events(complete)
+                elif not channel.get_transport().is_active():
+                    yield sse({"error": "unreachable", "message": f"lost the connection to "
+                               f"{self.host.endpoint}", "hint": Unreachable.hint},
+                              event="error")
+                    return
+                elif channel.eof_received or channel.closed:
+                    yield self._events([buf]) + self._end()
+                    return
+                if not chunk and time.monotonic() - last_write >= self.keepalive:
+                    chunk = ": keepalive\n\n"
+                if chunk:
+                    yield chunk
+                    last_write = time.monotonic()
+        finally:
+            self.close()
