@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import build_app
+from conftest import build_app, client_for
 from werkzeug.serving import make_server
 
 import recon
@@ -89,7 +89,8 @@ class Sse:
         """The next event or comment block as {"id", "event", "data", "comment"}."""
         self._until(lambda: b"\n\n" in self.body, timeout)
         block, self.body = self.body.split(b"\n\n", 1)
-        out: dict = {"id": None, "event": "message", "data": None, "comment": None}
+        out: dict = {"id": None, "event": "message", "data": None, "comment": None,
+                     "retry": None}
         for line in block.decode().splitlines():
             key, _, value = line.partition(":")
             value = value[1:] if value.startswith(" ") else value
@@ -97,7 +98,7 @@ class Sse:
                 out["comment"] = value
             elif key == "data":
                 out["data"] = json.loads(value)
-            elif key in ("id", "event"):
+            elif key in ("id", "event", "retry"):
                 out[key] = value
         return out
 
@@ -298,6 +299,7 @@ def test_a_refused_sudo_rule_ends_the_stream_with_an_error_event(live, target):
         while ev["event"] == "notice":
             ev = stream.line()
         assert ev["event"] == "error" and ev["data"]["error"] == "sudo_password_required"
+        assert ev["retry"] == "30000"  # EventSource waits before trying again
         with pytest.raises(EOFError):
             stream.event(timeout=3)
         stream.close()
@@ -378,3 +380,23 @@ def test_streams_work_under_gunicorn_gthread(live, target):
         assert took is not None and took < 3, remote_journalctl(target)
     finally:
         server.stop()
+
+
+def test_a_stream_ends_at_its_maximum_duration_and_leaves_nothing(tmp_path, target,
+                                                                  monkeypatch):
+    monkeypatch.setenv("RECON_LOG_STREAM_MAX_SECONDS", "1")
+    app = build_app(tmp_path, [target.info])
+    try:
+        client = client_for(app, "viewer")
+        started = time.monotonic()
+        resp = client.get("/api/services/demo-web/logs/stream?lines=0&priority=emerg",
+                          buffered=False)
+        body = b"".join(resp.response)  # the remote `timeout` ends it; the body then ends
+        resp.close()
+        assert 1 <= time.monotonic() - started < 5
+        assert b"event: end" in body and b'"reason":"max_duration"' in body
+        assert wait_until(lambda: not remote_journalctl(target), 3) is not None
+        assert app.extensions["recon.logs"].hub.active == 0
+    finally:
+        app.extensions["recon.logs"].hub.close_all()
+        app.extensions["recon"].executor.close_all()

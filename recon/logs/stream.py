@@ -39,6 +39,7 @@ PER_TRANSPORT = 8
 POLL_SECONDS = 1.0
 NOTE_CAP = 4096
 RETRY_MS = 2000
+FAILED_RETRY_MS = 30000
 
 
 @dataclass
@@ -262,8 +263,10 @@ class LogStream:
                 "with `flask --app wsgi recon sudoers SLUG`.")
         else:
             error, hint = "command_failed", "journalctl on the host stopped; see the message."
-        return sse({"error": error, "exit_code": code, "hint": hint,
-                    "message": notes or f"journalctl exited {code}"}, event="error")
+        # A failure that a reconnect will not fix: ask EventSource to wait before retrying.
+        return f"retry: {FAILED_RETRY_MS}\n" + sse(
+            {"error": error, "exit_code": code, "hint": hint,
+             "message": notes or f"journalctl exited {code}"}, event="error")
 
     def events(self) -> Iterator[str]:
         """The SSE body. Ends when the client leaves, the remote journalctl ends, or the
