@@ -13,7 +13,7 @@ import select
 import shlex
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import paramiko
@@ -55,28 +55,42 @@ def remote_command(argv: Sequence[str], timeout: float | None) -> str:
 
 
 class _Drain:
-    """Reads stdout and stderr together so neither fills the window and blocks the other."""
+    """Reads stdout and stderr together so neither fills the window and blocks the other.
 
-    def __init__(self, channel: paramiko.Channel, cap: int):
+    stdout is collected, or handed chunk by chunk to ``sink`` so a caller can parse it while
+    the command still runs; both are capped at ``cap`` bytes (the rest is discarded).
+    """
+
+    def __init__(self, channel: paramiko.Channel, cap: int,
+                 sink: Callable[[bytes], None] | None = None):
         self.channel = channel
         self.cap = cap
+        self.sink = sink
         self.out = bytearray()
+        self.out_len = 0
         self.err = bytearray()
         self.truncated = False
 
-    def _take(self, buf: bytearray, data: bytes) -> None:
-        room = self.cap - len(buf)
+    def _room(self, used: int, data: bytes) -> bytes:
+        room = self.cap - used
         if len(data) > room:
             self.truncated = True
             data = data[:max(room, 0)]
-        buf.extend(data)
+        return data
 
     def pump(self) -> None:
         ch = self.channel
         while ch.recv_ready():
-            self._take(self.out, ch.recv(65536))
+            data = self._room(self.out_len, ch.recv(1 << 20))
+            self.out_len += len(data)
+            if not data:
+                continue
+            if self.sink is not None:
+                self.sink(data)
+            else:
+                self.out.extend(data)
         while ch.recv_stderr_ready():
-            self._take(self.err, ch.recv_stderr(65536))
+            self.err.extend(self._room(len(self.err), ch.recv_stderr(65536)))
 
     def run_until(self, deadline: float) -> int | None:
         """Drain until the exit status arrives (returned) or the deadline passes (None)."""
@@ -143,9 +157,12 @@ class Executor:
             time.sleep(OPEN_RETRY_DELAY)
 
     def run(self, host: HostConfig, argv: Sequence[str], *, timeout: float | None = None,
-            cap: int = OUTPUT_CAP) -> CommandResult:
+            cap: int = OUTPUT_CAP, sink: Callable[[bytes], None] | None = None
+            ) -> CommandResult:
         """Run ``argv`` on ``host`` and wait for it, at most ``timeout`` (default: the host's
-        command_timeout) plus a short grace for the remote kill to report back."""
+        command_timeout) plus a short grace for the remote kill to report back.
+
+        With ``sink``, stdout goes to it as it arrives and the result's stdout is empty."""
         timeout = host.command_timeout if timeout is None else timeout
         started = time.monotonic()
         deadline = started + timeout + KILL_GRACE + host.connect_timeout
@@ -160,7 +177,7 @@ class Executor:
                 channel.exec_command(command)
                 # The command's own clock starts now that the connection is up.
                 run_deadline = min(deadline, time.monotonic() + timeout + KILL_GRACE)
-                drain = _Drain(channel, cap)
+                drain = _Drain(channel, cap, sink)
                 status = drain.run_until(run_deadline)
             finally:
                 channel.close()
