@@ -111,6 +111,12 @@ def test_logs_drawer_follows_new_lines_with_pause_and_autoscroll(browsing, dashb
     expect(drawer.locator("#logs-download")).to_have_attribute(
         "href", re.compile(r"/api/services/demo-web/logs\.txt\?lines=200"))
 
+    # Filters reload the lines; following then resumes after the newest one shown (a
+    # cursor, which journalctl refuses together with --since: the stream must not get both).
+    drawer.get_by_label("Since").select_option("-15min")
+    expect(drawer.locator("#logs-command")).to_contain_text("--since=-15min")
+    expect(drawer.locator("#logs-download")).to_have_attribute("href", re.compile(r"since=-15min"))
+    expect(lines.first).to_be_visible()
     drawer.get_by_label("Follow").check()
     expect(drawer.locator("#logs-live")).to_have_text("Live")
     last = lines.last.text_content()

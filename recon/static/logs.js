@@ -208,13 +208,14 @@ export class LogsDrawer {
     this.live.textContent = text;
   }
 
-  // The stream takes the filters but not "lines": it resumes right after the newest line
-  // shown (its cursor), or, without one, sends only lines written from now on.
+  // The stream resumes right after the newest line shown (its cursor) or, without one, sends
+  // only lines written from now on; so it takes the filters but neither "lines" nor "since"
+  // (journalctl refuses --since together with a cursor, and the browser's reconnect sends
+  // Last-Event-ID, a cursor).
   streamParams() {
     const f = this.form.elements;
     const p = new URLSearchParams();
     if (f.priority.value) p.set("priority", f.priority.value);
-    if (f.since.value) p.set("since", f.since.value);
     if (f.grep.value.trim()) p.set("grep", f.grep.value.trim());
     if (this.lastCursor) p.set("cursor", this.lastCursor);
     else p.set("lines", "0");
