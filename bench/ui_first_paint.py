@@ -63,8 +63,8 @@ def bench_ui_first_paint(f: Fleet, n: int, results: dict, *, cache_seconds: floa
             for _ in range(n):
                 with page.expect_response(lambda r: r.url.endswith("/api/services")) as resp:
                     page.goto(f"{base}/")
-                page.wait_for_function(
-                    "performance.getEntriesByName('recon:statuses-painted').length > 0")
+                page.wait_for_function(  # a function: the page's CSP forbids eval()
+                    "() => performance.getEntriesByName('recon:statuses-painted').length > 0")
                 marks = page.evaluate(MARKS)
                 assert marks["panels"] == len(f.infos) * len(f.targets[0].units), marks
                 assert marks["loading"] == 0, marks
