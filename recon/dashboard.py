@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import Blueprint, render_template
 
 from .auth import current_user
 from .config import ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
+from .extensions import db
+from .models import AuditEntry
 from .runtime import runtime
 from .services.routes import may_act
 
@@ -66,5 +69,9 @@ def audit_page():
         return render_template("dashboard/forbidden.html", user=user,
                                needed="admin"), 403
     config = runtime().config
+    # The filters offer what the trail holds (plus every service action), never a stale list.
+    seen = db.session.execute(sa.select(AuditEntry.action, AuditEntry.actor).distinct()).all()
     return render_template("dashboard/audit.html", user=user,
-                           services=sorted(config.services), hosts=sorted(config.hosts))
+                           services=sorted(config.services), hosts=sorted(config.hosts),
+                           actions=sorted(set(ACTIONS) | {a for a, _ in seen}),
+                           actors=sorted({actor for _, actor in seen}))

@@ -9,6 +9,7 @@ import re
 import pytest
 from conftest import client_for
 
+from recon import audit
 from recon.auth.accounts import create_user
 
 PASSWORD = "correct-horse-battery"
@@ -60,6 +61,8 @@ def test_login_without_next_lands_on_the_dashboard(app):
 
 @pytest.mark.parametrize("role,status", [("viewer", 403), ("operator", 403), ("admin", 200)])
 def test_the_audit_page_is_for_admins_only(app, role, status):
+    with app.app_context():
+        audit.record("terminal.open", success=True, host="demo", actor="olga")
     resp = page(app, role, "/audit")
     assert resp.status_code == status
     html = resp.get_data(as_text=True)
@@ -67,6 +70,8 @@ def test_the_audit_page_is_for_admins_only(app, role, status):
         assert "Not allowed" in html and "audit.js" not in html
     else:
         assert 'id="audit-filters"' in html and "audit.js" in html
+        # the filters offer what the trail holds
+        assert "<option>terminal.open</option>" in html and '<option value="olga">' in html
     nav_has_audit = 'href="/audit"' in page(app, role).get_data(as_text=True)
     assert nav_has_audit is (role == "admin")
 
