@@ -112,6 +112,20 @@ def test_session_login_needs_csrf_on_actions_and_logout_ends_it(app, user):
     assert replay.get("/api/me").status_code == 401
 
 
+def test_login_without_next_lands_on_the_dashboard(app, user):
+    c = app.test_client()
+    page = c.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = c.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": csrf})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    c2 = app.test_client()
+    page = c2.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    evil = c2.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": csrf,
+                                   "next": "//evil.example/"})
+    assert evil.headers["Location"] == "/"  # no open redirect
+
+
 def test_login_form_without_its_csrf_token_is_refused(app, user):
     c = app.test_client()
     c.get("/login")

@@ -208,3 +208,12 @@ def test_shipper_records_are_binary_safe_and_priorities_follow_journald():
     assert priority_of(b"request failed")[0] == 3 and priority_of(b"heartbeat 3")[0] == 6
     record = export_record([("_BOOT_ID", b"ab"), ("MESSAGE", b"two\nlines")])
     assert record == b"_BOOT_ID=ab\nMESSAGE\n\x09\x00\x00\x00\x00\x00\x00\x00two\nlines\n\n"
+
+
+def test_a_cursor_supersedes_since_which_journalctl_refuses_alongside_it():
+    resumed = LogQuery("demo-web.service", 10, since="-1h", cursor=CURSOR, follow=True)
+    argv = resumed.argv("/usr/bin/journalctl")
+    assert f"--after-cursor={CURSOR}" in argv
+    assert not any(a.startswith("--since") for a in argv)
+    fresh = LogQuery("demo-web.service", 10, since="-1h", follow=True)
+    assert "--since=-1h" in fresh.argv("/usr/bin/journalctl")

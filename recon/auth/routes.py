@@ -48,7 +48,7 @@ _DUMMY.set_password("not-a-real-password-" + str(time.time()))
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("index") if "index" in current_app.view_functions else "/api/services"
+    return url_for("dashboard.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

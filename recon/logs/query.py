@@ -202,7 +202,9 @@ class LogQuery:
         out: list[str] = []
         if self.priority is not None:
             out += ["-p", str(self.priority)]
-        if self.since is not None:
+        # journalctl refuses --since together with a cursor; the cursor is the more precise
+        # start (a stream resumed with Last-Event-ID keeps its original `since` in the URL).
+        if self.since is not None and self.cursor is None:
             out.append(f"--since={self.since}")
         if self.until is not None:
             out.append(f"--until={self.until}")
