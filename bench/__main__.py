@@ -27,6 +27,8 @@ from recon.systemd import action_argv, show_argv
 
 from .fleet import Fleet, fleet, serve
 from .runbook import runbook_status, ssh_argv, stop_master
+from .terminals import bench_terminals
+from .ui_first_paint import bench_ui_first_paint
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -214,6 +216,18 @@ def table(results: dict) -> str:
     out.append(f"fleet: RECON / one host's batch = {fl['recon_vs_one_batch']}x; "
                f"RECON / floor = {fleet_ms / fl['floor_parallel_batches']['median_ms']:.2f}x; "
                f"runbook/RECON {fl['runbook_request_per_service']['median_ms'] / fleet_ms:.1f}x")
+    t = results.get("terminals")
+    if t:
+        first = t["create_to_first_byte_ms"]["median_ms"]
+        out.append(f"terminal: create -> first byte median {first}"
+                   f" ms (prompt {t['create_to_prompt_ms']['median_ms']} ms); 10 MB cat via proxy "
+                   f"{t['cat_10mb_seconds']['proxy']} s vs direct {t['cat_10mb_seconds']['direct']}"
+                   f" s ({t['proxy_vs_direct']}x)")
+    ui = results.get("ui_first_paint")
+    if ui:
+        p = ui["statuses_painted"]
+        out.append(f"dashboard first paint with {ui['services']} statuses (Chromium, warm pool): "
+                   f"median {p['median_ms']} ms, p95 {p['p95_ms']} ms")
     return "\n".join(out)
 
 
@@ -224,6 +238,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--hosts", type=int, default=5)
     parser.add_argument("--units", type=int, default=10)
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium first paint")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the benchmark builds real SSH targets and needs root")
@@ -238,6 +253,9 @@ def main() -> None:
             bench_fleet(f, floor, max(10, args.n // 3), results)
             bench_actions(f, floor, max(5, args.n // 10), results)
             bench_throughput(f, args.seconds, args.clients, results)
+            bench_terminals(f, 20, results)
+            if not args.no_browser:
+                bench_ui_first_paint(f, 20, results)
         finally:
             floor.executor.close_all()
     results["total_seconds"] = round(time.monotonic() - started, 1)

@@ -80,9 +80,8 @@ class Server:
         return Client(self.port, self.token)
 
 
-@contextmanager
-def serve(f: Fleet, name: str, **config) -> Iterator[Server]:
-    """RECON for the fleet on a free loopback port, in a thread."""
+def build_app(f: Fleet, name: str, **config):
+    """A RECON app for the fleet in its own folder; returns (app, admin token)."""
     sub = f.workdir / name
     sub.mkdir()
     path = sub / "recon.toml"
@@ -91,6 +90,13 @@ def serve(f: Fleet, name: str, **config) -> Iterator[Server]:
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sub / 'recon.db'}"})
     with app.app_context():
         _, token = create_token("bench", "admin")
+    return app, token
+
+
+@contextmanager
+def serve(f: Fleet, name: str, **config) -> Iterator[Server]:
+    """RECON for the fleet on a free loopback port, in a thread."""
+    app, token = build_app(f, name, **config)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
