@@ -76,17 +76,31 @@ class Floor:
         return data
 
 
+def interleaved(a: Callable[[], object], b: Callable[[], object], n: int,
+                warmup: int = 3) -> tuple[list[float], list[float]]:
+    """Alternate two measurements so drift on a shared 2-core machine (the target's
+    systemctl alone varies by +-10 ms) hits both alike."""
+    for _ in range(warmup):
+        a(), b()
+    ta, tb = [], []
+    for _ in range(n):
+        ta += times(a, 1, 0)
+        tb += times(b, 1, 0)
+    return ta, tb
+
+
 def bench_single(f: Fleet, floor: Floor, n: int, results: dict) -> None:
     host, info = floor.hosts[0], f.infos[0]
     unit = info.units[0]
+    show = show_argv(host, [unit])
     with serve(f, "single", status_cache_seconds=0) as srv:
         client = srv.client()
         slug = f"{info.name}-{unit.removesuffix('.service')}"
-        recon = times(lambda: client.request("GET", f"/api/services/{slug}/status"), n)
+        recon, bare = interleaved(
+            lambda: client.request("GET", f"/api/services/{slug}/status"),
+            lambda: floor.exec(host, show), n)
         client.close()
-    bare = times(lambda: floor.exec(host, show_argv(host, [unit])), n)
     control = f.workdir / "cm.sock"
-    show = show_argv(host, [unit])
     import subprocess
     cm = times(lambda: subprocess.run(ssh_argv(info, f.known_hosts, show, control),
                                       capture_output=True, timeout=30), max(10, n // 4))
@@ -97,6 +111,8 @@ def bench_single(f: Fleet, floor: Floor, n: int, results: dict) -> None:
         "recon_api": r, "floor_bare_paramiko": b, "ssh_controlmaster": stats(cm),
         "runbook_fresh_ssh": stats(runbook),
         "recon_added_ms": round(r["median_ms"] - b["median_ms"], 2),
+        "recon_added_paired_median_ms": round(statistics.median(
+            x - y for x, y in zip(recon, bare, strict=True)), 2),
     }
 
 
@@ -209,7 +225,8 @@ def table(results: dict) -> str:
                f"p99 {t['p99_ms']} ms, {t['errors']} errors, "
                f"{t['ssh_commands_received']} SSH commands reached the targets")
     recon_ms = s["recon_api"]["median_ms"]
-    out.append(f"RECON added over the floor (1 status, median): {s['recon_added_ms']} ms; "
+    out.append(f"RECON added over the floor (1 status, median): {s['recon_added_ms']} ms "
+               f"(paired: {s['recon_added_paired_median_ms']} ms); "
                f"runbook/RECON {s['runbook_fresh_ssh']['median_ms'] / recon_ms:.1f}x; "
                f"ControlMaster/RECON {s['ssh_controlmaster']['median_ms'] / recon_ms:.2f}x")
     fleet_ms = fl["recon_api"]["median_ms"]
