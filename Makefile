@@ -3,11 +3,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIND ?= 127.0.0.1:8420
-# Debian packages the real SSH test target needs (sshd, sudo, the real journalctl's writer),
-# and the Chromium the browser tests drive (Playwright's own browser download is impossible).
-SYSTEM_PACKAGES := openssh-server sudo systemd-journal-remote chromium
+# Debian packages the real SSH target needs (sshd, sudo, the real journalctl's writer), and
+# for the tests the Chromium the browser tests drive (Playwright's browser download is not used).
+RUN_PACKAGES := openssh-server sudo systemd-journal-remote
+TEST_PACKAGES := $(RUN_PACKAGES) chromium
 
-.PHONY: install system-deps run test lint bench clean
+.PHONY: install run test lint bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,29 +17,36 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-# Installs the Debian packages when missing (needs root); never starts the system's sshd.
-system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+# Installs missing Debian packages (as root). A policy-rc.d that exists only during the
+# install keeps apt from starting the system's sshd; it is removed again afterwards.
+define system-deps
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
 	  echo "installing:$$missing"; \
-	  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  made=""; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made=1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; rc=$$?; \
+	  [ -n "$$made" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
+endef
 
 # Starts the dashboard under gunicorn; with no instance/recon.toml (and no RECON_CONFIG) it
 # first starts a built-in demo target on 127.0.0.1 and manages its demo services.
-run: install system-deps
+run: install
+	$(call system-deps,$(RUN_PACKAGES))
 	$(PY) -m recon.serve --bind $(BIND)
 
-test: install system-deps
+test: install
+	$(call system-deps,$(TEST_PACKAGES))
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 
-bench: install system-deps
+bench: install
+	$(call system-deps,$(TEST_PACKAGES))
 	$(PY) -m bench
 
 clean:
