@@ -39,15 +39,21 @@ def _new_password() -> str:
 @click.option("--generate", is_flag=True, help="Generate a random password and print it once.")
 def users_add(username: str, role: str, password: str | None, generate: bool) -> None:
     """Create a user."""
+    _with_password(lambda pw: create_user(username, pw, role), password, generate,
+                   f"created {username} ({role})")
+
+
+def _with_password(apply, password: str | None, generate: bool, done: str) -> None:
+    """Run ``apply(password)`` with the given, generated or prompted password."""
     if generate:
         password = _new_password()
     elif password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create_user(username, password, role)
+        apply(password)
     except AccountError as exc:
         _fail(exc)
-    click.echo(f"created {username} ({role})")
+    click.echo(done)
     if generate:
         click.echo(f"password (shown once): {password}")
 
@@ -58,17 +64,8 @@ def users_add(username: str, role: str, password: str | None, generate: bool) ->
 @click.option("--generate", is_flag=True)
 def users_passwd(username: str, password: str | None, generate: bool) -> None:
     """Set a user's password (ends their sessions)."""
-    if generate:
-        password = _new_password()
-    elif password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        change_password(username, password)
-    except AccountError as exc:
-        _fail(exc)
-    click.echo(f"password changed for {username}")
-    if generate:
-        click.echo(f"password (shown once): {password}")
+    _with_password(lambda pw: change_password(username, pw), password, generate,
+                   f"password changed for {username}")
 
 
 @users.command("remove")

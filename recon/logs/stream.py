@@ -30,7 +30,7 @@ from typing import Any
 import paramiko
 
 from ..config import HostConfig
-from ..ssh import ChannelBusy, HostKeyStore, Unreachable
+from ..ssh import HostKeyStore, Unreachable
 from ..ssh.connection import Connection
 from .parse import Clock, parse_json_line, parse_text_line
 from .query import Mode
@@ -95,31 +95,10 @@ class StreamHub:
                 pool.append(slot)
             slot.streams += 1
         try:
-            return self._open(slot.conn, host, deadline), slot
+            return slot.conn.open_channel(deadline), slot
         except BaseException:
             self._done(key, slot)
             raise
-
-    @staticmethod
-    def _open(conn: Connection, host: HostConfig, deadline: float) -> paramiko.Channel:
-        fresh = False
-        while True:
-            transport = conn.transport(deadline, fresh=fresh)
-            try:
-                return transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
-            except paramiko.ChannelException:
-                pass  # refused for now (closes still in flight): retry shortly
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                if not transport.is_active() and not fresh:
-                    fresh = True  # the transport died while idle: reconnect once
-                    continue
-                if not transport.is_active():
-                    raise Unreachable(f"lost the connection to {host.endpoint}: {exc}",
-                                      host=host.name) from None
-            if time.monotonic() + 0.05 >= deadline:
-                raise ChannelBusy(f"{host.endpoint} refused a channel for the log stream",
-                                  host=host.name)
-            time.sleep(0.05)
 
     def close_channel(self, host: HostConfig, channel: paramiko.Channel, slot: _Pooled) -> None:
         try:

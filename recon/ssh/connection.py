@@ -9,10 +9,11 @@ import time
 import paramiko
 
 from ..config import HostConfig
-from .errors import AuthFailed, KeyUnreadable, RemoteError, Unreachable
+from .errors import AuthFailed, ChannelBusy, KeyUnreadable, RemoteError, Unreachable
 from .hostkeys import HostKeyStore
 
 KEEPALIVE_SECONDS = 15
+OPEN_RETRY_DELAY = 0.02
 _key_cache: dict[str, paramiko.PKey] = {}
 _key_lock = threading.Lock()
 
@@ -138,6 +139,35 @@ class Connection:
             return self._transport
         finally:
             self._lock.release()
+
+    def open_channel(self, deadline: float) -> paramiko.Channel:
+        """A new session channel, reconnecting once if the transport had died.
+
+        Retrying is safe because nothing has been sent on the channel yet. A refused open
+        (MaxSessions reached, or closes still in flight) is retried until the deadline.
+        """
+        host = self.host
+        reconnected = False
+        while True:
+            transport = self.transport(deadline)
+            try:
+                return transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
+            except paramiko.ChannelException:
+                pass  # refused for now: wait a moment and retry
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                if transport.is_active():
+                    pass  # "Unable to open channel" under contention: retry like a refusal
+                elif reconnected:
+                    raise Unreachable(f"lost the connection to {host.endpoint}: {exc}",
+                                      host=host.name) from None
+                else:
+                    reconnected = True
+                    self.transport(deadline, fresh=True)
+                    continue
+            if time.monotonic() + OPEN_RETRY_DELAY >= deadline:
+                raise ChannelBusy(f"{host.endpoint} refused new channels until the deadline",
+                                  host=host.name)
+            time.sleep(OPEN_RETRY_DELAY)
 
     def is_connected(self) -> bool:
         """Whether a live transport is held (no network traffic)."""

@@ -27,7 +27,6 @@ OUTPUT_CAP = 1024 * 1024
 REMOTE_TIMEOUT_EXIT = 124
 # How long after the remote `timeout` fires we still wait for its exit status to arrive.
 KILL_GRACE = 2.0
-OPEN_RETRY_DELAY = 0.02
 
 
 @dataclass(frozen=True)
@@ -129,32 +128,8 @@ class Executor:
             return conn
 
     def open_channel(self, host: HostConfig, deadline: float) -> paramiko.Channel:
-        """A new session channel, reconnecting once if the pooled transport had died.
-
-        Retrying is safe here because nothing has been sent on the channel yet.
-        """
-        conn = self.connection(host)
-        reconnected = False
-        while True:
-            transport = conn.transport(deadline, fresh=False)
-            try:
-                return transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
-            except paramiko.ChannelException:
-                pass  # refused open (MaxSessions, async closes): wait a moment and retry
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                if transport.is_active():
-                    pass  # "Unable to open channel" under contention: retry like a refusal
-                elif reconnected:
-                    raise Unreachable(f"lost the connection to {host.endpoint}: {exc}",
-                                      host=host.name) from None
-                else:
-                    reconnected = True
-                    conn.transport(deadline, fresh=True)
-                    continue
-            if time.monotonic() + OPEN_RETRY_DELAY >= deadline:
-                raise ChannelBusy(f"{host.endpoint} refused new channels until the deadline",
-                                  host=host.name)
-            time.sleep(OPEN_RETRY_DELAY)
+        """A new session channel on the pooled connection (see :meth:`Connection.open_channel`)."""
+        return self.connection(host).open_channel(deadline)
 
     def run(self, host: HostConfig, argv: Sequence[str], *, timeout: float | None = None,
             cap: int = OUTPUT_CAP, sink: Callable[[bytes], None] | None = None
