@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import sqlalchemy as sa
@@ -23,9 +25,14 @@ recon.add_command(users)
 recon.add_command(tokens)
 
 
-def _fail(exc: AccountError) -> None:
-    click.echo(f"error: {exc.message}", err=True)
-    sys.exit(1)
+@contextmanager
+def _account_errors() -> Iterator[None]:
+    """A refused account operation ends the command with its message and exit code 1."""
+    try:
+        yield
+    except AccountError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
 
 
 def _new_password() -> str:
@@ -49,10 +56,8 @@ def _with_password(apply, password: str | None, generate: bool, done: str) -> No
         password = _new_password()
     elif password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
+    with _account_errors():
         apply(password)
-    except AccountError as exc:
-        _fail(exc)
     click.echo(done)
     if generate:
         click.echo(f"password (shown once): {password}")
@@ -72,10 +77,8 @@ def users_passwd(username: str, password: str | None, generate: bool) -> None:
 @click.argument("username")
 def users_remove(username: str) -> None:
     """Delete a user."""
-    try:
+    with _account_errors():
         remove_user(username)
-    except AccountError as exc:
-        _fail(exc)
     click.echo(f"removed {username}")
 
 
@@ -91,10 +94,8 @@ def users_list() -> None:
 @click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
 def tokens_add(name: str, role: str) -> None:
     """Create an API token and print it once."""
-    try:
+    with _account_errors():
         _, raw = create_token(name, role)
-    except AccountError as exc:
-        _fail(exc)
     click.echo(f"token {name} ({role}), shown once:\n{raw}")
 
 
@@ -102,10 +103,8 @@ def tokens_add(name: str, role: str) -> None:
 @click.argument("name")
 def tokens_revoke(name: str) -> None:
     """Revoke an API token."""
-    try:
+    with _account_errors():
         revoke_token(name)
-    except AccountError as exc:
-        _fail(exc)
     click.echo(f"revoked {name}")
 
 
