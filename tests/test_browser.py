@@ -54,6 +54,10 @@ def test_operator_stops_a_service_sees_it_red_then_starts_it_green(browsing, das
     browsing.shot(page, "dashboard")
 
     worker = panel(page, "demo-worker")
+    # Only what can do something is offered: a running service cannot be started.
+    expect(button(page, "demo-worker", "start")).to_be_disabled()
+    expect(button(page, "demo-worker", "start")).to_have_attribute("title", "Already running")
+    expect(button(page, "demo-worker", "stop")).to_be_enabled()
     # Record whether the action buttons were all disabled while the action ran.
     page.evaluate("""slug => {
         const a = document.querySelector(`article[data-slug="${slug}"]`);
@@ -78,6 +82,8 @@ def test_operator_stops_a_service_sees_it_red_then_starts_it_green(browsing, das
         busy = page.evaluate("window.__busy")
         assert busy and all(busy), f"buttons not all disabled while stopping: {busy}"
         browsing.shot(page, "dashboard-stopped")
+        expect(button(page, "demo-worker", "stop")).to_be_disabled()
+        expect(button(page, "demo-worker", "reload")).to_be_disabled()
 
         button(page, "demo-worker", "start").click()  # no confirmation for start
         expect(state_of(page, "demo-worker")).to_have_text("Running")

@@ -76,16 +76,25 @@ function applyService(s, askedAt = Infinity) {
   for (const cell of article.querySelectorAll(".cell-fact")) {
     cell.toggleAttribute("data-empty", cell.lastElementChild.textContent === "—");
   }
-  // Nothing can be done on a host RECON cannot reach; the buttons say so instead of failing.
-  const down = s.state === "unreachable";
+  // Buttons that cannot do anything now are disabled and say why (as Cockpit and
+  // Supervisor offer Start only for a stopped service), instead of failing when clicked.
   for (const b of article.querySelectorAll("button[data-action]")) {
-    b.disabled = down;
-    b.title = down ? "The host is unreachable" : "";
+    const why = pointless(b.dataset.action, s);
+    b.disabled = Boolean(why);
+    b.title = why;
   }
   const desc = article.querySelector("[data-desc]");
   const text = describeLine(s, article.dataset.state);
   if (desc.textContent !== text) desc.textContent = text;
   desc.title = text;
+}
+
+function pointless(action, s) {
+  if (s.state === "unreachable") return "The host is unreachable";
+  if (action === "start" && s.state === "active") return "Already running";
+  if (action === "stop" && s.state === "inactive") return "Already stopped";
+  if (action === "reload" && s.state !== "active") return "Only a running service can reload";
+  return "";
 }
 
 function paintState(article, key, label) {
