@@ -45,8 +45,3 @@ def demo_config_toml(targets: list[TargetInfo], *, command_timeout: float = 10,
                       f"unit = {_q(unit)}", f"actions = {json.dumps(actions)}", ""]
     return "\n".join(lines)
 
-
-def write_known_hosts(targets: list[TargetInfo], path: Path) -> Path:
-    """One known_hosts file trusting every target's host key."""
-    path.write_text("".join(t.host_key_line.strip() + "\n" for t in targets))
-    return path

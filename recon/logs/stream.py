@@ -16,9 +16,7 @@ next write.
 from __future__ import annotations
 
 import json
-import math
 import select
-import shlex
 import socket
 import threading
 import time
@@ -32,6 +30,7 @@ import paramiko
 from ..config import HostConfig
 from ..ssh import HostKeyStore, Unreachable
 from ..ssh.connection import Connection
+from ..ssh.executor import remote_command
 from .parse import Clock, parse_json_line, parse_text_line
 from .query import Mode
 
@@ -142,12 +141,6 @@ def client_socket(environ: dict[str, Any]) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-def remote_command(argv: list[str], max_seconds: float) -> str:
-    # --foreground: sudo must stay in the pty's foreground group (it sets terminal modes).
-    return shlex.join(["timeout", "--foreground", "-k", "2", str(math.ceil(max_seconds)),
-                       *argv])
-
-
 def sse(data: dict[str, Any], *, event: str | None = None, id: str | None = None) -> str:
     head = (f"event: {event}\n" if event else "") + (f"id: {id}\n" if id else "")
     return f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n"
@@ -174,7 +167,7 @@ class LogStream:
             deadline = time.monotonic() + self.host.connect_timeout + 2
             self.channel, self._slot = self.hub.open_channel(self.host, deadline)
             self.channel.get_pty(term="dumb", width=1000, height=50)  # dumb: no colours
-            self.channel.exec_command(remote_command(argv, max_seconds))
+            self.channel.exec_command(remote_command(argv, max_seconds, foreground=True))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self.close()
             raise Unreachable(f"could not start journalctl on {self.host.name}: {exc}",

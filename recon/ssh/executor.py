@@ -45,12 +45,18 @@ class CommandResult:
         return self.exit_code == 0
 
 
-def remote_command(argv: Sequence[str], timeout: float | None) -> str:
-    """The exact string sent to the host for ``argv``."""
+def remote_command(argv: Sequence[str], timeout: float | None, *,
+                   foreground: bool = False) -> str:
+    """The exact string sent to the host for ``argv``, ended there after ``timeout``.
+
+    ``foreground`` is for commands on a pty: sudo must stay in the terminal's foreground
+    process group (it sets terminal modes), which plain ``timeout`` would take it out of.
+    """
     command = shlex.join(argv)
     if timeout is None:
         return command
-    return f"timeout -k {KILL_GRACE:g} {math.ceil(timeout)} {command}"
+    flag = "--foreground " if foreground else ""
+    return f"timeout {flag}-k {KILL_GRACE:g} {math.ceil(timeout)} {command}"
 
 
 class _Drain:
