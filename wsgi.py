@@ -1,16 +1,19 @@
 """gunicorn entry point: ``gunicorn wsgi:app``.
 
 Background work starts here, once per (worker) process, never in the factory: CLI commands
-and tests build apps without it. ``flask --app wsgi ...`` imports this module too, so the
-terminal GC thread is skipped under the flask CLI (``flask --app wsgi recon gc`` runs one
-pass by hand instead).
+and tests build apps without it. Every worker starts a fleet monitor, but only the one that
+holds the database lease runs the host supervisors (the others take over if it dies).
+``flask --app wsgi ...`` imports this module too, so nothing starts under the flask CLI
+(``flask --app wsgi recon monitor`` runs the monitor in the foreground instead, and
+``flask --app wsgi recon gc`` one terminal GC pass).
 """
 
 import os
 
-from recon import create_app, terminals
+from recon import create_app, monitor, terminals
 
 app = create_app()
 
 if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
     terminals.start_background(app)
+    monitor.start_background(app)

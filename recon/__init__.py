@@ -54,6 +54,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     config = load_config(Path(app.config["RECON_CONFIG"]))
     app.config["RECON"] = config
+    # Every gthread thread may hold one connection; a locked database answers 503 after
+    # database_busy_seconds instead of tying the request up for long.
+    engine = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    engine.setdefault("pool_size", 16)
+    engine.setdefault("max_overflow", 128)
+    engine["connect_args"] = {**engine.get("connect_args", {}),
+                              "timeout": config.settings.database_busy_seconds}
     app.config.setdefault("RECON_KNOWN_HOSTS",
                           config.source.parent / config.settings.known_hosts)
     if not app.config.get("SECRET_KEY"):
@@ -76,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(module.bp)
 
     from . import models  # noqa: F401  (registers the tables)
+    from .monitor import models as monitor_models  # noqa: F401
     with app.app_context():
         db.create_all()
     return app

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -14,6 +17,10 @@ from .extensions import db
 from .models import AuditEntry
 
 bp = Blueprint("audit", __name__)
+log = logging.getLogger("recon.audit")
+# How long a request keeps retrying to record an action's outcome in a locked database
+# before a background thread takes over (the action ran: its outcome must not be lost).
+FINISH_RETRY_SECONDS = 8.0
 
 
 def current_actor() -> str:
@@ -57,6 +64,38 @@ def finish(entry_id: int, *, success: bool, exit_code: int | None = None,
     entry.success, entry.exit_code, entry.duration_ms = success, exit_code, duration_ms
     entry.error, entry.output = error, _clip(output)
     db.session.commit()
+
+
+def finish_reliably(entry_id: int, **outcome) -> str:
+    """:func:`finish`, retried while the database is locked; "recorded", or "deferred" when a
+    background thread keeps trying (the entry then stays pending until it succeeds)."""
+    deadline = time.monotonic() + FINISH_RETRY_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            finish(entry_id, **outcome)
+            return "recorded"
+        except sa.exc.OperationalError:
+            db.session.rollback()
+            if time.monotonic() + delay >= deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    app = current_app._get_current_object()
+    threading.Thread(target=_finish_later, args=(app, entry_id, outcome), daemon=True,
+                     name=f"recon-audit-{entry_id}").start()
+    return "deferred"
+
+
+def _finish_later(app, entry_id: int, outcome: dict) -> None:
+    for attempt in range(600):
+        try:
+            with app.app_context():
+                finish(entry_id, **outcome)
+            return
+        except sa.exc.OperationalError:
+            time.sleep(min(1.0 + attempt, 10.0))
+    log.error("audit entry %s: outcome could not be recorded: %s", entry_id, outcome)
 
 
 def close_interrupted(now: datetime | None = None) -> int:

@@ -122,3 +122,28 @@ def init_app(app: Flask) -> None:
     from . import onboarding
     onboarding.register(recon)
     app.cli.add_command(recon)
+
+
+@recon.command("monitor")
+@click.option("--seconds", type=float, default=0,
+              help="Stop after this long (default: run until interrupted).")
+def monitor_command(seconds: float) -> None:
+    """Run the fleet monitor in the foreground (when no dashboard process runs it)."""
+    import time
+
+    from flask import current_app
+
+    from . import monitor
+
+    app = current_app._get_current_object()
+    mon = monitor.start_background(app)
+    click.echo(f"monitor {mon.owner}: {len(app.extensions['recon'].config.hosts)} hosts; "
+               "supervisors run while this process holds the lease")
+    try:
+        end = time.monotonic() + seconds if seconds else None
+        while end is None or time.monotonic() < end:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mon.stop()

@@ -59,6 +59,8 @@ class HostConfig:
     systemctl: str = "/usr/bin/systemctl"
     journalctl: str = "/usr/bin/journalctl"
     sudo: str = "/usr/bin/sudo"
+    # Read-only, unprivileged: how the monitor hears of unit changes (recon.monitor.watch).
+    dbus_monitor: str = "/usr/bin/dbus-monitor"
     connect_timeout: float = 5.0
     command_timeout: float = 10.0
     max_channels: int = 6
@@ -86,9 +88,17 @@ class ServiceConfig:
 class Settings:
     """Scalar settings; each can be overridden by an env var ``RECON_<NAME>``."""
 
-    status_cache_seconds: float = 2.0
+    status_cache_seconds: float = 0.0  # ignored since the monitor; kept so older files load
     known_hosts: str = "known_hosts"
-    refresh_seconds: int = 30
+    refresh_seconds: int = 30  # the page's fallback refresh while its live stream is down
+    # The fleet monitor (recon.monitor): one supervisor per host in one process at a time.
+    monitor_poll_seconds: float = 15.0  # safety read while D-Bus signals flow
+    monitor_fallback_poll_seconds: float = 2.0  # read interval on hosts without D-Bus signals
+    monitor_probe_timeout: float = 5.0  # a read slower than this marks the host down
+    status_fresh_timeout: float = 3.0  # deadline of GET .../status?fresh=1
+    history_retention_days: float = 30.0
+    history_max_events: int = 200000
+    database_busy_seconds: float = 5.0  # how long a request waits for a locked database
     audit_output_bytes: int = 2048
     # Browser terminals (recon.terminals): one ttyd per session, reaped by the GC thread.
     terminal_ttl_seconds: float = 1800.0
@@ -203,7 +213,7 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> Host
         errors.append(f"{where}.host_key: expected 'TYPE BASE64' as in a .pub file")
     paths = {}
     for key_name, attr in (("systemctl", "systemctl"), ("journalctl", "journalctl"),
-                           ("sudo_path", "sudo")):
+                           ("sudo_path", "sudo"), ("dbus_monitor", "dbus_monitor")):
         value = get(key_name, str, getattr(HostConfig, attr))
         if not isinstance(value, str) or not REMOTE_PATH_RE.match(value):
             errors.append(f"{where}.{key_name}: must be an absolute path")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -50,6 +51,20 @@ def init_app(app: Flask) -> None:
              "hint": hints.get(exc.code or 0, "Check the request.")},
             exc.code or 500,
         )
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def _database_error(exc: sa.exc.OperationalError):
+        db.session.rollback()
+        if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+            raise exc
+        wait = app.config["RECON"].settings.database_busy_seconds
+        resp, status = error_response(
+            {"error": "database_busy",
+             "message": f"the database stayed locked for {wait:g} s",
+             "hint": "Another process holds RECON's database (a backup, a long CLI command); "
+                     "retry in a moment. Nothing was changed."}, 503)
+        resp.headers["Retry-After"] = "2"
+        return resp, status
 
     @app.errorhandler(500)
     def _internal(exc):

@@ -26,10 +26,10 @@ cors = CORS()
 
 @sa.event.listens_for(sa.engine.Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL so readers never block the writer; a busy timeout so workers wait, not fail."""
+    """WAL so readers never block the writer. The busy timeout is the driver's ``timeout``
+    (``database_busy_seconds``), so workers wait a bounded time, then answer 503."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=15000")
         cur.close()

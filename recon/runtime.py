@@ -1,4 +1,4 @@
-"""The per-process objects every blueprint shares: config, executor, status reader."""
+"""The per-process objects every blueprint shares: config and executor."""
 
 from __future__ import annotations
 
@@ -9,21 +9,19 @@ from flask import Flask, current_app
 from .config import ReconConfig, ServiceConfig
 from .errors import ApiError
 from .ssh import Executor, HostKeyStore
-from .status import StatusReader
 
 
 @dataclass
 class Runtime:
     config: ReconConfig
     executor: Executor
-    statuses: StatusReader
 
     @classmethod
     def build(cls, app: Flask, config: ReconConfig) -> Runtime:
         """Objects only; nothing connects until the first command."""
         keys = HostKeyStore(app.config["RECON_KNOWN_HOSTS"])
         executor = Executor(keys)
-        return cls(config=config, executor=executor, statuses=StatusReader(config, executor))
+        return cls(config=config, executor=executor)
 
 
 def runtime() -> Runtime:

@@ -94,11 +94,13 @@ def parse_show(text: str, units: Sequence[str]) -> dict[str, dict[str, Any]]:
     return {u: parse_properties(b, u) for u, b in zip(units, blocks, strict=True)}
 
 
-def fetch_statuses(executor: Executor, host: HostConfig,
-                   units: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Status of several units of one host in ONE remote command."""
+def fetch_statuses(executor: Executor, host: HostConfig, units: Iterable[str], *,
+                   timeout: float | None = None,
+                   probe: bool = False) -> dict[str, dict[str, Any]]:
+    """Status of several units of one host in ONE remote command (``timeout`` defaults to
+    the host's command_timeout; ``probe`` ignores the host's back-off, see Executor.run)."""
     units = list(dict.fromkeys(units))
-    result = executor.run(host, show_argv(host, units))
+    result = executor.run(host, show_argv(host, units), timeout=timeout, probe=probe)
     if result.exit_code != 0 and not result.stdout.strip():
         raise CommandFailed(f"systemctl show failed on {host.name} (exit {result.exit_code}): "
                           f"{result.stderr.strip()[:300]}",

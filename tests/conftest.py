@@ -16,6 +16,7 @@ from recon.auth import ROLES
 from recon.auth.accounts import create_token
 from recon.demo.recon_config import demo_config_toml
 from recon.demo.target import DemoTarget, TargetInfo
+from recon.monitor import Monitor
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
 
@@ -73,19 +74,33 @@ def token_client(app: Flask, token: str):
 
 @pytest.fixture
 def make_app(tmp_path: Path):
-    """Factory for apps against given targets; closes their SSH connections afterwards."""
+    """Factory for apps against given targets, each with its fleet monitor running (as under
+    gunicorn) and its first round of reads published; stops both afterwards.
+    ``monitor=False`` builds an app without one."""
     apps: list[Flask] = []
 
-    def make(infos: list[TargetInfo], **kwargs) -> Flask:
+    def make(infos: list[TargetInfo], *, monitor: bool = True, **kwargs) -> Flask:
         sub = tmp_path / f"app{len(apps)}"
         sub.mkdir()
         app = build_app(sub, infos, **kwargs)
         apps.append(app)
+        if monitor:
+            start_monitor(app, wait=15)
         return app
 
     yield make
     for app in apps:
+        mon = app.extensions.get("recon.monitor")
+        if mon is not None:
+            mon.stop()
         app.extensions["recon"].executor.close_all()
+
+
+def start_monitor(app: Flask, wait: float = 15) -> Monitor:
+    """Start ``app``'s monitor and wait until every host was contacted once."""
+    mon = Monitor(app).start(wait=wait)
+    app.extensions["recon.monitor"] = mon
+    return mon
 
 
 @pytest.fixture
@@ -108,6 +123,12 @@ def anon(app: Flask):
 @pytest.fixture
 def runtime(app: Flask):
     return app.extensions["recon"]
+
+
+def requested_commands(commands: list[str]) -> list[str]:
+    """The commands in a target's command log that requests sent (the monitor's own reads
+    and its unit watcher left out)."""
+    return [c for c in commands if " show --property=" not in c and "dbus-monitor" not in c]
 
 
 def copy_key(info: TargetInfo, dest: Path) -> Path:

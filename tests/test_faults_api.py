@@ -4,48 +4,15 @@ Bounds are generous on purpose (2 shared cores); each states what it checks."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import replace
 
 import pytest
-from conftest import client_for
+from conftest import client_for, requested_commands
+from helpers import Tarpit, free_port, wait_for
 
 from recon.models import AuditEntry
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Tarpit:
-    """Accepts TCP and never speaks SSH."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
-        self.port = self.sock.getsockname()[1]
-        self.held: list[socket.socket] = []
-        self.stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                self.held.append(self.sock.accept()[0])
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-        for s in self.held:
-            s.close()
 
 
 def last_audit(app, action: str, service: str) -> AuditEntry:
@@ -92,10 +59,13 @@ def test_a_tarpit_host_costs_at_most_its_connect_timeout_and_not_the_others(
         healthy, took = timed(lambda: client.get("/api/services/demo-demo-web/status"))
         assert healthy.get_json()["active"] is True and took < 1.0  # bound: normal latency
         waiter.join(10)
-        assert results["pit"].status_code == 502
-        assert results["pit"].get_json()["error"] == "unreachable"
+        # the monitor already knows: the action is answered at once with why and since when
+        body = results["pit"].get_json()
+        assert results["pit"].status_code == 503 and body["error"] == "host_down", body
+        assert body["cause"] == "timeout" and "no SSH banner" in body["message"]
+        assert body["down_since"]
         entry = last_audit(app, "restart", "pit-demo-web")
-        assert entry.success is False and entry.error == "unreachable"
+        assert entry.success is False and entry.error == "host_down"
     finally:
         pit.close()
 
@@ -112,9 +82,10 @@ def test_a_changed_host_key_is_refused_with_host_key_changed(make_app, target_in
     assert resp.status_code == 502 and resp.get_json()["error"] == "host_key_changed"
     assert "SHA256:" in resp.get_json()["message"]
     assert last_audit(app, "restart", "demo-web").error == "host_key_changed"
-    # the pool recovers once the right key is trusted again
+    # the monitor recovers by itself once the right key is trusted again (bound: its back-off)
     kh.write_text(target_info.host_key_line + "\n")
-    assert client.get("/api/services/demo-web/status").get_json()["active"] is True
+    assert wait_for(lambda: client.get("/api/services/demo-web/status").get_json()["active"],
+                    timeout=12)
 
 
 def test_a_missing_sudo_rule_answers_sudo_password_required_and_is_audited(client, app, target):
@@ -150,7 +121,10 @@ def test_sshd_restarted_under_the_pool_recovers_transparently(client, target):
     assert client.get("/api/services/demo-web/status").get_json()["active"] is True
     target.restart_sshd(drop_sessions=True)
     time.sleep(0.3)
-    assert client.get("/api/services/demo-web/status").get_json()["active"] is True
+    # a synchronous read reconnects at once; the monitor's snapshot follows by itself
+    assert client.get("/api/services/demo-web/status?fresh=1").get_json()["active"] is True
+    assert wait_for(lambda: client.get("/api/services").get_json()["hosts"][0]["state"] == "up",
+                    timeout=10)
 
 
 def test_connection_cut_mid_command_is_an_error_within_a_second(client, runtime, target):
@@ -189,4 +163,4 @@ def test_odd_requests_get_clear_4xx_and_run_nothing(client, target, method, path
     resp = client.open(path, method=method)
     assert 400 <= resp.status_code < 500, (path, method, resp.status_code)
     assert resp.get_json()["error"]
-    assert len(target.command_log()) == before
+    assert requested_commands(target.command_log()[before:]) == []

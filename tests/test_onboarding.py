@@ -52,7 +52,7 @@ def test_a_changed_key_needs_replace_and_is_audited(make_app, target_info, tmp_p
 
 def client_ok(app) -> bool:
     from conftest import client_for
-    return client_for(app).get("/api/services/demo-web/status").get_json()["active"]
+    return client_for(app).get("/api/services/demo-web/status?fresh=1").get_json()["active"]
 
 
 def test_sudoers_prints_only_allowed_actions_and_validates(app, target_info):

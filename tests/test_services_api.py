@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from conftest import client_for
+from helpers import wait_for
 
 from recon.models import AuditEntry
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def test_fleet_lists_every_demo_service_running(client, target_info):
@@ -27,7 +16,9 @@ def test_fleet_lists_every_demo_service_running(client, target_info):
     assert web["active"] is True and web["state"] == "active"
     assert web["load_state"] == "loaded" and web["host"] == "demo"
     assert isinstance(web["main_pid"], int)
-    assert body["hosts"] == [{"name": "demo", "reachable": True}]
+    [host] = body["hosts"]
+    assert (host["name"], host["reachable"], host["state"]) == ("demo", True, "up")
+    assert host["last_seen"] and "error" not in host
 
 
 def test_status_of_one_service_reports_active_like_the_runbook(client):
@@ -77,7 +68,7 @@ def test_action_not_allowed_is_403_audited_and_runs_nothing(client, app, target)
     resp = client.post("/api/services/demo-cron/reload")
     assert resp.status_code == 403
     assert resp.get_json()["error"] == "action_not_allowed"
-    assert len(target.command_log()) == before
+    assert not [c for c in target.command_log()[before:] if " reload " in c]
     with app.app_context():
         entry = AuditEntry.query.order_by(AuditEntry.id.desc()).first()
         assert (entry.action, entry.service, entry.success) == ("reload", "demo-cron", False)
@@ -109,24 +100,28 @@ def test_runbook_post_logs_returns_recent_journal_lines(client):
     assert isinstance(body["lines"], list) and len(body["lines"]) <= 60
 
 
-def test_healthz_needs_no_ssh(client, target):
+def test_healthz_needs_no_ssh(make_app, target_info, target):
+    client = client_for(make_app([target_info], monitor=False))
     before = len(target.command_log())
     body = client.get("/healthz").get_json()
     assert body["ok"] is True and body["services"] >= 4
     assert len(target.command_log()) == before
 
 
-def test_status_reads_are_cached_and_shared(make_app, target_info, target):
-    app = make_app([target_info], status_cache_seconds=30)
+def test_status_reads_come_from_the_snapshot_and_send_nothing(make_app, target_info, target):
+    app = make_app([target_info])
+    app.extensions["recon.monitor"].stop()  # only the requests below may reach the host now
     client = client_for(app)
-    client.get("/api/services")
     before = len(target.command_log())
     for _ in range(5):
-        client.get("/api/services")
+        assert client.get("/api/services").status_code == 200
+        assert client.get("/api/services/demo-web/status").status_code == 200
     assert len(target.command_log()) == before
     client.post("/api/services/demo-web/restart")
     client.get("/api/services")
-    # the action itself, its fresh status, and one refill of the fleet cache
+    # the action itself and the status it left behind, published for every reader
+    assert len(target.command_log()) - before == 2
+    client.get("/api/services/demo-web/status?fresh=1")
     assert len(target.command_log()) - before == 3
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import replace
@@ -11,15 +10,18 @@ import paramiko
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from helpers import Tarpit, free_port
 
 from recon.config import HostConfig
 from recon.ssh import (
     AuthFailed,
     CommandTimeout,
+    ConnectTimeout,
     Executor,
     HostKeyChanged,
     HostKeyStore,
     HostKeyUnknown,
+    RemoteError,
     Unreachable,
 )
 from recon.ssh.executor import OUTPUT_CAP, remote_command
@@ -44,12 +46,6 @@ def executor(known_hosts):
     ex = Executor(HostKeyStore(known_hosts))
     yield ex
     ex.close_all()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_command_runs_and_reports_exit_code_and_both_streams(executor, target_info):
@@ -89,34 +85,39 @@ def test_closed_port_is_unreachable_at_once(executor, target_info):
     assert time.monotonic() - started < 1.0
 
 
-def test_a_tarpit_that_never_speaks_ssh_fails_within_the_connect_timeout(executor, target_info):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(5)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    threading.Thread(target=accept, daemon=True).start()
-    host = host_for(target_info, port=listener.getsockname()[1], connect_timeout=1.5)
-    started = time.monotonic()
+@pytest.mark.parametrize("banner", [False, True], ids=["silent", "banner-then-stall"])
+def test_a_stalled_handshake_is_a_timeout_paid_once_then_answered_at_once(executor, target_info,
+                                                                          banner):
+    pit = Tarpit(banner=banner)
+    host = host_for(target_info, port=pit.port, connect_timeout=1.5)
     try:
-        with pytest.raises(Unreachable):
+        started = time.monotonic()
+        with pytest.raises(ConnectTimeout) as caught:
             executor.run(host, ["true"])
-        # bound: connect_timeout for the banner, plus scheduling slack
+        # bound: connect_timeout for the banner/key exchange, plus scheduling slack
         assert time.monotonic() - started < 1.5 + 1.0
+        phase = "handshake (key exchange)" if banner else "banner"
+        assert caught.value.code == "timeout" and f"no SSH {phase}" in caught.value.message
+        # concurrent and later callers in the back-off window do not pay it again
+        errors: list[Exception] = []
+
+        def call() -> None:
+            try:
+                executor.run(host, ["true"])
+            except RemoteError as exc:
+                errors.append(exc)
+
+        started = time.monotonic()
+        callers = [threading.Thread(target=call) for _ in range(8)]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join(10)
+        assert time.monotonic() - started < 0.5  # bound: answered from the breaker
+        assert [e.code for e in errors] == ["host_down"] * 8
+        assert errors[0].to_dict()["cause"] == "timeout" and "down since" in errors[0].message
     finally:
-        stop.set()
-        listener.close()
-        for s in held:
-            s.close()
+        pit.close()
 
 
 def test_a_changed_host_key_is_refused_as_changed(tmp_path, target_info):

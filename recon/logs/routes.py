@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from ..config import ServiceConfig
 from ..errors import ApiError
 from ..runtime import get_service, runtime
+from ..sse import client_socket
 from .journal import JournalModes, Reader
 from .query import (
     MAX_LINES,
@@ -25,7 +26,7 @@ from .query import (
     parse_priority,
     parse_time,
 )
-from .stream import LogStream, StreamHub, client_socket
+from .stream import LogStream, StreamHub
 
 bp = Blueprint("logs", __name__)
 

@@ -15,7 +15,6 @@ next write.
 
 from __future__ import annotations
 
-import json
 import select
 import socket
 import threading
@@ -23,11 +22,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import paramiko
 
 from ..config import HostConfig
+from ..sse import client_gone, sse
 from ..ssh import HostKeyStore, Unreachable
 from ..ssh.connection import Connection
 from ..ssh.executor import remote_command
@@ -135,17 +134,6 @@ class StreamHub:
             conn.close()
 
 
-def client_socket(environ: dict[str, Any]) -> socket.socket | None:
-    """The client's connection, where the WSGI server exposes it (gunicorn, werkzeug)."""
-    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def sse(data: dict[str, Any], *, event: str | None = None, id: str | None = None) -> str:
-    head = (f"event: {event}\n" if event else "") + (f"id: {id}\n" if id else "")
-    return f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
 class LogStream:
     """One open follow: a running remote journalctl and the SSE events made from it."""
 
@@ -190,17 +178,10 @@ class LogStream:
 
     # -- the event loop --------------------------------------------------------------------
     def _client_gone(self) -> bool:
-        try:
-            data = self.client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            return False
-        except (OSError, ValueError):  # reset, or a TLS socket that cannot peek
-            self.client = None
-            return False
-        if data:
-            self.client = None  # the client sent something: stop watching, rely on writes
-            return False
-        return True
+        gone = client_gone(self.client)
+        if gone is None:
+            self.client = None  # cannot tell (or it sent something): rely on writes
+        return bool(gone)
 
     def _events(self, raw_lines: list[bytes]) -> str:
         out = []

@@ -1,5 +1,7 @@
-"""Services blueprint: fleet status and systemctl actions."""
+"""Services blueprint: fleet status from the monitor's snapshot, history, live events and
+systemctl actions."""
 
+from . import events  # noqa: F401  (registers /api/events on bp)
 from .routes import bp
 
 __all__ = ["bp"]

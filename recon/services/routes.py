@@ -1,25 +1,35 @@
-"""``/api/services``: status of every service, one service, and actions on it.
+"""``/api/services``: status of every service, one service, its history, and actions on it.
 
 The endpoint shapes are those of the integration runbook (``GET .../<slug>/status`` and
-``POST .../<slug>/<action>``) so its curl checks keep working.
+``POST .../<slug>/<action>``) so its curl checks keep working. Status comes from the
+monitor's shared snapshot and never waits on SSH, except ``?fresh=1`` (a synchronous read
+under its own short deadline). Actions go to the host and publish the status they leave
+behind before answering, so any worker's next read shows it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-from flask import Blueprint, jsonify
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, request
 
 from .. import audit
 from ..auth import Principal, current_user
 from ..config import ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
 from ..errors import ApiError
+from ..extensions import db
+from ..monitor import snapshot
 from ..runtime import get_service, runtime
 from ..ssh import RemoteError
-from ..systemd import run_action
+from ..systemd import fetch_statuses, run_action
 
 bp = Blueprint("services", __name__)
+log = logging.getLogger("recon.services")
+# A "host is down" verdict of the monitor older than this is not trusted to refuse a request.
+DOWN_VERDICT_SECONDS = 60.0
 
 
 def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
@@ -36,30 +46,70 @@ def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/api/services")
 def list_services():
-    """Every service with its status; one command per host, hosts in parallel."""
+    """Every service with its last observed status, and every host's state (snapshot)."""
     rt = runtime()
     started = time.monotonic()
-    statuses = rt.statuses.fleet_status()
-    hosts: dict[str, dict[str, Any]] = {}
-    for name in rt.config.hosts:
-        hosts[name] = {"name": name, "reachable": True}
-    for svc in rt.config.services.values():
-        st = statuses[svc.slug]
-        if "error" in st:
-            hosts[svc.host] = {"name": svc.host, "reachable": st["state"] != "unreachable",
-                               **{k: st[k] for k in ("error", "message", "hint")}}
+    statuses, hosts = snapshot.read_fleet(rt.config)
     return jsonify({
         "services": [describe(s, statuses[s.slug]) for s in rt.config.services.values()],
-        "hosts": list(hosts.values()),
+        "hosts": hosts,
         "duration_ms": round((time.monotonic() - started) * 1000, 2),
     })
 
 
+def _read_now(service: ServiceConfig, timeout: float | None = None) -> dict[str, Any]:
+    """Read the unit on the host, publish it, return the service's view."""
+    rt = runtime()
+    host = rt.config.hosts[service.host]
+    db.session.commit()  # hold no database connection while waiting on the host
+    observed_at = time.time()
+    statuses = fetch_statuses(rt.executor, host, [service.unit], timeout=timeout)
+    _publish([service], statuses, observed_at)
+    return snapshot.read_service(service)
+
+
+def _publish(services: list[ServiceConfig], statuses: dict[str, dict[str, Any]],
+             observed_at: float, cause: snapshot.Cause | None = None) -> None:
+    """Store what a request read (the host answered, so it is up, too)."""
+    try:
+        snapshot.publish_statuses(services, statuses, observed_at, cause)
+        snapshot.publish_host(services[0].host, None)
+    except sa.exc.OperationalError:
+        # The monitor publishes the same state within seconds; the answer must still go out.
+        db.session.rollback()
+        log.warning("could not publish the status of %s: database busy",
+                    ", ".join(s.slug for s in services))
+
+
 @bp.get("/api/services/<slug>/status")
 def service_status(slug: str):
-    """One service's status (the runbook's status check)."""
+    """One service's status (the runbook's status check); ``?fresh=1`` reads the host now,
+    within ``status_fresh_timeout`` (a host in back-off in this process answers at once)."""
     service = get_service(slug)
-    return jsonify(describe(service, runtime().statuses.service_status(service)))
+    if request.args.get("fresh") in ("1", "true", "yes"):
+        timeout = runtime().config.settings.status_fresh_timeout
+        return jsonify(describe(service, _read_now(service, timeout)))
+    return jsonify(describe(service, snapshot.read_service(service)))
+
+
+@bp.get("/api/services/<slug>/history")
+def service_history(slug: str):
+    """The service's recorded state changes, newest first (``limit``, ``before`` = id)."""
+    service = get_service(slug)
+    limit, before = _int_arg("limit", 50, 1, 500), _int_arg("before", None, 1, 2**62)
+    events = snapshot.history(service.slug, limit=limit, before=before)
+    return jsonify({"service": service.slug,
+                    "events": [e.to_dict(payload=False) for e in events]})
+
+
+def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ApiError(400, "invalid_parameter", f"{name} must be an integer {lo}-{hi}",
+                       f"Pass e.g. ?{name}={default or lo}.", parameter=name)
+    return int(raw)
 
 
 def _check_action(service: ServiceConfig, action: str) -> None:
@@ -101,25 +151,39 @@ def service_action(slug: str, action: str):
                        "`allow` list, to be named in it).")
     rt = runtime()
     if action == "status":
-        return jsonify(describe(service, rt.statuses.service_status(service)))
+        return jsonify(describe(service, snapshot.read_service(service)))
     if action == "logs":
         from ..logs.journal import runbook_logs
         return runbook_logs(service)
     assert action in SYSTEMCTL_ACTIONS
     host = rt.config.hosts[service.host]
+    down = snapshot.host_down(snapshot.read_host(service.host),
+                              fresh_within=DOWN_VERDICT_SECONDS)
+    if down is not None:
+        audit.record(action, success=False, service=slug, host=service.host, error=down.code,
+                     output=down.message)
+        return jsonify({"success": False, "action": action, "service": slug,
+                        **down.to_dict()}), down.status
     entry = audit.begin(action, service=slug, host=service.host)
+    cause = snapshot.Cause(entry, audit.current_actor(), action)
+    db.session.commit()  # hold no database connection while waiting on the host
     try:
         result = run_action(rt.executor, host, service, action)
     except RemoteError as exc:
-        rt.statuses.cache.invalidate(service.host)
-        audit.finish(entry, success=False, error=exc.code, output=exc.message)
+        audited = audit.finish_reliably(entry, success=False, error=exc.code,
+                                        output=exc.message)
         return jsonify({"success": False, "action": action, "service": slug,
-                        **exc.to_dict()}), exc.status
-    rt.statuses.cache.invalidate(service.host)
-    audit.finish(entry, success=result.ok, exit_code=result.exit_code,
-                 duration_ms=result.duration_ms,
-                 error=None if result.ok else "action_failed",
-                 output=(result.stdout + result.stderr))
+                        "audit": audited, **exc.to_dict()}), exc.status
+    try:  # the state the action left behind, published before anyone is told
+        observed_at = time.time()
+        statuses = fetch_statuses(rt.executor, host, [service.unit])
+        _publish([service], statuses, observed_at, cause)
+    except RemoteError as exc:  # the monitor's next read (or signal) brings it
+        log.warning("no status after %s of %s: %s", action, slug, exc.message)
+    audited = audit.finish_reliably(entry, success=result.ok, exit_code=result.exit_code,
+                                    duration_ms=result.duration_ms,
+                                    error=None if result.ok else "action_failed",
+                                    output=(result.stdout + result.stderr))
     body = {
         "success": result.ok,
         "action": action,
@@ -128,10 +192,12 @@ def service_action(slug: str, action: str):
         "stdout": result.stdout.strip(),
         "stderr": result.stderr.strip(),
         "duration_ms": result.duration_ms,
-        "status": describe(service, rt.statuses.service_status(service)),
+        "audit": audited,
+        "status": describe(service, snapshot.read_service(service)),
     }
     if not result.ok:
         body.update(error="action_failed",
                     message=f"systemctl {action} {service.unit} exited {result.exit_code}",
                     hint="Read the service's logs for why it failed.")
     return jsonify(body)
+

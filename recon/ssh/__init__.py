@@ -5,6 +5,8 @@ from .errors import (
     ChannelBusy,
     CommandFailed,
     CommandTimeout,
+    ConnectTimeout,
+    HostDown,
     HostKeyChanged,
     HostKeyUnknown,
     KeyUnreadable,
@@ -16,7 +18,8 @@ from .executor import CommandResult, Executor
 from .hostkeys import HostKeyStore
 
 __all__ = [
-    "AuthFailed", "ChannelBusy", "CommandFailed", "CommandResult", "CommandTimeout", "Executor",
+    "AuthFailed", "ChannelBusy", "CommandFailed", "CommandResult", "CommandTimeout",
+    "ConnectTimeout", "Executor", "HostDown",
     "HostKeyChanged", "HostKeyStore", "HostKeyUnknown", "KeyUnreadable", "RemoteError",
     "SudoRefused", "Unreachable",
 ]

@@ -1,4 +1,11 @@
-"""One persistent, host-key-verified Paramiko Transport per (address, port, user)."""
+"""One persistent, host-key-verified Paramiko Transport per (address, port, user).
+
+A host that misbehaves must cost each caller as little as possible and must come back by
+itself: a failed connect opens a back-off window in which callers get :class:`HostDown` at
+once (the monitor's probes still try), and a transport on which a channel open or a command
+outlives its deadline is thrown away -- Paramiko never cancels a timed-out channel open, so
+the session sshd confirms later would otherwise hold one of its ``MaxSessions`` forever.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,23 @@ import time
 import paramiko
 
 from ..config import HostConfig
-from .errors import AuthFailed, ChannelBusy, KeyUnreadable, RemoteError, Unreachable
+from .errors import (
+    AuthFailed,
+    ChannelBusy,
+    ConnectTimeout,
+    HostDown,
+    KeyUnreadable,
+    RemoteError,
+    Unreachable,
+)
 from .hostkeys import HostKeyStore
 
 KEEPALIVE_SECONDS = 15
 OPEN_RETRY_DELAY = 0.02
+# Back-off after a failed connect: 1, 2, 4, 8 s, then every 8 s -- short enough that a host
+# that resumes is used again well within 15 s.
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 8.0
 _key_cache: dict[str, paramiko.PKey] = {}
 _key_lock = threading.Lock()
 
@@ -47,6 +66,25 @@ def _open_socket(host: HostConfig) -> socket.socket:
     return sock
 
 
+def _handshake(transport: paramiko.Transport, host: HostConfig) -> None:
+    """Banner and key exchange within ``connect_timeout``, a stall named as such.
+
+    Paramiko reports a silent peer as "Error reading SSH protocol banner", or not at all:
+    ``start_client`` returns at its timeout with no session (and later calls then fail with
+    "No existing session").
+    """
+    try:
+        transport.start_client(timeout=host.connect_timeout)
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        if "Error reading SSH protocol banner" not in str(exc):
+            raise Unreachable(f"SSH handshake with {host.endpoint} failed: {exc or 'no answer'}",
+                              host=host.name) from None
+    if transport.host_key is None:  # the key exchange never finished
+        phase = "handshake (key exchange)" if transport.remote_version else "banner"
+        raise ConnectTimeout(f"no SSH {phase} from {host.endpoint} within "
+                             f"{host.connect_timeout:g} s", host=host.name)
+
+
 def open_transport(host: HostConfig, keys: HostKeyStore) -> paramiko.Transport:
     """Connect, verify the host key (never auto-accepting) and authenticate, within
     ``host.connect_timeout`` for each phase (TCP, banner, key exchange, auth)."""
@@ -63,11 +101,7 @@ def open_transport(host: HostConfig, keys: HostKeyStore) -> paramiko.Transport:
             opts = transport.get_security_options()
             preferred = [k.get_name() for k in trusted]
             opts.key_types = preferred + [t for t in opts.key_types if t not in preferred]
-        try:
-            transport.start_client(timeout=host.connect_timeout)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise Unreachable(f"SSH handshake with {host.endpoint} failed: {exc or 'no answer'}",
-                              host=host.name) from None
+        _handshake(transport, host)
         keys.verify(host.address, host.port, transport.get_remote_server_key(),
                     host.host_key, host=host.name)
         try:
@@ -91,11 +125,7 @@ def scan_host_key(host: HostConfig) -> paramiko.PKey:
     transport = paramiko.Transport(sock)
     try:
         transport.banner_timeout = host.connect_timeout
-        try:
-            transport.start_client(timeout=host.connect_timeout)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise Unreachable(f"SSH handshake with {host.endpoint} failed: {exc or 'no answer'}",
-                              host=host.name) from None
+        _handshake(transport, host)
         return transport.get_remote_server_key()
     finally:
         transport.close()
@@ -105,7 +135,8 @@ class Connection:
     """A lazily opened transport shared by every command to one endpoint.
 
     Concurrent callers that were waiting while a connect attempt failed get that same
-    failure instead of each paying the connect timeout again.
+    failure instead of each paying the connect timeout again, and so do callers arriving
+    during the back-off that follows (as :class:`HostDown`); a ``probe`` call ignores it.
     """
 
     def __init__(self, host: HostConfig, keys: HostKeyStore):
@@ -115,12 +146,30 @@ class Connection:
         self._lock = threading.Lock()
         self._transport: paramiko.Transport | None = None
         self._failure: tuple[float, RemoteError] | None = None
+        self._failures = 0
+        self._down_since: float | None = None  # wall clock, for messages
+        self._retry_at = 0.0
+        self.replaced = 0  # transports thrown away after a timeout (a public counter)
 
-    def transport(self, deadline: float, fresh: bool = False) -> paramiko.Transport:
+    def check_breaker(self) -> None:
+        """Raise :class:`HostDown` while a recent connect failure's back-off lasts."""
+        failure, retry_at = self._failure, self._retry_at
+        wait = retry_at - time.monotonic()
+        if failure is not None and wait > 0:
+            since = self._down_since or time.time()
+            stamp = time.strftime("%H:%M:%S", time.localtime(since))
+            raise HostDown(f"{self.host.name} is down since {stamp}: {failure[1].message}",
+                           since=since, cause=failure[1], retry_in=wait, host=self.host.name)
+
+    def transport(self, deadline: float, fresh: bool = False,
+                  probe: bool = False) -> paramiko.Transport:
         """An active transport, connecting (or reconnecting when ``fresh``) if needed."""
         asked = time.monotonic()
+        if not probe:
+            self.check_breaker()
         if not self._lock.acquire(timeout=max(0.0, deadline - asked)):
-            raise Unreachable(f"still connecting to {self.host.endpoint}", host=self.host.name)
+            raise ConnectTimeout(f"still connecting to {self.host.endpoint} (another request's "
+                                 "handshake has not finished)", host=self.host.name)
         try:
             if self._failure and self._failure[0] >= asked:
                 raise self._failure[1]
@@ -133,28 +182,55 @@ class Connection:
             try:
                 self._transport = open_transport(self.host, self.keys)
             except RemoteError as exc:
-                self._failure = (time.monotonic(), exc)
+                now = time.monotonic()
+                self._failure = (now, exc)
+                # Only a host that does not answer is backed off: a refused key or login
+                # fails in milliseconds, and must work again the moment it is fixed.
+                if isinstance(exc, (Unreachable, ConnectTimeout)):
+                    self._failures += 1
+                    self._down_since = self._down_since or time.time()
+                    self._retry_at = now + min(BACKOFF_MAX,
+                                               BACKOFF_BASE * 2 ** (self._failures - 1))
                 raise
-            self._failure = None
+            self._failure, self._failures, self._down_since = None, 0, None
+            self._retry_at = 0.0
             return self._transport
         finally:
             self._lock.release()
 
-    def open_channel(self, deadline: float) -> paramiko.Channel:
+    def discard(self, transport: paramiko.Transport | None) -> None:
+        """Throw ``transport`` away (if it is still the current one) after a timeout on it:
+        closing it ends every session on it, including any that sshd confirms late."""
+        if transport is None:
+            return
+        with self._lock:
+            if self._transport is transport:
+                self._transport = None
+        transport.close()
+        self.replaced += 1
+
+    def open_channel(self, deadline: float, probe: bool = False) -> paramiko.Channel:
         """A new session channel, reconnecting once if the transport had died.
 
         Retrying is safe because nothing has been sent on the channel yet. A refused open
-        (MaxSessions reached, or closes still in flight) is retried until the deadline.
+        (MaxSessions reached, or closes still in flight) is retried until the deadline; an
+        open the host does not answer within ``connect_timeout`` replaces the transport.
         """
         host = self.host
         reconnected = False
         while True:
-            transport = self.transport(deadline)
+            transport = self.transport(deadline, probe=probe)
+            wait = min(host.connect_timeout, max(0.1, deadline - time.monotonic()))
             try:
-                return transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
+                return transport.open_session(timeout=wait)
             except paramiko.ChannelException:
                 pass  # refused for now: wait a moment and retry
             except (paramiko.SSHException, EOFError, OSError) as exc:
+                if "Timeout opening channel" in str(exc):
+                    self.discard(transport)
+                    raise ConnectTimeout(f"{host.endpoint} did not open a session within "
+                                         f"{wait:g} s; the connection was replaced",
+                                         host=host.name) from None
                 if transport.is_active():
                     pass  # "Unable to open channel" under contention: retry like a refusal
                 elif reconnected:
@@ -162,7 +238,7 @@ class Connection:
                                       host=host.name) from None
                 else:
                     reconnected = True
-                    self.transport(deadline, fresh=True)
+                    self.transport(deadline, fresh=True, probe=probe)
                     continue
             if time.monotonic() + OPEN_RETRY_DELAY >= deadline:
                 raise ChannelBusy(f"{host.endpoint} refused new channels until the deadline",

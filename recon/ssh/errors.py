@@ -44,6 +44,40 @@ class CommandTimeout(RemoteError):
             "stopped on the host. Look at the service's logs, or raise command_timeout.")
 
 
+class ConnectTimeout(RemoteError):
+    """The host accepted TCP but did not get through the SSH handshake (or open a channel) in
+    time: a stalled or overloaded host, or something that is not sshd on that port."""
+
+    code = "timeout"
+    status = 504
+    hint = ("The host accepted the connection but did not answer SSH in time: it may be "
+            "overloaded or hung, or the port is not sshd's. RECON replaced the connection and "
+            "keeps probing the host in the background.")
+
+
+class HostDown(RemoteError):
+    """The host failed recently and is in back-off: answered at once, without trying."""
+
+    code = "host_down"
+    status = 503
+
+    def __init__(self, message: str, *, since: float, cause: RemoteError,
+                 retry_in: float, host: str | None = None):
+        super().__init__(message, hint=cause.hint, host=host)
+        self.since, self.cause, self.retry_in = since, cause, retry_in
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body.update(cause=self.cause.code, down_since=_iso(self.since),
+                    retry_in_seconds=round(self.retry_in, 1))
+        return body
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
 class AuthFailed(RemoteError):
     code = "auth_failed"
     hint = ("The host refused the dashboard's key (publickey denied): put the dashboard's public "

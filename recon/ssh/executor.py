@@ -133,26 +133,32 @@ class Executor:
                 conn = self._connections[key] = Connection(host, self.host_keys)
             return conn
 
-    def open_channel(self, host: HostConfig, deadline: float) -> paramiko.Channel:
+    def open_channel(self, host: HostConfig, deadline: float,
+                     probe: bool = False) -> paramiko.Channel:
         """A new session channel on the pooled connection (see :meth:`Connection.open_channel`)."""
-        return self.connection(host).open_channel(deadline)
+        return self.connection(host).open_channel(deadline, probe=probe)
 
     def run(self, host: HostConfig, argv: Sequence[str], *, timeout: float | None = None,
-            cap: int = OUTPUT_CAP, sink: Callable[[bytes], None] | None = None
-            ) -> CommandResult:
+            cap: int = OUTPUT_CAP, sink: Callable[[bytes], None] | None = None,
+            probe: bool = False) -> CommandResult:
         """Run ``argv`` on ``host`` and wait for it, at most ``timeout`` (default: the host's
         command_timeout) plus a short grace for the remote kill to report back.
 
-        With ``sink``, stdout goes to it as it arrives and the result's stdout is empty."""
+        With ``sink``, stdout goes to it as it arrives and the result's stdout is empty.
+        A host in back-off fails at once with HostDown unless ``probe`` (the monitor's
+        checks). A command whose exit status never arrives means the host stopped answering:
+        its transport is replaced, so the next command does not queue behind a dead one."""
         timeout = host.command_timeout if timeout is None else timeout
         started = time.monotonic()
         deadline = started + timeout + KILL_GRACE + host.connect_timeout
         conn = self.connection(host)
+        if not probe:
+            conn.check_breaker()
         if not conn.channels.acquire(timeout=timeout):
             raise ChannelBusy(f"{host.max_channels} commands already running on {host.name}",
                               host=host.name)
         try:
-            channel = self.open_channel(host, deadline)
+            channel = self.open_channel(host, deadline, probe=probe)
             try:
                 command = remote_command(argv, timeout)
                 channel.exec_command(command)
@@ -160,6 +166,8 @@ class Executor:
                 run_deadline = min(deadline, time.monotonic() + timeout + KILL_GRACE)
                 drain = _Drain(channel, cap, sink)
                 status = drain.run_until(run_deadline)
+                if status is None:
+                    conn.discard(channel.get_transport())
             finally:
                 channel.close()
         except RemoteError:

@@ -1,5 +1,7 @@
-// The fleet dashboard: one batched GET /api/services paints every panel; actions, filters,
-// auto-refresh (paused while the tab is hidden), terminals and the logs drawer.
+// The fleet dashboard: GET /api/services paints every panel from the monitor's snapshot, then
+// the live event stream (/api/events) repaints what changes; actions, filters, terminals and
+// the logs drawer. If the stream drops, EventSource resumes it (the server replays what was
+// missed); a slow resync from the snapshot runs while the tab is visible anyway.
 import {
   api, el, fmtAgo, fmtBytes, fmtClock, fmtSpan, parseSystemdTime, setText,
 } from "./recon.js";
@@ -105,8 +107,16 @@ function paintState(article, key, label) {
 function applyHost(h) {
   const section = hostSections.get(h.name);
   if (!section) return;
+  section._host = h;
+  paintFreshness(section);
   const reach = section.querySelector("[data-reach]");
   const box = section.querySelector("[data-host-error]");
+  if (h.state === "pending") { // the monitor has not reached it yet
+    reach.className = "reach reach-checking";
+    setText(reach, "Checking…");
+    box.hidden = true;
+    return;
+  }
   const ok = h.reachable && !h.error;
   reach.className = `reach ${h.reachable ? (h.error ? "reach-degraded" : "reach-ok") : "reach-down"}`;
   setText(reach, h.reachable ? (h.error ? "Status failed" : "Reachable") : "Unreachable");
@@ -119,6 +129,26 @@ function applyHost(h) {
     setText(hint, h.hint ? `Fix: ${h.hint}` : "");
     hint.hidden = !h.hint;
   }
+}
+
+// How fresh a host's state is: "live" while its D-Bus signals flow, else when it was last
+// read; for a host that is down, since when.
+function paintFreshness(section) {
+  const h = section._host;
+  const node = section.querySelector("[data-fresh]");
+  if (!h || !node) return;
+  const at = (iso) => (iso ? new Date(iso) : null);
+  const seen = at(h.last_seen);
+  let text = "";
+  if (h.state === "down") {
+    const since = at(h.since);
+    text = since ? `unreachable since ${fmtClock(since, new Date().toDateString() !== since.toDateString()).slice(0, 16)}` : "unreachable";
+  } else if (seen) {
+    const age = (Date.now() - seen.getTime()) / 1000;
+    text = h.events === "dbus" ? `live · read ${fmtAgo(age)}` : `polled ${fmtAgo(age)}`;
+  }
+  setText(node, text);
+  node.title = seen ? `Last successful read: ${seen.toLocaleString()}` : "";
 }
 
 // -- counts and filtering --------------------------------------------------------------
@@ -185,12 +215,19 @@ let inflight = null;
 let again = false; // a refresh was asked for while one was in flight
 
 function paintUpdated() {
+  for (const section of hostSections.values()) paintFreshness(section);
   if (inflight && !lastOk) { updated.textContent = "Loading…"; return; }
   if (!lastOk) return;
+  if (live) {
+    updated.textContent = "Live";
+    updated.classList.remove("stale");
+    updated.title = "Changes on the hosts appear here as they happen";
+    return;
+  }
   const age = (Date.now() - lastOk) / 1000;
-  updated.textContent = inflight ? "Refreshing…" : `Updated ${fmtAgo(age)}`;
+  updated.textContent = inflight ? "Refreshing…" : `Updated ${fmtAgo(age)} · reconnecting`;
   updated.classList.toggle("stale", age * 1000 > refreshMs * 2 + 5000);
-  updated.title = `Last status: ${new Date(lastOk).toLocaleString()}; refreshes every ${refreshMs / 1000} s while visible`;
+  updated.title = `Last status: ${new Date(lastOk).toLocaleString()}; the live stream is down, so the page refreshes every ${refreshMs / 1000} s while visible`;
 }
 
 function schedule() {
@@ -245,6 +282,42 @@ function wake() {
   else if (!timer && !inflight) schedule();
 }
 document.addEventListener("visibilitychange", wake);
+
+// -- live events -----------------------------------------------------------------------
+let live = false;
+function connectEvents() {
+  const stream = new EventSource("/api/events");
+  stream.addEventListener("open", () => { live = true; paintUpdated(); });
+  stream.addEventListener("error", () => {
+    live = false;
+    paintUpdated();
+    // CLOSED: the server refused the stream (e.g. the login expired); retry later.
+    if (stream.readyState === EventSource.CLOSED) setTimeout(connectEvents, refreshMs);
+  });
+  stream.addEventListener("snapshot", (ev) => {
+    const data = JSON.parse(ev.data);
+    for (const h of data.hosts) applyHost(h);
+    for (const s of data.services) applyService(s);
+    lastOk = Date.now();
+    afterRepaint();
+  });
+  stream.addEventListener("unit", (ev) => {
+    applyService(JSON.parse(ev.data).service);
+    lastOk = Date.now();
+    afterRepaint();
+  });
+  // A host going down or coming back changes every row of it: repaint them from the snapshot.
+  stream.addEventListener("host", (ev) => {
+    applyHost(JSON.parse(ev.data).host);
+    refresh();
+  });
+}
+
+function afterRepaint() {
+  renderCounts();
+  applyFilter();
+  paintUpdated();
+}
 window.addEventListener("focus", wake);
 document.getElementById("refresh").addEventListener("click", () => refresh());
 setInterval(paintUpdated, 1000);
@@ -373,3 +446,4 @@ document.addEventListener("keydown", (ev) => {
 
 renderCounts();
 refresh();
+connectEvents();

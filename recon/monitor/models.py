@@ -1,0 +1,112 @@
+"""The shared status snapshot, its history and the monitor's lease, as SQLite tables.
+
+Every worker process reads these; only the monitor that holds the lease (and actions, which
+publish what they caused) writes them. Times are epoch seconds (floats): comparable across
+processes on one machine, and across replicas with synchronised clocks.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+def iso(epoch: float | None) -> str | None:
+    """An epoch time as ISO 8601 UTC (None stays None)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+class UnitState(db.Model):
+    """The last observed status of one configured service."""
+
+    __tablename__ = "unit_state"
+
+    slug: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(64), index=True)
+    unit: Mapped[str] = mapped_column(sa.String(256))
+    status: Mapped[str] = mapped_column(sa.Text)  # the status object, JSON
+    # When the command that saw this status was sent: a read sent earlier never overwrites it.
+    observed_at: Mapped[float]
+
+    def status_dict(self) -> dict[str, Any]:
+        return json.loads(self.status)
+
+
+class HostState(db.Model):
+    """Whether the monitor can talk to a host, since when, and how it learns of changes."""
+
+    __tablename__ = "host_state"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(16))  # up | down | degraded
+    since: Mapped[float]  # when it entered this state
+    last_seen: Mapped[float | None]  # last successful contact
+    checked_at: Mapped[float]
+    error: Mapped[str | None] = mapped_column(sa.String(64))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    hint: Mapped[str | None] = mapped_column(sa.Text)
+    events: Mapped[str | None] = mapped_column(sa.String(16))  # dbus | poll
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": self.name, "state": self.state, "reachable": self.state != "down",
+            "since": iso(self.since), "last_seen": iso(self.last_seen),
+            "checked_at": iso(self.checked_at), "events": self.events,
+        }
+        if self.error:
+            body.update(error=self.error, message=self.message, hint=self.hint)
+        return body
+
+
+class MonitorEvent(db.Model):
+    """One change: a unit's state (observed, or caused by an audited action) or a host's.
+
+    The id is the Server-Sent Events id, so a browser resumes exactly where it left off; the
+    rows with ``kind == "unit"`` are each service's history.
+    """
+
+    __tablename__ = "monitor_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[float] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))  # unit | host
+    host: Mapped[str] = mapped_column(sa.String(64))
+    service: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    from_state: Mapped[str | None] = mapped_column(sa.String(32))
+    to_state: Mapped[str] = mapped_column(sa.String(32))
+    cause: Mapped[str] = mapped_column(sa.String(16))  # observed | action
+    actor: Mapped[str | None] = mapped_column(sa.String(200))
+    audit_id: Mapped[int | None]
+    action: Mapped[str | None] = mapped_column(sa.String(40))
+    result: Mapped[str | None] = mapped_column(sa.String(64))
+    exit_status: Mapped[int | None]
+    payload: Mapped[str] = mapped_column(sa.Text)  # the new status (unit) or host state, JSON
+
+    def to_dict(self, *, payload: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id, "at": iso(self.at), "kind": self.kind, "host": self.host,
+            "service": self.service, "from": self.from_state, "to": self.to_state,
+            "cause": self.cause, "actor": self.actor, "audit_id": self.audit_id,
+            "action": self.action, "result": self.result, "exit_status": self.exit_status,
+        }
+        if payload:
+            body["status" if self.kind == "unit" else "host_state"] = json.loads(self.payload)
+        return body
+
+
+class MonitorLease(db.Model):
+    """Which process runs the monitor: one holder, renewed, taken over when it lapses."""
+
+    __tablename__ = "monitor_lease"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(128))
+    expires_at: Mapped[float]

@@ -1,0 +1,246 @@
+"""The shared status snapshot: what the monitor (and actions) publish, what requests read.
+
+Requests never wait on SSH: they read the last observed state from here, in any worker
+process. Writers compare and write in one ``BEGIN IMMEDIATE`` transaction, so two processes
+publishing about the same unit never interleave, and a read sent earlier never overwrites one
+sent later (``observed_at`` is when the reading command was sent).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
+from ..extensions import db
+from ..models import AuditEntry
+from ..ssh import CommandFailed, HostDown, RemoteError
+from .models import HostState, MonitorEvent, UnitState, iso
+
+# A change in any of these is an event (and a history row); memory and timestamps alone not.
+SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result")
+# An action still running (audit entry without an outcome) this recently explains a change.
+ACTION_WINDOW_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Who caused a change: an audited action and its actor."""
+
+    audit_id: int
+    actor: str
+    action: str
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """A transaction that holds SQLite's write lock from its start (``BEGIN IMMEDIATE``).
+
+    A deferred transaction that reads and then writes fails at once when another process
+    wrote in between; taking the lock first makes it wait (busy timeout) instead.
+    """
+    session = db.session
+    session.commit()  # end whatever read transaction the caller had open
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _pending_cause(session: Session, slug: str, now: float) -> Cause | None:
+    """The action on ``slug`` that is running right now, if any (its audit entry is open)."""
+    cutoff = datetime.fromtimestamp(now, UTC) - timedelta(seconds=ACTION_WINDOW_SECONDS)
+    entry = session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.service == slug, AuditEntry.success.is_(None),
+               AuditEntry.action.in_(SYSTEMCTL_ACTIONS), AuditEntry.at >= cutoff)
+        .order_by(AuditEntry.id.desc()).limit(1)).first()
+    return Cause(entry.id, entry.actor, entry.action) if entry else None
+
+
+def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict[str, Any]],
+                     observed_at: float, cause: Cause | None = None) -> list[int]:
+    """Store what one read of a host saw; record an event per significant change.
+
+    Returns the ids of the events written. A status read before the stored one is ignored.
+    """
+    services = [s for s in services if s.unit in statuses]
+    if not services:
+        return []
+    now = time.time()
+    events: list[MonitorEvent] = []
+    with write_transaction() as session:
+        rows = {r.slug: r for r in session.scalars(
+            sa.select(UnitState).where(UnitState.slug.in_([s.slug for s in services])))}
+        for svc in services:
+            status = statuses[svc.unit]
+            row = rows.get(svc.slug)
+            if row is not None and row.observed_at > observed_at:
+                continue
+            old = row.status_dict() if row is not None else None
+            text = json.dumps(status, sort_keys=True)
+            if row is None:
+                session.add(UnitState(slug=svc.slug, host=svc.host, unit=svc.unit, status=text,
+                                      observed_at=observed_at))
+            else:
+                row.host, row.unit, row.status, row.observed_at = (
+                    svc.host, svc.unit, text, observed_at)
+            if old is not None and all(old.get(k) == status.get(k) for k in SIGNIFICANT):
+                continue
+            why = cause or _pending_cause(session, svc.slug, now)
+            event = MonitorEvent(
+                at=now, kind="unit", host=svc.host, service=svc.slug,
+                from_state=old.get("state") if old else None,
+                to_state=status.get("state") or "unknown",
+                cause="action" if why else "observed",
+                actor=why.actor if why else None, audit_id=why.audit_id if why else None,
+                action=why.action if why else None, result=status.get("result"),
+                exit_status=status.get("exit_status"), payload=text)
+            session.add(event)
+            events.append(event)
+        session.flush()
+        ids = [e.id for e in events]
+    return ids
+
+
+def publish_host(name: str, error: RemoteError | None, *, events: str | None = None,
+                 now: float | None = None) -> int | None:
+    """Store the outcome of one contact with a host; an event when its state changes."""
+    now = time.time() if now is None else now
+    if error is None:
+        state = "up"
+    else:
+        state = "degraded" if isinstance(error, CommandFailed) else "down"
+    with write_transaction() as session:
+        row = session.get(HostState, name)
+        before = (row.state, row.error, row.events) if row is not None else None
+        if row is None:
+            row = HostState(name=name, state=state, since=now, checked_at=now)
+            session.add(row)
+        elif row.state != state:
+            row.since = now
+        row.state, row.checked_at = state, now
+        if state != "down":
+            row.last_seen = now
+        if events is not None:
+            row.events = events
+        row.error = error.code if error else None
+        row.message = error.message if error else None
+        row.hint = error.hint if error else None
+        if before == (row.state, row.error, row.events):
+            return None
+        event = MonitorEvent(at=now, kind="host", host=name, service=None,
+                             from_state=before[0] if before else None, to_state=state,
+                             cause="observed", payload=json.dumps(row.to_dict()))
+        session.add(event)
+        session.flush()
+        return event.id
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+def service_view(service: ServiceConfig, row: UnitState | None,
+                 host: HostState | None) -> dict[str, Any]:
+    """One service's status as the API shows it: the last observation, and what is known
+    about its host (a host that is down marks the service ``unreachable``)."""
+    if row is None:
+        status: dict[str, Any] = {"unit": service.unit, "active": False, "state": "unknown",
+                                  "pending": True}
+    else:
+        status = row.status_dict()
+    status["observed_at"] = iso(row.observed_at) if row else None
+    if host is not None and host.state != "up":
+        last_known = {k: status.get(k) for k in ("state", "sub_state", "main_pid")}
+        status.update(active=False, state="unreachable" if host.state == "down" else "unknown",
+                      error=host.error, message=host.message, hint=host.hint,
+                      host_since=iso(host.since), last_known=last_known if row else None)
+    return status
+
+
+def read_fleet(config: ReconConfig) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Every configured service's view by slug, and every configured host's state."""
+    units = {r.slug: r for r in db.session.scalars(sa.select(UnitState))}
+    hosts = {r.name: r for r in db.session.scalars(sa.select(HostState))}
+    services = {s.slug: service_view(s, units.get(s.slug), hosts.get(s.host))
+                for s in config.services.values()}
+    host_list = [hosts[n].to_dict() if n in hosts else
+                 {"name": n, "state": "pending", "reachable": True, "last_seen": None}
+                 for n in config.hosts]
+    return services, host_list
+
+
+def read_service(service: ServiceConfig) -> dict[str, Any]:
+    """One service's view from the snapshot."""
+    return service_view(service, db.session.get(UnitState, service.slug),
+                        db.session.get(HostState, service.host))
+
+
+def read_host(name: str) -> HostState | None:
+    """A host's stored state (None before the monitor first contacted it)."""
+    return db.session.get(HostState, name)
+
+
+# Failures that mean "not answering" (answered with host_down while they last); the others
+# (a changed host key, a refused login) are answered with their own code.
+CONNECTIVITY = ("unreachable", "timeout", "host_busy")
+
+
+def host_down(row: HostState | None, *, fresh_within: float) -> RemoteError | None:
+    """The error to answer at once when the monitor saw the host fail in the last
+    ``fresh_within`` seconds (an older verdict is not trusted: the host is tried)."""
+    if row is None or row.state != "down" or time.time() - row.checked_at > fresh_within:
+        return None
+    cause = RemoteError(row.message or "the host is down", hint=row.hint, host=row.name)
+    cause.code = row.error or "unreachable"
+    if cause.code not in CONNECTIVITY:
+        return cause
+    stamp = time.strftime("%H:%M:%S", time.localtime(row.since))
+    return HostDown(f"{row.name} is down since {stamp}: {row.message}", since=row.since,
+                    cause=cause, retry_in=0, host=row.name)
+
+
+def history(slug: str, *, limit: int = 50, before: int | None = None) -> list[MonitorEvent]:
+    """A service's recorded changes, newest first."""
+    query = (sa.select(MonitorEvent).where(MonitorEvent.service == slug)
+             .order_by(MonitorEvent.id.desc()).limit(limit))
+    if before is not None:
+        query = query.where(MonitorEvent.id < before)
+    return list(db.session.scalars(query))
+
+
+def events_after(last_id: int, limit: int = 500) -> list[MonitorEvent]:
+    """Events newer than ``last_id``, oldest first."""
+    return list(db.session.scalars(
+        sa.select(MonitorEvent).where(MonitorEvent.id > last_id)
+        .order_by(MonitorEvent.id).limit(limit)))
+
+
+def event_bounds() -> tuple[int, int]:
+    """The oldest and newest event ids kept (0, 0 when there are none)."""
+    low, high = db.session.execute(
+        sa.select(sa.func.min(MonitorEvent.id), sa.func.max(MonitorEvent.id))).one()
+    return low or 0, high or 0
+
+
+def prune(*, keep_seconds: float, keep_events: int, now: float | None = None) -> int:
+    """Drop events past the retention age or beyond the newest ``keep_events``."""
+    now = time.time() if now is None else now
+    _, newest = event_bounds()
+    result = db.session.execute(
+        sa.delete(MonitorEvent).where(sa.or_(MonitorEvent.at < now - keep_seconds,
+                                             MonitorEvent.id <= newest - keep_events)))
+    db.session.commit()
+    return result.rowcount

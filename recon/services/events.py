@@ -1,0 +1,107 @@
+"""``GET /api/events``: the fleet's changes as Server-Sent Events, for the dashboard.
+
+A stream starts with a ``snapshot`` event (every service and host, as ``GET /api/services``)
+unless it resumes with ``Last-Event-ID``, in which case it replays what it missed. Then one
+``unit`` event per observed or caused change and one ``host`` event per host state change,
+each with the event's id; a comment line every ``KEEPALIVE_SECONDS``. A stream ends after
+``MAX_SECONDS`` and the browser resumes it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app, request
+
+from ..config import ReconConfig
+from ..errors import ApiError
+from ..monitor import snapshot
+from ..monitor.hub import event_hub
+from ..runtime import runtime
+from ..sse import client_gone, client_socket, sse
+from .routes import bp, describe
+
+KEEPALIVE_SECONDS = 15.0
+MAX_SECONDS = 1800.0
+WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left
+REPLAY_MAX = 1000
+RETRY_MS = 2000
+
+
+def _last_event_id() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("after")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, "invalid_parameter", "Last-Event-ID must be an event id",
+                       "Resume with the id of the last event received, or omit it.",
+                       parameter="Last-Event-ID")
+    return int(raw)
+
+
+def _fleet_event(config: ReconConfig, cursor: int) -> str:
+    statuses, hosts = snapshot.read_fleet(config)
+    return sse({"services": [describe(s, statuses[s.slug]) for s in config.services.values()],
+                "hosts": hosts}, event="snapshot", id=cursor)
+
+
+def _render(config: ReconConfig, event: dict[str, Any]) -> str:
+    """One stored event as an SSE message (unit events carry the service's new view)."""
+    if event["kind"] == "host":
+        return sse({"host": event["host_state"], "event": _brief(event)}, event="host",
+                   id=event["id"])
+    service = config.services.get(event["service"])
+    if service is None:  # a service removed from the config since
+        return f"id: {event['id']}\n: skipped\n\n"
+    status = {**event["status"], "observed_at": event["at"]}
+    return sse({"service": describe(service, status), "event": _brief(event)}, event="unit",
+               id=event["id"])
+
+
+def _brief(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k not in ("status", "host_state")}
+
+
+@bp.get("/api/events")
+def fleet_events():
+    """The live event stream (see the module's docstring)."""
+    config = runtime().config
+    after = _last_event_id()
+    low, high = snapshot.event_bounds()
+    head = [f"retry: {RETRY_MS}\n\n"]
+    if after is None or after < low - 1 or high - after > REPLAY_MAX:
+        head.append(_fleet_event(config, high))
+        cursor = high
+    else:
+        missed = snapshot.events_after(after, REPLAY_MAX)
+        head += [_render(config, e.to_dict()) for e in missed]
+        cursor = missed[-1].id if missed else after
+    app = current_app._get_current_object()
+    client = client_socket(request.environ)
+    hub = event_hub(app)
+    hub.subscribe(cursor)
+
+    def stream(cursor: int) -> Iterator[str]:
+        yield "".join(head)
+        started = last_write = time.monotonic()
+        while time.monotonic() - started < MAX_SECONDS:
+            news = hub.wait(cursor, WAKE_SECONDS)
+            if news is None:  # fell behind the hub's memory: read the gap directly
+                with app.app_context():
+                    news = [e.to_dict() for e in snapshot.events_after(cursor)]
+            if news:
+                yield "".join(_render(config, e) for e in news)
+                cursor = news[-1]["id"]
+                last_write = time.monotonic()
+            elif client is not None and client_gone(client):
+                return
+            elif time.monotonic() - last_write >= KEEPALIVE_SECONDS:
+                yield ": keepalive\n\n"
+                last_write = time.monotonic()
+
+    resp = Response(stream(cursor), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    resp.call_on_close(hub.unsubscribe)  # also when the body never started
+    return resp
