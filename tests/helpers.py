@@ -61,3 +61,63 @@ class Tarpit:
         self.sock.close()
         for s in self.held:
             s.close()
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def wait_http(port: int, timeout: float = 20) -> None:
+    """Wait until something accepts TCP on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+class Gunicorn:
+    """RECON under real gunicorn (``wsgi:app``, gthread) for a test app's config and
+    database, as ``make run`` serves it: ``with Gunicorn(app, workers=2) as g: g.port``."""
+
+    def __init__(self, app, *, workers: int = 1, threads: int = 8,
+                 access_log: str | None = None) -> None:
+        import os
+        import sys
+
+        self.port = free_port()
+        env = {**os.environ, "RECON_CONFIG": app.config["RECON_CONFIG"],
+               "RECON_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+               "RECON_SECRET_KEY": "test", "PYTHONUNBUFFERED": "1"}
+        self.argv = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads",
+                     str(threads), "-w", str(workers), "-b", f"127.0.0.1:{self.port}"]
+        if access_log:
+            self.argv += ["--access-logfile", access_log, "--access-logformat", "%(p)s %(r)s"]
+        self.argv.append("wsgi:app")
+        self.env = env
+        self.proc = None
+
+    def __enter__(self) -> Gunicorn:
+        import subprocess
+
+        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, start_new_session=True,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_http(self.port)
+        return self
+
+    def kill(self, sig: int | None = None) -> None:
+        import os
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig or signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except Exception:  # noqa: BLE001 - escalate whatever kept it alive
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()

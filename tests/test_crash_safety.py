@@ -4,58 +4,26 @@ action, nothing is left running on the target, and the entry is closed as interr
 from __future__ import annotations
 
 import http.client
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from conftest import build_app
+from helpers import Gunicorn
 
 from recon.audit import close_interrupted
 from recon.models import AuditEntry
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("gunicorn did not start")
 
 
 def test_kill_9_mid_action_leaves_a_pending_audit_entry_and_nothing_running(
         tmp_path, target_info, target):
     app = build_app(tmp_path, [target_info], command_timeout=3, connect_timeout=1)
     token = app.config["TEST_TOKENS"]["operator"]
-    port = free_port()
-    env = {**os.environ, "RECON_CONFIG": app.config["RECON_CONFIG"],
-           "RECON_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-           "RECON_SECRET_KEY": "crash-test", "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "4", "-b",
-         f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(port)
+    with Gunicorn(app, threads=4) as server:
 
         def reload_stuck():
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             try:
                 conn.request("POST", "/api/services/demo-stuck/reload",
                              headers={"Authorization": f"Bearer {token}"})
@@ -69,12 +37,8 @@ def test_kill_9_mid_action_leaves_a_pending_audit_entry_and_nothing_running(
         while not target.remote_processes("sleep 600") and time.monotonic() < deadline:
             time.sleep(0.05)
         assert target.remote_processes("sleep 600"), "the action never reached the target"
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(5)
+        server.kill(signal.SIGKILL)
         caller.join(10)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
     with app.app_context():
         entry = AuditEntry.query.filter_by(action="reload", service="demo-stuck").one()
         assert entry.success is None and entry.actor == "token:test-operator"

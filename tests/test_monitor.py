@@ -1,0 +1,217 @@
+"""The fleet monitor: one shared snapshot, history of what changed and who caused it, and a
+host that stalls under load costs the healthy ones nothing and comes back by itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import replace
+
+from conftest import client_for
+from helpers import Tarpit, wait_for
+
+from recon.extensions import db
+
+
+def test_history_records_caused_and_observed_changes(client, app, target):
+    assert client.post("/api/services/demo-worker/stop").get_json()["success"] is True
+    target.systemctl("start", "demo-worker.service")  # behind RECON's back
+    assert wait_for(lambda: client.get("/api/services/demo-worker/status")
+                    .get_json()["state"] == "active", timeout=10)
+    events = client.get("/api/services/demo-worker/history").get_json()["events"]
+    stop = next(e for e in events if e["to"] == "inactive")
+    assert (stop["from"], stop["cause"], stop["action"]) == ("active", "action", "stop")
+    assert stop["actor"] == "token:test-admin" and stop["audit_id"]
+    start = next(e for e in events if e["to"] == "active" and e["from"] == "inactive")
+    assert start["cause"] == "observed" and start["actor"] is None
+    assert start["id"] > stop["id"] and events == sorted(events, key=lambda e: -e["id"])
+    bad = client.get("/api/services/demo-worker/history?limit=0")
+    assert bad.status_code == 400 and bad.get_json()["error"] == "invalid_parameter"
+
+
+def test_event_stream_starts_with_a_snapshot_and_resumes_from_last_event_id(client, target):
+    with client.get("/api/events", buffered=False) as resp:
+        assert resp.mimetype == "text/event-stream"
+        first = next(resp.response).decode()
+    assert "event: snapshot" in first and '"slug":"demo-web"' in first
+    cursor = int(re.search(r"^id: (\d+)$", first, re.M).group(1))
+    assert client.post("/api/services/demo-worker/restart").get_json()["success"] is True
+    resp = client.get("/api/events", headers={"Last-Event-ID": str(cursor)}, buffered=False)
+    try:
+        replay = next(resp.response).decode()
+    finally:
+        resp.close()
+    assert "event: snapshot" not in replay and "event: unit" in replay
+    assert '"slug":"demo-worker"' in replay and '"cause":"action"' in replay
+
+
+def _sshd_pids_serving(local_port: int) -> list[int]:
+    """The sshd processes on the other end of the client connection from ``local_port``."""
+    out = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True,
+                         text=True, check=True).stdout
+    pids = set()
+    for line in out.splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and cols[3].endswith(f":{local_port}") and "sshd" in line:
+            pids.update(int(p) for p in re.findall(r"pid=(\d+)", line))
+    return sorted(pids)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def test_a_hung_and_a_stalled_host_under_load_cost_healthy_hosts_nothing_and_recover(
+        make_app, target_info, tmp_path):
+    """Three hosts: the healthy target, the same sshd reached with another key (its own
+    connection, whose sshd processes are then SIGSTOPped: a hung host) and a server that
+    sends a banner and stalls. 40 clients read status and health meanwhile."""
+    key = tmp_path / "hung_key"
+    shutil.copy(target_info.key_path, key)
+    hung = replace(target_info, name="hung", key_path=key)
+    pit = Tarpit(banner=True)
+    stall = replace(target_info, name="stall", port=pit.port)
+    app = make_app([target_info, hung, stall], connect_timeout=2, command_timeout=3)
+    client = client_for(app)
+    rt = app.extensions["recon"]
+    conn = rt.executor.connection(rt.config.hosts["hung"])
+    assert conn.is_connected()
+    stopped = _sshd_pids_serving(conn._transport.sock.getsockname()[1])
+    assert stopped, "found no sshd process behind the hung host's connection"
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        latencies: dict[str, list[float]] = {"status": [], "healthz": [], "fleet": []}
+        codes: list[int] = []
+        end = time.monotonic() + 8
+        paths = {"status": "/api/services/demo-demo-web/status", "healthz": "/healthz",
+                 "fleet": "/api/services"}
+
+        def reader(kind: str) -> None:
+            c = client_for(app)
+            while time.monotonic() < end:
+                t0 = time.monotonic()
+                resp = c.get(paths[kind])
+                latencies[kind].append(time.monotonic() - t0)
+                codes.append(resp.status_code)
+
+        action_errors: list[str] = []
+
+        def actor() -> None:
+            c = client_for(app)
+            while time.monotonic() < end:
+                for slug in ("hung-demo-web", "stall-demo-web"):
+                    t0 = time.monotonic()
+                    resp = c.post(f"/api/services/{slug}/restart")
+                    took = time.monotonic() - t0
+                    codes.append(resp.status_code)
+                    # a failure is answered with what happened within one connect/open
+                    # timeout (2 s); a hung connection is replaced, so it may also succeed
+                    if resp.status_code != 200 and resp.get_json()["error"] not in (
+                            "host_down", "timeout", "unreachable"):
+                        action_errors.append(f"{slug}: {resp.get_json()}")
+                    if resp.status_code != 200 and took > 2 + 1.5:
+                        action_errors.append(f"{slug}: took {took:.1f} s: {resp.get_json()}")
+
+        threads = ([threading.Thread(target=reader, args=("status",)) for _ in range(20)]
+                   + [threading.Thread(target=reader, args=("healthz",)) for _ in range(10)]
+                   + [threading.Thread(target=reader, args=("fleet",)) for _ in range(8)]
+                   + [threading.Thread(target=actor) for _ in range(2)])
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not [c for c in codes if c >= 500 and c not in (502, 503, 504)]
+        assert action_errors == []
+        # bounds (2 shared cores, 40 threads in one process, GIL): generous, but a request
+        # that waited on a bad host would take seconds (connect 2 s, command 3 s)
+        assert _percentile(latencies["status"], 0.99) < 0.5, latencies["status"][-5:]
+        assert _percentile(latencies["healthz"], 0.99) < 0.5
+        assert _percentile(latencies["fleet"], 0.99) < 0.5
+        hosts = {h["name"]: h for h in client.get("/api/services").get_json()["hosts"]}
+        assert hosts["demo"]["state"] == "up"
+        assert hosts["stall"]["state"] == "down" and "no SSH handshake" in hosts["stall"]["message"]
+        assert conn.replaced >= 1  # the hung connection was thrown away, not waited on
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        pit.close()
+    # the resumed host is served again by itself (bound: the 8 s back-off plus a read)
+    resumed = time.monotonic()
+    assert wait_for(lambda: client.get("/api/services/hung-demo-web/status")
+                    .get_json()["state"] == "active", timeout=15)
+    assert time.monotonic() - resumed < 15
+    assert client.post("/api/services/hung-demo-web/restart").get_json()["success"] is True
+    # the stalled transport was thrown away: its sshd sessions (late-confirmed channel opens
+    # included) end with it instead of holding MaxSessions
+    assert wait_for(lambda: all(not os.path.exists(f"/proc/{p}") or _zombie(p)
+                                for p in stopped), timeout=10)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_locked_database_answers_503_fast_and_an_action_that_ran_keeps_its_audit(
+        make_app, target_info, monkeypatch):
+    import sqlite3
+
+    from recon import audit
+
+    monkeypatch.setenv("RECON_DATABASE_BUSY_SECONDS", "0.3")
+    monkeypatch.setattr(audit, "FINISH_RETRY_SECONDS", 0.5)
+    app = make_app([target_info])
+    client = client_for(app)
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    locker = sqlite3.connect(path, timeout=1, isolation_level=None)
+    # Locked before the action: refused at once, clearly, and nothing runs.
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        resp = client.post("/api/services/demo-web/restart")
+        assert time.monotonic() - started < 2.0  # bound: the 0.3 s busy wait, not 15 s
+        assert resp.status_code == 503 and resp.get_json()["error"] == "database_busy"
+        assert "Nothing was changed" in resp.get_json()["hint"]
+    finally:
+        locker.execute("ROLLBACK")
+    # Locked while the action runs: it answers with its real outcome, and the audit entry
+    # is completed in the background once the database is free again.
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault(
+        "resp", client_for(app).post("/api/services/demo-web/restart")))
+    t.start()
+    assert wait_for(lambda: _pending_restart(app), timeout=5)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        t.join(30)
+    finally:
+        locker.execute("ROLLBACK")
+    body = result["resp"].get_json()
+    assert result["resp"].status_code == 200 and body["success"] is True, body
+    assert body["audit"] == "deferred"
+    assert wait_for(lambda: _last_restart(app).success is True, timeout=20)
+
+
+def _pending_restart(app) -> bool:
+    entry = _last_restart(app)
+    return entry is not None and entry.success is None
+
+
+def _last_restart(app):
+    from recon.models import AuditEntry
+    with app.app_context():
+        return db.session.scalars(db.select(AuditEntry).filter_by(
+            action="restart", service="demo-web").order_by(AuditEntry.id.desc())).first()
