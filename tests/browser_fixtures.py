@@ -58,7 +58,7 @@ def add_users(app: Flask) -> None:
 
 
 @pytest.fixture
-def serve(make_app, target_info, term_env, monkeypatch):
+def serve(make_app, target_info, term_env, monkeypatch, request):
     """``serve(infos=None)``: RECON for ``infos`` (default: the real target) over real HTTP,
     terminals through the ttyd stand-in, one user per role, a 2 s refresh."""
     monkeypatch.setenv("RECON_REFRESH_SECONDS", "2")
@@ -73,6 +73,9 @@ def serve(make_app, target_info, term_env, monkeypatch):
         return server
 
     yield start
+    if "browsing" in request.fixturenames:
+        # Pages still open would log the server's shutdown (refused requests) as errors.
+        request.getfixturevalue("browsing").frozen = True
     for server in servers:
         server.stop()
         close_all(server.app)
@@ -96,16 +99,21 @@ class Browsing:
         self.request = request
         self.contexts = []
         self.errors: list[str] = []
+        self.frozen = False  # set when the test's servers stop: later errors are theirs
         ARTIFACTS.mkdir(exist_ok=True)
 
     def context(self, server: LiveServer, viewport=DESKTOP):
         ctx = self.browser.new_context(viewport=viewport, base_url=server.url)
         ctx.set_default_timeout(10_000)
-        ctx.on("console", lambda msg: msg.type == "error" and self.errors.append(
+        ctx.on("console", lambda msg: msg.type == "error" and self._error(
             f"console error on {msg.location.get('url', '?')}: {msg.text}"))
-        ctx.on("weberror", lambda err: self.errors.append(f"uncaught: {err.error}"))
+        ctx.on("weberror", lambda err: self._error(f"uncaught: {err.error}"))
         self.contexts.append(ctx)
         return ctx
+
+    def _error(self, text: str) -> None:
+        if not self.frozen:
+            self.errors.append(text)
 
     def login(self, server: LiveServer, username: str, viewport=DESKTOP,
               password: str = PASSWORD):

@@ -205,7 +205,10 @@ def test_unreachable_host_shows_its_error_and_fix_and_filters_find_problems(
     expect(state_of(page, "db-01-demo-web")).to_have_text("Unreachable")
     expect(host.locator("button[data-action]:enabled")).to_have_count(0)
     expect(page.locator('.count[data-count="unreachable"]')).to_contain_text("4 Unreachable")
-    expect(page.locator("#updated")).to_have_text(re.compile(r"Updated (just now|\d+ s ago)"))
+    expect(page.locator("#updated")).to_have_text("Live")
+    expect(host.locator("[data-fresh]")).to_have_text(re.compile(r"^unreachable since \d\d:\d\d"))
+    expect(page.locator('section.host[data-host="demo"] [data-fresh]')).to_have_text(
+        re.compile(r"^(live · read|polled) (just now|\d+ s ago)$"))
     browsing.shot(page, "dashboard-unreachable", full_page=True)
 
     visible = page.locator("article.svc:visible")
@@ -225,6 +228,26 @@ def test_unreachable_host_shows_its_error_and_fix_and_filters_find_problems(
     expect(visible).to_have_count(8)
     page.locator('.count[data-count="unreachable"]').click()
     expect(visible).to_have_count(4)
+    browsing.assert_no_console_errors()
+
+
+def test_a_change_made_on_the_host_reaches_the_open_page_by_itself(browsing, dashboard,
+                                                                   target):
+    page = browsing.login(dashboard, "olga")
+    wait_all_running(page)
+    expect(page.locator("#updated")).to_have_text("Live")
+    target.systemctl("stop", "demo-worker.service")  # behind RECON's back, not via the page
+    try:
+        # bound: the monitor's fallback poll of this target (2 s) plus the event fan-out;
+        # the page's own resync is every 2 s too, so the stream is checked separately below
+        expect(state_of(page, "demo-worker")).to_have_text("Stopped", timeout=6000)
+        events = page.evaluate("""async () => {
+            const r = await fetch('/api/services/demo-worker/history?limit=1');
+            return (await r.json()).events; }""")
+        assert events[0]["to"] == "inactive" and events[0]["cause"] == "observed"
+    finally:
+        target.systemctl("start", "demo-worker.service")
+    expect(state_of(page, "demo-worker")).to_have_text("Running", timeout=6000)
     browsing.assert_no_console_errors()
 
 
