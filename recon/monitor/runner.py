@@ -141,6 +141,6 @@ class Monitor:
     def _stop_supervisors(self) -> None:
         sups, self.supervisors = list(self.supervisors.values()), {}
         for sup in sups:
-            sup._stop.set()
+            sup.request_stop()
         for sup in sups:
             sup.stop()

@@ -48,9 +48,13 @@ class HostSupervisor:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the loop to end (returns at once; :meth:`stop` also waits for it)."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self) -> None:
+        self.request_stop()
         if self._watcher is not None:
             self._watcher.stop()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
