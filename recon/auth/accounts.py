@@ -69,18 +69,29 @@ def create_user(username: str, password: str, role: str) -> User:
 
 
 def set_password(username: str, password: str) -> User:
-    user = _get(username)
-    _check_password(password)
-    user.set_password(password)
-    end_sessions(user)
-    db.session.commit()
-    return user
+    return update_user(username, password=password)
 
 
 def set_role(username: str, role: str) -> User:
+    return update_user(username, role=role)
+
+
+def update_user(username: str, *, role: str | None = None,
+                password: str | None = None) -> User:
+    """Change role and/or password: everything is validated first, then one commit. A new
+    password or a lower role ends the user's login sessions (and so their terminals)."""
     user = _get(username)
-    _check_role(role)
-    user.role = role
+    if role is not None:
+        _check_role(role)
+    if password is not None:
+        _check_password(password)
+    if role is not None and role != user.role:
+        if ROLES.index(role) < ROLES.index(user.role):
+            end_sessions(user)
+        user.role = role
+    if password is not None:
+        user.set_password(password)
+        end_sessions(user)
     db.session.commit()
     return user
 
@@ -104,26 +115,35 @@ def user_count() -> int:
 
 
 # -- login throttling -------------------------------------------------------------------
+# Failures are counted per (user, address) and per address, never per user alone: a user-wide
+# counter lets anyone lock the owner out by guessing from a few addresses. So a stranger's
+# guesses slow down only the stranger's address; the owner from a clean address is never
+# made to wait. Every attempt is still audited by the caller.
+ADDR_FREE_FAILURES = 20  # one address guessing many accounts (or a shared NAT) waits later
 
-def _failure_keys(username: str, address: str | None) -> list[str]:
-    return [f"user:{username.lower()}", f"addr:{address or '?'}"]
+
+def _failure_keys(username: str, address: str | None) -> list[tuple[str, int]]:
+    addr = address or "?"
+    return [(f"ua:{username.lower()}|{addr}", FREE_FAILURES),
+            (f"addr:{addr}", ADDR_FREE_FAILURES)]
 
 
 def retry_after(username: str, address: str | None) -> float:
-    """Seconds until another attempt for this user or from this address is allowed."""
+    """Seconds until another attempt for this user from this address is allowed."""
     now = utcnow()
     wait = 0.0
+    free = dict(_failure_keys(username, address))
     for row in db.session.scalars(sa.select(LoginFailure).where(
-            LoginFailure.key.in_(_failure_keys(username, address)))):
-        if row.count > FREE_FAILURES:
-            delay = min(MAX_DELAY, 2.0 ** (row.count - FREE_FAILURES))
+            LoginFailure.key.in_(list(free)))):
+        if row.count > free[row.key]:
+            delay = min(MAX_DELAY, 2.0 ** (row.count - free[row.key]))
             wait = max(wait, (aware(row.last_at) + timedelta(seconds=delay) - now)
                        .total_seconds())
     return max(0.0, wait)
 
 
 def note_failure(username: str, address: str | None) -> None:
-    for key in _failure_keys(username, address):
+    for key, _ in _failure_keys(username, address):
         row = db.session.get(LoginFailure, key)
         if row is None:
             row = LoginFailure(key=key, count=0)
@@ -134,8 +154,10 @@ def note_failure(username: str, address: str | None) -> None:
 
 
 def clear_failures(username: str, address: str | None) -> None:
+    """A good login forgets this (user, address) pair's failures; the address's own count
+    stays, so one valid account does not reset a guessing address."""
     db.session.execute(sa.delete(LoginFailure).where(
-        LoginFailure.key.in_(_failure_keys(username, address))))
+        LoginFailure.key == _failure_keys(username, address)[0][0]))
     db.session.commit()
 
 
