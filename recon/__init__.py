@@ -34,7 +34,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     background work is started by the WSGI entry point."""
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'recon.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}},
@@ -52,6 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["RECON_DATABASE_URI"]
     if test_config:
         app.config.update(test_config)
+    from .instance import prepare, warn_loose
+
+    prepare(instance, app.config["SQLALCHEMY_DATABASE_URI"])
+    warn_loose(instance, app.config["SQLALCHEMY_DATABASE_URI"])
     config = load_config(Path(app.config["RECON_CONFIG"]))
     app.config["RECON"] = config
     app.config.setdefault("RECON_KNOWN_HOSTS",
@@ -59,7 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
 
-    from . import auth, cli, errors
+    from . import auth, cli, errors, security
     from .extensions import cors, db
     from .runtime import Runtime
 
@@ -67,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["RECON_CORS_ORIGINS"]:  # default: no cross-origin access at all
         cors.init_app(app, origins=app.config["RECON_CORS_ORIGINS"])
     errors.init_app(app)
+    security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
     app.extensions["recon"] = Runtime.build(app, config)

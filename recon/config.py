@@ -90,6 +90,7 @@ class Settings:
     known_hosts: str = "known_hosts"
     refresh_seconds: int = 30
     audit_output_bytes: int = 2048
+    max_request_bytes: int = 1048576  # larger request bodies answer 413
     # Browser terminals (recon.terminals): one ttyd per session, reaped by the GC thread.
     terminal_ttl_seconds: float = 1800.0
     terminal_idle_seconds: float = 120.0

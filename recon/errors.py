@@ -44,6 +44,7 @@ def init_app(app: Flask) -> None:
         hints = {
             404: "Check the URL; GET /api/services lists every service.",
             405: "Check the HTTP method: reads are GET, actions are POST.",
+            413: "Send a smaller body (settings.max_request_bytes).",
         }
         return error_response(
             {"error": code, "message": exc.description or exc.name,

@@ -17,6 +17,7 @@ from flask import Response, current_app, request
 from ..auth import current_user
 from ..errors import ApiError
 from ..extensions import db
+from ..security import TTYD_CSP
 from . import manager, ttyd, websocket
 from .models import TerminalSession
 
@@ -74,7 +75,9 @@ def http(sess: TerminalSession) -> Response:
             resp.headers[name] = value
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"
+    # Framed by RECON's terminal page only (recon.security sets DENY everywhere else).
     resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    resp.headers["Content-Security-Policy"] = TTYD_CSP
     return resp
 
 
