@@ -79,7 +79,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (health, dashboard, services, logs, terminals, audit):
         app.register_blueprint(module.bp)
 
-    from . import models  # noqa: F401  (registers the tables)
+    from . import holds, models  # noqa: F401  (registers the tables)
     with app.app_context():
         db.create_all()
+        from .extensions import add_missing_columns
+        add_missing_columns()
     return app

@@ -62,6 +62,9 @@ class HostConfig:
     connect_timeout: float = 5.0
     command_timeout: float = 10.0
     max_channels: int = 6
+    # The separate login that browser terminals use: no RECON sudo rules, so a terminal
+    # cannot do what RECON's automation may. None: terminals on this host are disabled.
+    terminal_user: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -106,6 +109,11 @@ class Settings:
     log_streams_per_service: int = 8
     log_stream_keepalive_seconds: float = 15.0
     log_stream_max_seconds: float = 3600.0
+    # Threads held by terminal WebSockets and log streams, across all workers (SQLite).
+    held_threads_max: int = 64
+    held_threads_per_user: int = 8
+    log_streams_per_user: int = 4
+    terminal_revoke_check_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,12 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> Host
     user = get("user", str)
     if not user or not USER_RE.match(user):
         errors.append(f"{where}.user: missing or not a valid login name")
+    terminal_user = get("terminal_user", str)
+    if terminal_user is not None and not USER_RE.match(terminal_user):
+        errors.append(f"{where}.terminal_user: not a valid login name")
+    elif terminal_user is not None and terminal_user == user:
+        errors.append(f"{where}.terminal_user: must differ from user ({user}): the terminal "
+                      "login must not hold RECON's sudo rules")
     port = get("port", int, 22)
     if not isinstance(port, int) or not 1 <= port <= 65535:
         errors.append(f"{where}.port: must be 1-65535")
@@ -222,6 +236,7 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> Host
     return HostConfig(
         name=name, address=address, user=user, key_path=key_path, port=port,
         host_key=host_key.strip() if host_key else None, use_sudo=use_sudo,
+        terminal_user=terminal_user,
         max_channels=int(numbers["max_channels"]),
         connect_timeout=float(numbers["connect_timeout"]),
         command_timeout=float(numbers["command_timeout"]), **paths,

@@ -85,14 +85,15 @@ def update_user(username: str, *, role: str | None = None,
         _check_role(role)
     if password is not None:
         _check_password(password)
-    if role is not None and role != user.role:
-        if ROLES.index(role) < ROLES.index(user.role):
-            end_sessions(user)
+    demoted = role is not None and ROLES.index(role) < ROLES.index(user.role)
+    if role is not None:
         user.role = role
     if password is not None:
         user.set_password(password)
         end_sessions(user)
     db.session.commit()
+    if demoted or password is not None:
+        _close_terminals(user=user.username)
     return user
 
 
@@ -101,6 +102,7 @@ def remove_user(username: str) -> None:
     db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
     db.session.delete(user)
     db.session.commit()
+    _close_terminals(user=username)
 
 
 def _get(username: str) -> User:
@@ -172,18 +174,37 @@ def start_session(user: User, lifetime: timedelta) -> str:
     return raw
 
 
-def session_user(raw: str) -> User | None:
+def session_row(raw: str) -> LoginSession | None:
+    """The live login session for a raw cookie key."""
+    if not raw:
+        return None
     row = db.session.scalar(sa.select(LoginSession).where(
         LoginSession.key_hash == token_hash(raw)))
     if row is None or row.revoked_at is not None or aware(row.expires_at) <= utcnow():
         return None
-    return db.session.get(User, row.user_id)
+    return row
+
+
+def session_user(raw: str) -> User | None:
+    row = session_row(raw)
+    return db.session.get(User, row.user_id) if row is not None else None
 
 
 def end_session(raw: str) -> None:
+    """Log out: the session and the terminals opened under it end now."""
+    row = db.session.scalar(sa.select(LoginSession).where(
+        LoginSession.key_hash == token_hash(raw)))
     db.session.execute(sa.update(LoginSession).where(
         LoginSession.key_hash == token_hash(raw)).values(revoked_at=utcnow()))
     db.session.commit()
+    if row is not None:
+        _close_terminals(auth_ref=f"session:{row.id}")
+
+
+def _close_terminals(**which: str) -> None:
+    """End open terminals (their WebSockets close at once, in whatever worker holds them)."""
+    from ..terminals import manager
+    manager.close_for(**which)
 
 
 def end_sessions(user: User) -> None:
@@ -214,6 +235,7 @@ def revoke_token(name: str) -> ApiToken:
         raise AccountError("unknown_token", f"no token named {name!r}")
     token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()
+    _close_terminals(user=f"token:{name}")
     return token
 
 
