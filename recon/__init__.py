@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -51,16 +52,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["RECON_DATABASE_URI"]
     if test_config:
         app.config.update(test_config)
-    from .instance import prepare, warn_loose
+    from .instance import StartupError, prepare, warn_loose
 
     prepare(instance, app.config["SQLALCHEMY_DATABASE_URI"])
     warn_loose(instance, app.config["SQLALCHEMY_DATABASE_URI"])
-    config = load_config(Path(app.config["RECON_CONFIG"]))
+    config = load_config(Path(app.config["RECON_CONFIG"]),
+                         check_keys=not app.config.get("RECON_DEFER_KEY_CHECK"))
+    for warning in config.warnings:
+        logging.getLogger("recon.config").warning("%s", warning)
     app.config["RECON"] = config
     app.config.setdefault("RECON_KNOWN_HOSTS",
                           config.source.parent / config.settings.known_hosts)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
+        try:
+            app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
+        except OSError as exc:
+            raise StartupError([f"cannot keep the session secret in {instance} ({exc}); "
+                                "make the folder writable, or set RECON_SECRET_KEY"]) from None
 
     from . import auth, cli, errors, security
     from .extensions import cors, db

@@ -71,6 +71,15 @@ class HostConfig:
         """The ``user@address:port`` string used in messages."""
         return f"{self.user}@{self.address}:{self.port}"
 
+    def ssh_command(self, known_hosts: Path | str, user: str | None = None) -> str:
+        """The OpenSSH command that reaches this host exactly as RECON does (port, key,
+        RECON's known_hosts, strict host key checking): for troubleshooting hints."""
+        import shlex
+        return shlex.join(["ssh", "-p", str(self.port), "-i", str(self.key_path),
+                           "-o", f"UserKnownHostsFile={known_hosts}",
+                           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                           f"{user or self.user}@{self.address}"])
+
 
 @dataclass(frozen=True)
 class ServiceConfig:
@@ -114,6 +123,38 @@ class Settings:
     held_threads_per_user: int = 8
     log_streams_per_user: int = 4
     terminal_revoke_check_seconds: float = 1.0
+    # Retention, pruned by `recon prune` and the background GC thread.
+    login_failure_retention_hours: float = 24.0
+    audit_retention_days: float = 365.0
+    session_retention_days: float = 30.0  # ended (expired or revoked) login sessions
+    terminal_retention_days: float = 30.0  # closed terminal sessions
+
+
+# Allowed range of every numeric setting (inclusive). A value outside is a config error.
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "status_cache_seconds": (0, 3600),
+    "refresh_seconds": (1, 86400),
+    "audit_output_bytes": (0, 1_000_000),
+    "max_request_bytes": (1024, 1_073_741_824),
+    "terminal_ttl_seconds": (10, 7 * 86400),
+    "terminal_idle_seconds": (5, 86400),
+    "terminal_heartbeat_seconds": (1, 3600),
+    "terminal_gc_seconds": (0.05, 3600),
+    "terminal_max_sessions_per_user": (1, 100),
+    "terminal_start_timeout_seconds": (1, 300),
+    "log_streams_max": (1, 10_000),
+    "log_streams_per_service": (1, 10_000),
+    "log_stream_keepalive_seconds": (1, 3600),
+    "log_stream_max_seconds": (10, 7 * 86400),
+    "held_threads_max": (1, 100_000),
+    "held_threads_per_user": (1, 100_000),
+    "log_streams_per_user": (1, 100_000),
+    "terminal_revoke_check_seconds": (0.1, 60),
+    "login_failure_retention_hours": (1, 24 * 3650),
+    "audit_retention_days": (1, 3650 * 10),
+    "session_retention_days": (1, 3650),
+    "terminal_retention_days": (1, 3650),
+}
 
 
 @dataclass(frozen=True)
@@ -125,6 +166,8 @@ class ReconConfig:
     services: dict[str, ServiceConfig]
     settings: Settings = field(default_factory=Settings)
     demo: bool = False
+    # Not errors, but worth the operator's attention (logged at start, shown by `recon check`).
+    warnings: tuple[str, ...] = ()
 
     def services_on(self, host: str) -> list[ServiceConfig]:
         """The services of one host, in file order."""
@@ -160,12 +203,37 @@ def _settings(raw: dict[str, Any], env: dict[str, str], errors: list[str], src: 
             values[f.name] = type(default)(value)
         except (TypeError, ValueError):
             errors.append(f"{src}: settings.{f.name}: expected {type(default).__name__}")
+            continue
+        bounds = SETTING_RANGES.get(f.name)
+        if bounds and not bounds[0] <= values[f.name] <= bounds[1]:
+            errors.append(f"{src}: settings.{f.name}: {values[f.name]!r} is out of range "
+                          f"({bounds[0]:g} to {bounds[1]:g})")
+    if isinstance(values.get("known_hosts"), str) and not values["known_hosts"].strip():
+        errors.append(f"{src}: settings.known_hosts: must name a file")
     unknown = set(raw) - {f.name for f in fields(Settings)}
     errors.extend(f"{src}: settings.{k}: unknown setting" for k in sorted(unknown))
     return Settings(**values) if len(values) == len(fields(Settings)) else Settings()
 
 
-def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> HostConfig | None:
+def _key_problems(path: Path, where: str, errors: list[str], warnings: list[str]) -> None:
+    """The dashboard's key: readable, not encrypted, not readable by other users."""
+    if not os.access(path, os.R_OK) or not path.is_file():
+        errors.append(f"{where}.key: cannot read key file {path}")
+        return
+    if path.stat().st_mode & 0o077:
+        warnings.append(f"{where}.key: {path} is readable by other users (chmod 600 {path})")
+    try:
+        import paramiko
+        paramiko.PKey.from_path(path)
+    except (paramiko.PasswordRequiredException, TypeError):  # TypeError: cryptography's
+        errors.append(f"{where}.key: {path} is locked with a passphrase; RECON needs a key "
+                      "without one (make one with `flask --app wsgi recon keygen`)")
+    except (paramiko.SSHException, OSError, ValueError) as exc:
+        errors.append(f"{where}.key: {path} is not a usable private key ({exc})")
+
+
+def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path,
+          warnings: list[str] | None = None, check_keys: bool = True) -> HostConfig | None:
     where = f"{src}: hosts.{name}"
     if not isinstance(raw, dict):
         errors.append(f"{where}: expected a table")
@@ -211,8 +279,8 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> Host
     key_path = (base / key) if key else None
     if key_path is None:
         errors.append(f"{where}.key: missing (path of the dashboard's private key)")
-    elif not os.access(key_path, os.R_OK) or not key_path.is_file():
-        errors.append(f"{where}.key: cannot read key file {key_path}")
+    elif check_keys:
+        _key_problems(key_path, where, errors, warnings if warnings is not None else [])
     host_key = get("host_key", str)
     if host_key is not None and not PUBKEY_RE.match(host_key.strip()):
         errors.append(f"{where}.host_key: expected 'TYPE BASE64' as in a .pub file")
@@ -287,10 +355,14 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
 
 
 def parse_config(data: dict[str, Any], source: Path, base: Path,
-                 env: dict[str, str] | None = None) -> ReconConfig:
-    """Validate an already-parsed TOML document; raise ConfigError listing every problem."""
+                 env: dict[str, str] | None = None, *, check_keys: bool = True) -> ReconConfig:
+    """Validate an already-parsed TOML document; raise ConfigError listing every problem.
+
+    ``check_keys=False`` leaves key files unchecked (they may not exist yet: `recon keygen`
+    runs before there is a key); commands needing one then fail with ``key_unreadable``."""
     env = dict(os.environ) if env is None else env
     errors: list[str] = []
+    warnings: list[str] = []
     for key in sorted(set(data) - {"settings", "hosts", "services", "demo"}):
         errors.append(f"{source}: {key}: unknown top-level key")
     settings = _settings(data.get("settings", {}), env, errors, source)
@@ -300,7 +372,7 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
         raw_hosts = {}
     hosts: dict[str, HostConfig] = {}
     for name, raw in raw_hosts.items():
-        host = _host(name, raw, base, errors, source)
+        host = _host(name, raw, base, errors, source, warnings, check_keys)
         if host is not None:
             hosts[name] = host
     raw_services = data.get("services", [])
@@ -316,13 +388,19 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
             errors.append(f"{source}: services[{i}].slug: duplicate slug {svc.slug!r}")
             continue
         services[svc.slug] = svc
+        for entry in sorted(svc.allow):
+            if entry.startswith("role") and not entry.startswith(
+                    ("role:viewer", "role:operator", "role:admin")):
+                warnings.append(f"{source}: services[{i}] ({svc.slug}).allow: {entry!r} names "
+                                "no role (roles: viewer, operator, admin); it matches nobody")
     if errors:
         raise ConfigError(source, errors)
     return ReconConfig(source=source, hosts=hosts, services=services, settings=settings,
-                       demo=bool(data.get("demo", False)))
+                       demo=bool(data.get("demo", False)), warnings=tuple(warnings))
 
 
-def load_config(path: Path, env: dict[str, str] | None = None) -> ReconConfig:
+def load_config(path: Path, env: dict[str, str] | None = None, *,
+                check_keys: bool = True) -> ReconConfig:
     """Read and validate a ``recon.toml``; relative key paths resolve against its folder."""
     try:
         with open(path, "rb") as fh:
@@ -331,4 +409,4 @@ def load_config(path: Path, env: dict[str, str] | None = None) -> ReconConfig:
         raise ConfigError(path, [f"{path}: file not found"]) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(path, [f"{path}: {exc}"]) from None
-    return parse_config(data, path, path.parent, env)
+    return parse_config(data, path, path.parent, env, check_keys=check_keys)

@@ -16,6 +16,14 @@ SECRET_FILES = ("recon.db", "recon.db-wal", "recon.db-shm", "secret_key", "id_ed
                 "known_hosts")
 
 
+class StartupError(Exception):
+    """RECON cannot start; ``messages`` say why, each with its fix (no traceback needed)."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("RECON cannot start:\n" + "\n".join(f"  - {m}" for m in messages))
+
+
 def sqlite_path(uri: str) -> Path | None:
     """The file behind a ``sqlite:///PATH`` URI (None for memory or other databases)."""
     prefix = "sqlite:///"
@@ -26,13 +34,19 @@ def sqlite_path(uri: str) -> Path | None:
 
 def prepare(instance: Path, database_uri: str) -> None:
     """Create the folder (0700) and the database file (0600) if missing."""
-    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    db = sqlite_path(database_uri)
-    if db is not None and not db.exists() and db.parent.is_dir():
-        try:
-            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:
-            pass
+    try:
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(instance, os.W_OK | os.X_OK):
+            raise PermissionError(f"no write access to {instance}")
+        db = sqlite_path(database_uri)
+        if db is not None and not db.exists() and db.parent.is_dir():
+            try:
+                os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+    except OSError as exc:
+        raise StartupError([f"the instance folder {instance} is not usable ({exc}); make it "
+                            "writable by RECON's user (mode 0700)"]) from None
 
 
 def loose_files(instance: Path, database_uri: str) -> list[str]:
