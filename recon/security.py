@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # The pages load no inline script, no third-party resource and cannot be framed.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -38,9 +39,32 @@ def _body_limit():
     return None
 
 
+class TrustedProxyFix:
+    """X-Forwarded-For/-Proto/-Host (one hop: the reverse proxy overwrites them) are honoured
+    only when the direct peer is one of ``RECON_TRUSTED_PROXIES``; from anyone else they are
+    ignored. The peer itself stays in ``environ["werkzeug.proxy_fix.orig"]``."""
+
+    def __init__(self, wsgi_app, trusted: list[str]):
+        self.wsgi_app, self.trusted = wsgi_app, set(trusted)
+        self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    def __call__(self, environ, start_response):
+        if environ.get("REMOTE_ADDR") in self.trusted:
+            return self.fixed(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+
+def peer_address() -> str | None:
+    """The direct peer of this request (the proxy, when one forwarded it)."""
+    orig = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    return orig.get("REMOTE_ADDR") or request.remote_addr
+
+
 def init_app(app: Flask) -> None:
     """Call before the auth guard so an oversized body is refused before anything else."""
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is "no limit"
         app.config["MAX_CONTENT_LENGTH"] = app.config["RECON"].settings.max_request_bytes
     app.before_request(_body_limit)
     app.after_request(_headers)
+    if app.config.get("RECON_TRUSTED_PROXIES"):
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["RECON_TRUSTED_PROXIES"])

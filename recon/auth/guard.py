@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
 
 from ..extensions import db
+from ..security import peer_address
 from . import Principal, current_user
 from .accounts import find_user, session_user, token_principal
 
@@ -60,7 +61,7 @@ def _principal() -> Principal | None:
         token = token_principal(header[7:].strip())
         return Principal(f"token:{token.name}", token.role, "token") if token else None
     proxy_header = current_app.config.get("RECON_PROXY_USER_HEADER")
-    if proxy_header and request.remote_addr in current_app.config["RECON_TRUSTED_PROXIES"]:
+    if proxy_header and peer_address() in current_app.config["RECON_TRUSTED_PROXIES"]:
         name = request.headers.get(proxy_header)
         user = find_user(name) if name else None
         if user is not None:
