@@ -176,3 +176,15 @@ def test_threads_held_per_user_are_capped_across_terminals_and_log_streams(
     finally:
         live.stop()
         close_all(app)
+
+
+def test_the_terminal_page_cannot_be_framed_and_frames_only_its_own_ttyd(live, op_token):
+    sess = open_terminal(live, op_token)
+    status, _, headers = live.request("GET", sess["url"], op_token)
+    assert status == 200
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    status, _, inner = live.request("GET", sess["url"] + "tty/", op_token)
+    assert status == 200  # ttyd's page: framed by the terminal page, by nobody else
+    assert "frame-ancestors 'self'" in inner["Content-Security-Policy"]
+    assert inner["X-Frame-Options"] == "SAMEORIGIN"
