@@ -248,6 +248,8 @@ def terminate(pid: int | None, socket_path: str, grace: float = 3.0) -> bool:
     if proc is not None:
         try:
             proc.wait(timeout=2.0)
+            with _children_lock:  # reaped: forget it now, not when the waiter thread runs
+                _children.pop(proc.pid, None)
         except subprocess.TimeoutExpired:
             pass
     return True
