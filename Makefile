@@ -4,9 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIND ?= 127.0.0.1:8420
 # Debian packages the real SSH target needs (sshd, sudo, the real journalctl's writer), and
-# for the tests the Chromium the browser tests drive (Playwright's browser download is not used).
+# for the tests the Chromium the browser tests drive (Playwright's browser download is not used)
+# and the nginx that runs deploy/nginx/recon.conf in tests/test_nginx_deploy.py.
 RUN_PACKAGES := openssh-server sudo systemd-journal-remote
-TEST_PACKAGES := $(RUN_PACKAGES) chromium
+TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx
 
 .PHONY: install run test lint bench clean
 

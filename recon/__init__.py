@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -34,7 +35,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     background work is started by the WSGI entry point."""
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'recon.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}},
@@ -52,7 +52,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["RECON_DATABASE_URI"]
     if test_config:
         app.config.update(test_config)
-    config = load_config(Path(app.config["RECON_CONFIG"]))
+    from .instance import StartupError, prepare, warn_loose
+
+    prepare(instance, app.config["SQLALCHEMY_DATABASE_URI"])
+    warn_loose(instance, app.config["SQLALCHEMY_DATABASE_URI"])
+    config = load_config(Path(app.config["RECON_CONFIG"]),
+                         check_keys=not app.config.get("RECON_DEFER_KEY_CHECK"))
+    for warning in config.warnings:
+        logging.getLogger("recon.config").warning("%s", warning)
     app.config["RECON"] = config
     # Every gthread thread may hold one connection; a locked database answers 503 after
     # database_busy_seconds instead of tying the request up for long.
@@ -64,9 +71,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("RECON_KNOWN_HOSTS",
                           config.source.parent / config.settings.known_hosts)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
+        try:
+            app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
+        except OSError as exc:
+            raise StartupError([f"cannot keep the session secret in {instance} ({exc}); "
+                                "make the folder writable, or set RECON_SECRET_KEY"]) from None
 
-    from . import auth, cli, errors
+    from . import auth, cli, errors, security
     from .extensions import cors, db
     from .runtime import Runtime
 
@@ -74,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["RECON_CORS_ORIGINS"]:  # default: no cross-origin access at all
         cors.init_app(app, origins=app.config["RECON_CORS_ORIGINS"])
     errors.init_app(app)
+    security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
     app.extensions["recon"] = Runtime.build(app, config)
@@ -82,8 +94,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (health, dashboard, services, logs, terminals, audit):
         app.register_blueprint(module.bp)
 
-    from . import models  # noqa: F401  (registers the tables)
+    from . import holds, models  # noqa: F401  (registers the tables)
     from .monitor import models as monitor_models  # noqa: F401
     with app.app_context():
         db.create_all()
+        from .extensions import add_missing_columns
+        add_missing_columns()
     return app

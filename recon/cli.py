@@ -119,8 +119,9 @@ def tokens_list() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the ``recon`` command group (other modules add their commands to it)."""
-    from . import onboarding
+    from . import onboarding, prune
     onboarding.register(recon)
+    recon.add_command(prune.prune_command)
     app.cli.add_command(recon)
 
 

@@ -64,11 +64,23 @@ class HostConfig:
     connect_timeout: float = 5.0
     command_timeout: float = 10.0
     max_channels: int = 6
+    # The separate login that browser terminals use: no RECON sudo rules, so a terminal
+    # cannot do what RECON's automation may. None: terminals on this host are disabled.
+    terminal_user: str | None = None
 
     @property
     def endpoint(self) -> str:
         """The ``user@address:port`` string used in messages."""
         return f"{self.user}@{self.address}:{self.port}"
+
+    def ssh_command(self, known_hosts: Path | str, user: str | None = None) -> str:
+        """The OpenSSH command that reaches this host exactly as RECON does (port, key,
+        RECON's known_hosts, strict host key checking): for troubleshooting hints."""
+        import shlex
+        return shlex.join(["ssh", "-p", str(self.port), "-i", str(self.key_path),
+                           "-o", f"UserKnownHostsFile={known_hosts}",
+                           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                           f"{user or self.user}@{self.address}"])
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class Settings:
     history_max_events: int = 200000
     database_busy_seconds: float = 5.0  # how long a request waits for a locked database
     audit_output_bytes: int = 2048
+    max_request_bytes: int = 1048576  # larger request bodies answer 413
     # Browser terminals (recon.terminals): one ttyd per session, reaped by the GC thread.
     terminal_ttl_seconds: float = 1800.0
     terminal_idle_seconds: float = 120.0
@@ -115,6 +128,50 @@ class Settings:
     log_streams_per_service: int = 8
     log_stream_keepalive_seconds: float = 15.0
     log_stream_max_seconds: float = 3600.0
+    # Threads held by terminal WebSockets and log streams, across all workers (SQLite).
+    held_threads_max: int = 64
+    held_threads_per_user: int = 8
+    log_streams_per_user: int = 4
+    terminal_revoke_check_seconds: float = 1.0
+    # Retention, pruned by `recon prune` and the background GC thread.
+    login_failure_retention_hours: float = 24.0
+    audit_retention_days: float = 365.0
+    session_retention_days: float = 30.0  # ended (expired or revoked) login sessions
+    terminal_retention_days: float = 30.0  # closed terminal sessions
+
+
+# Allowed range of every numeric setting (inclusive). A value outside is a config error.
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "status_cache_seconds": (0, 3600),
+    "refresh_seconds": (1, 86400),
+    "audit_output_bytes": (0, 1_000_000),
+    "max_request_bytes": (1024, 1_073_741_824),
+    "terminal_ttl_seconds": (0.1, 7 * 86400),
+    "terminal_idle_seconds": (0.1, 86400),
+    "terminal_heartbeat_seconds": (0.1, 3600),
+    "terminal_gc_seconds": (0.01, 3600),
+    "terminal_max_sessions_per_user": (1, 100),
+    "terminal_start_timeout_seconds": (0.1, 300),
+    "log_streams_max": (1, 10_000),
+    "log_streams_per_service": (1, 10_000),
+    "log_stream_keepalive_seconds": (0.05, 3600),
+    "log_stream_max_seconds": (0.1, 7 * 86400),
+    "held_threads_max": (1, 100_000),
+    "held_threads_per_user": (1, 100_000),
+    "log_streams_per_user": (1, 100_000),
+    "terminal_revoke_check_seconds": (0.05, 60),
+    "login_failure_retention_hours": (0.01, 24 * 3650),
+    "audit_retention_days": (0.01, 3650 * 10),
+    "session_retention_days": (0.01, 3650),
+    "terminal_retention_days": (0.01, 3650),
+    "monitor_poll_seconds": (1, 3600),
+    "monitor_fallback_poll_seconds": (0.2, 3600),
+    "monitor_probe_timeout": (0.5, 120),
+    "status_fresh_timeout": (0.5, 120),
+    "history_retention_days": (0.01, 3650),
+    "history_max_events": (100, 100_000_000),
+    "database_busy_seconds": (0.05, 300),
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +183,8 @@ class ReconConfig:
     services: dict[str, ServiceConfig]
     settings: Settings = field(default_factory=Settings)
     demo: bool = False
+    # Not errors, but worth the operator's attention (logged at start, shown by `recon check`).
+    warnings: tuple[str, ...] = ()
 
     def services_on(self, host: str) -> list[ServiceConfig]:
         """The services of one host, in file order."""
@@ -161,12 +220,37 @@ def _settings(raw: dict[str, Any], env: dict[str, str], errors: list[str], src: 
             values[f.name] = type(default)(value)
         except (TypeError, ValueError):
             errors.append(f"{src}: settings.{f.name}: expected {type(default).__name__}")
+            continue
+        bounds = SETTING_RANGES.get(f.name)
+        if bounds and not bounds[0] <= values[f.name] <= bounds[1]:
+            errors.append(f"{src}: settings.{f.name}: {values[f.name]!r} is out of range "
+                          f"({bounds[0]:g} to {bounds[1]:g})")
+    if isinstance(values.get("known_hosts"), str) and not values["known_hosts"].strip():
+        errors.append(f"{src}: settings.known_hosts: must name a file")
     unknown = set(raw) - {f.name for f in fields(Settings)}
     errors.extend(f"{src}: settings.{k}: unknown setting" for k in sorted(unknown))
     return Settings(**values) if len(values) == len(fields(Settings)) else Settings()
 
 
-def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> HostConfig | None:
+def _key_problems(path: Path, where: str, errors: list[str], warnings: list[str]) -> None:
+    """The dashboard's key: readable, not encrypted, not readable by other users."""
+    if not os.access(path, os.R_OK) or not path.is_file():
+        errors.append(f"{where}.key: cannot read key file {path}")
+        return
+    if path.stat().st_mode & 0o077:
+        warnings.append(f"{where}.key: {path} is readable by other users (chmod 600 {path})")
+    try:
+        import paramiko
+        paramiko.PKey.from_path(path)
+    except (paramiko.PasswordRequiredException, TypeError):  # TypeError: cryptography's
+        errors.append(f"{where}.key: {path} is locked with a passphrase; RECON needs a key "
+                      "without one (make one with `flask --app wsgi recon keygen`)")
+    except (paramiko.SSHException, OSError, ValueError) as exc:
+        errors.append(f"{where}.key: {path} is not a usable private key ({exc})")
+
+
+def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path,
+          warnings: list[str] | None = None, check_keys: bool = True) -> HostConfig | None:
     where = f"{src}: hosts.{name}"
     if not isinstance(raw, dict):
         errors.append(f"{where}: expected a table")
@@ -199,6 +283,12 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> Host
     user = get("user", str)
     if not user or not USER_RE.match(user):
         errors.append(f"{where}.user: missing or not a valid login name")
+    terminal_user = get("terminal_user", str)
+    if terminal_user is not None and not USER_RE.match(terminal_user):
+        errors.append(f"{where}.terminal_user: not a valid login name")
+    elif terminal_user is not None and terminal_user == user:
+        errors.append(f"{where}.terminal_user: must differ from user ({user}): the terminal "
+                      "login must not hold RECON's sudo rules")
     port = get("port", int, 22)
     if not isinstance(port, int) or not 1 <= port <= 65535:
         errors.append(f"{where}.port: must be 1-65535")
@@ -206,8 +296,8 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> Host
     key_path = (base / key) if key else None
     if key_path is None:
         errors.append(f"{where}.key: missing (path of the dashboard's private key)")
-    elif not os.access(key_path, os.R_OK) or not key_path.is_file():
-        errors.append(f"{where}.key: cannot read key file {key_path}")
+    elif check_keys:
+        _key_problems(key_path, where, errors, warnings if warnings is not None else [])
     host_key = get("host_key", str)
     if host_key is not None and not PUBKEY_RE.match(host_key.strip()):
         errors.append(f"{where}.host_key: expected 'TYPE BASE64' as in a .pub file")
@@ -231,6 +321,7 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path) -> Host
     return HostConfig(
         name=name, address=address, user=user, key_path=key_path, port=port,
         host_key=host_key.strip() if host_key else None, use_sudo=use_sudo,
+        terminal_user=terminal_user,
         max_channels=int(numbers["max_channels"]),
         connect_timeout=float(numbers["connect_timeout"]),
         command_timeout=float(numbers["command_timeout"]), **paths,
@@ -281,10 +372,14 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
 
 
 def parse_config(data: dict[str, Any], source: Path, base: Path,
-                 env: dict[str, str] | None = None) -> ReconConfig:
-    """Validate an already-parsed TOML document; raise ConfigError listing every problem."""
+                 env: dict[str, str] | None = None, *, check_keys: bool = True) -> ReconConfig:
+    """Validate an already-parsed TOML document; raise ConfigError listing every problem.
+
+    ``check_keys=False`` leaves key files unchecked (they may not exist yet: `recon keygen`
+    runs before there is a key); commands needing one then fail with ``key_unreadable``."""
     env = dict(os.environ) if env is None else env
     errors: list[str] = []
+    warnings: list[str] = []
     for key in sorted(set(data) - {"settings", "hosts", "services", "demo"}):
         errors.append(f"{source}: {key}: unknown top-level key")
     settings = _settings(data.get("settings", {}), env, errors, source)
@@ -294,7 +389,7 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
         raw_hosts = {}
     hosts: dict[str, HostConfig] = {}
     for name, raw in raw_hosts.items():
-        host = _host(name, raw, base, errors, source)
+        host = _host(name, raw, base, errors, source, warnings, check_keys)
         if host is not None:
             hosts[name] = host
     raw_services = data.get("services", [])
@@ -310,13 +405,19 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
             errors.append(f"{source}: services[{i}].slug: duplicate slug {svc.slug!r}")
             continue
         services[svc.slug] = svc
+        for entry in sorted(svc.allow):
+            if entry.startswith("role") and not entry.startswith(
+                    ("role:viewer", "role:operator", "role:admin")):
+                warnings.append(f"{source}: services[{i}] ({svc.slug}).allow: {entry!r} names "
+                                "no role (roles: viewer, operator, admin); it matches nobody")
     if errors:
         raise ConfigError(source, errors)
     return ReconConfig(source=source, hosts=hosts, services=services, settings=settings,
-                       demo=bool(data.get("demo", False)))
+                       demo=bool(data.get("demo", False)), warnings=tuple(warnings))
 
 
-def load_config(path: Path, env: dict[str, str] | None = None) -> ReconConfig:
+def load_config(path: Path, env: dict[str, str] | None = None, *,
+                check_keys: bool = True) -> ReconConfig:
     """Read and validate a ``recon.toml``; relative key paths resolve against its folder."""
     try:
         with open(path, "rb") as fh:
@@ -325,4 +426,4 @@ def load_config(path: Path, env: dict[str, str] | None = None) -> ReconConfig:
         raise ConfigError(path, [f"{path}: file not found"]) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(path, [f"{path}: {exc}"]) from None
-    return parse_config(data, path, path.parent, env)
+    return parse_config(data, path, path.parent, env, check_keys=check_keys)

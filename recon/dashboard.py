@@ -20,11 +20,6 @@ from .services.routes import may_act
 
 bp = Blueprint("dashboard", __name__)
 
-# The pages load no inline script, no third-party resource and cannot be framed.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-       "form-action 'self'")
-
 
 @dataclass(frozen=True)
 class Panel:
@@ -44,14 +39,6 @@ def _panels() -> dict[str, list[Panel]]:
         grouped.setdefault(svc.host, []).append(
             Panel(svc, acts if may_act(user, svc) else (), "logs" in svc.actions))
     return grouped
-
-
-@bp.after_request
-def _headers(response):
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
 
 
 @bp.get("/")

@@ -26,6 +26,24 @@ def error_response(body: dict, status: int) -> tuple[Response, int]:
     return jsonify(body), status
 
 
+# Failures an operator debugs from a shell: the hint names the exact ssh command for the host.
+SSH_DEBUGGABLE = ("unreachable", "auth_failed", "host_key_unknown", "host_key_changed",
+                  "key_unreadable")
+
+
+def with_ssh_command(body: dict) -> dict:
+    """Add ``ssh``: this host's troubleshooting command (port, key, known_hosts), and say so
+    in the hint."""
+    from flask import current_app
+
+    config = current_app.config.get("RECON")
+    host = config.hosts.get(body.get("host") or "") if config else None
+    if host is not None and body.get("error") in SSH_DEBUGGABLE and "ssh" not in body:
+        command = host.ssh_command(current_app.config["RECON_KNOWN_HOSTS"])
+        body = {**body, "ssh": command, "hint": f"{body['hint']} Try: {command} true"}
+    return body
+
+
 def init_app(app: Flask) -> None:
     """Register the JSON error handlers."""
 
@@ -45,6 +63,7 @@ def init_app(app: Flask) -> None:
         hints = {
             404: "Check the URL; GET /api/services lists every service.",
             405: "Check the HTTP method: reads are GET, actions are POST.",
+            413: "Send a smaller body (settings.max_request_bytes).",
         }
         return error_response(
             {"error": code, "message": exc.description or exc.name,

@@ -18,6 +18,7 @@ def healthz():
     except sa.exc.SQLAlchemyError:
         db_ok = False
     config = current_app.extensions["recon"].config
-    body = {"ok": db_ok, "database": db_ok, "config": str(config.source),
+    # No file paths: this route answers anonymous callers.
+    body = {"ok": db_ok, "database": db_ok, "config": "loaded",
             "hosts": len(config.hosts), "services": len(config.services), "demo": config.demo}
     return jsonify(body), 200 if db_ok else 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -28,6 +29,7 @@ from .logs.journal import journal_argv
 from .logs.query import sudoers_journal_command
 from .ssh import Executor, HostKeyStore, RemoteError
 from .ssh.connection import scan_host_key
+from .ssh.errors import HostKeyChanged, is_sudo_refusal
 from .ssh.hostkeys import fingerprint, known_hosts_name
 from .systemd import action_argv, fetch_statuses
 
@@ -64,6 +66,9 @@ def sudoers_text(config: ReconConfig, host: HostConfig, slugs: list[str] | None 
     lines = [f"# RECON: rules for {host.user} on {host.name} (from `recon sudoers`)",
              "# Install as /etc/sudoers.d/recon, mode 0440; check with visudo -cf FILE.",
              f"Defaults:{host.user} !requiretty"]
+    if host.terminal_user:
+        lines.append(f"# No rules for {host.terminal_user} (terminal_user): browser terminals "
+                     "log in as it, and must not get these rights.")
     for svc in config.services_on(host.name):
         if slugs and svc.slug not in slugs:
             continue
@@ -99,19 +104,27 @@ class Check:
 
 def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
                host: HostConfig, check: Check) -> None:
-    """The runbook's gates for one host, in order; later gates need the earlier ones."""
+    """The runbook's gates for one host, in order; later gates need the earlier ones.
+    A failing remote command is a failed gate with its fix, never a traceback."""
     name = host.name
+    ssh = host.ssh_command(keys.path)
     try:
         socket.create_connection((host.address, host.port), timeout=host.connect_timeout).close()
     except OSError as exc:
         check.add(False, name, f"TCP {host.address}:{host.port} reachable ({exc})",
-                  "Start sshd on the host or fix address/port/firewall.")
+                  f"Start sshd on the host or fix address/port/firewall; try: {ssh} true")
         return
     check.add(True, name, f"TCP {host.address}:{host.port} reachable")
     try:
         offered = scan_host_key(host)
         keys.verify(host.address, host.port, offered, host.host_key, host=name)
         check.add(True, name, f"host key known and matching ({fingerprint(offered)})")
+    except HostKeyChanged as exc:
+        check.add(False, name, f"host key: {exc.message}",
+                  "Verify the new key on the host (ssh-keygen -lf "
+                  "/etc/ssh/ssh_host_ed25519_key.pub), then: "
+                  f"flask --app wsgi recon hosts trust {name} --replace")
+        return
     except RemoteError as exc:
         check.add(False, name, f"host key: {exc.message}",
                   f"flask --app wsgi recon hosts trust {name}")
@@ -120,36 +133,106 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
         executor.run(host, ["true"])
         check.add(True, name, f"key auth as {host.user}")
     except RemoteError as exc:
-        check.add(False, name, f"key auth as {host.user}: {exc.message}", exc.hint)
+        check.add(False, name, f"key auth as {host.user}: {exc.message}",
+                  f"{exc.hint} Try: {ssh} true")
         return
     services = config.services_on(name)
-    statuses = fetch_statuses(executor, host, [s.unit for s in services]) if services else {}
+    try:
+        statuses = fetch_statuses(executor, host, [s.unit for s in services]) if services else {}
+    except RemoteError as exc:
+        check.add(False, name, f"systemctl show works: {exc.message}", exc.hint)
+        statuses = None
     for svc in services:
+        if statuses is None:
+            continue
         found = statuses[svc.unit]["load_state"] not in ("not-found", "unknown")
         check.add(found, name, f"{svc.slug}: unit {svc.unit} exists",
-                  f"Install the unit on the host or fix `unit` for {svc.slug}.")
-        probes = [(a, action_argv(host, a, svc.unit)) for a in SYSTEMCTL_ACTIONS
-                  if a in svc.actions]
+                  f"Install the unit on the host or fix `unit` for {svc.slug} (its sudo and "
+                  "journal gates are skipped until it exists).")
+        if not found:
+            continue
+        for action, argv in _probes(host, svc):
+            _gate(check, name, f"{svc.slug}: sudo allows {action}",
+                  f"Add the line from `flask --app wsgi recon sudoers {svc.slug}` to "
+                  "/etc/sudoers.d/ on the host (check with visudo -cf).",
+                  # `sudo -l CMD` answers whether the rule matches without running it.
+                  lambda argv=argv: executor.run(host, [host.sudo, "-n", "-l", *argv[2:]]))
         if "logs" in svc.actions:
-            probes.append(("logs", journal_argv(host, svc.unit, 1)))
-        for action, argv in probes:
-            if not host.use_sudo or argv[0] != host.sudo:
-                continue
-            # `sudo -l CMD` answers whether the rule matches without running the command.
-            result = executor.run(host, [host.sudo, "-n", "-l", *argv[2:]])
-            check.add(result.ok, name, f"{svc.slug}: sudo allows {action}",
-                      f"Add the line from `flask --app wsgi recon sudoers {svc.slug}` to "
-                      "/etc/sudoers.d/ on the host (check with visudo -cf).")
+            _gate(check, name, f"{svc.slug}: journal readable (one real read)",
+                  f"Compare the host's sudoers with `flask --app wsgi recon sudoers "
+                  f"{svc.slug}`; the journal needs journald (or read rights for {host.user}).",
+                  lambda svc=svc: executor.run(host, journal_argv(host, svc.unit, 1)))
+    check_terminal_user(config, executor, host, check)
+
+
+def _probes(host: HostConfig, svc) -> list[tuple[str, list[str]]]:
+    """RECON's sudo commands for a service (only when it uses sudo)."""
+    probes = [(a, action_argv(host, a, svc.unit)) for a in SYSTEMCTL_ACTIONS
+              if a in svc.actions]
+    if "logs" in svc.actions:
+        probes.append(("logs", journal_argv(host, svc.unit, 1)))
+    return [(a, argv) for a, argv in probes if host.use_sudo and argv[0] == host.sudo]
+
+
+def _gate(check: Check, host: str, what: str, fix: str, run) -> bool:
+    try:
+        result = run()
+    except RemoteError as exc:
+        return check.add(False, host, f"{what}: {exc.message}", exc.hint)
+    if is_sudo_refusal(result.exit_code, result.stderr):
+        return check.add(False, host, f"{what}: sudo refused", fix)
+    detail = "" if result.ok else f" (exit {result.exit_code}: {result.stderr.strip()[:200]})"
+    return check.add(result.ok, host, what + detail, fix)
+
+
+def check_terminal_user(config: ReconConfig, executor: Executor, host: HostConfig,
+                        check: Check) -> None:
+    """Terminals log in as terminal_user: it must log in, and sudo must grant it none of
+    RECON's commands (`sudo -n -l CMD` for each; nothing is run)."""
+    if not host.terminal_user:
+        check.add(True, host.name, "terminals disabled (no terminal_user set)")
+        return
+    term = dataclasses.replace(host, user=host.terminal_user)
+    try:
+        executor.run(term, ["true"])
+    except RemoteError as exc:
+        check.add(False, host.name, f"terminal login as {term.user}: {exc.message}",
+                  f"Create {term.user} on the host and add the dashboard's public key to its "
+                  f"~/.ssh/authorized_keys; try: {term.ssh_command(executor.host_keys.path)} "
+                  "true")
+        return
+    check.add(True, host.name, f"terminal login as {term.user}")
+    granted = []
+    for svc in config.services_on(host.name):
+        for action, argv in _probes(host, svc):
+            try:
+                result = executor.run(term, [host.sudo, "-n", "-l", *argv[2:]])
+            except RemoteError as exc:
+                check.add(False, host.name, f"terminal user has no RECON sudo rights: "
+                          f"{exc.message}", exc.hint)
+                return
+            if result.ok:
+                granted.append(f"{svc.slug} {action}")
+    check.add(not granted, host.name,
+              f"terminal user {term.user} has no RECON sudo rights"
+              + (f" (sudo allows: {', '.join(granted)})" if granted else ""),
+              f"Remove every sudoers rule for {term.user}: a browser terminal must not be "
+              f"able to do what RECON's {host.user} may.")
 
 
 def register(group: AppGroup) -> None:
     """Add the onboarding commands to the ``recon`` CLI group."""
 
     @group.command("keygen")
-    def keygen_cmd() -> None:
+    @click.option("--path", "key_path", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Where to write the key (default: instance/id_ed25519).")
+    def keygen_cmd(key_path: Path | None) -> None:
         """Create the dashboard's SSH key (instance/id_ed25519) and print its public line."""
-        path = Path(current_app.instance_path) / "id_ed25519"
-        click.echo(keygen(path))
+        path = key_path or Path(current_app.instance_path) / "id_ed25519"
+        try:
+            click.echo(keygen(path))
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"cannot create or read {path}: {exc}") from None
         click.echo(f"# private key: {path} (0600). Append the line above to the target user's "
                    "~/.ssh/authorized_keys.", err=True)
 
@@ -227,6 +310,8 @@ def register(group: AppGroup) -> None:
         if host and host not in config.hosts:
             raise click.ClickException(f"no host {host!r}")
         result = Check()
+        for warning in config.warnings:
+            click.echo(f"warn  {warning}")
         for name in names:
             check_host(config, _executor(), _executor().host_keys, config.hosts[name], result)
         for line in format_rows(result):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -91,7 +92,15 @@ def main(argv: list[str] | None = None) -> None:
     target = None
     if "RECON_CONFIG" not in os.environ and not (INSTANCE / "recon.toml").exists():
         target = start_demo(INSTANCE)
-    announce_admin(demo=target is not None)
+    from .config import ConfigError
+    from .instance import StartupError
+    try:
+        announce_admin(demo=target is not None)
+    except (ConfigError, StartupError) as exc:  # the message list, not a traceback
+        if target is not None:
+            target.stop()
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         ReconServer({"bind": args.bind, "workers": args.workers, "threads": args.threads,
                      "worker_class": "gthread", "timeout": 60, "accesslog": "-"}).run()

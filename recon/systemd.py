@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import SYSTEMCTL_ACTIONS, HostConfig, ServiceConfig
 from .ssh import CommandFailed, CommandResult, Executor, SudoRefused
+from .ssh.errors import is_sudo_refusal
 
 STATUS_PROPERTIES = (
     "Id", "Description", "LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID",
@@ -36,7 +37,7 @@ def action_argv(host: HostConfig, action: str, unit: str) -> list[str]:
 
 def sudo_refused(result: CommandResult) -> bool:
     """Whether sudo stopped the command for want of a matching NOPASSWD rule."""
-    return result.exit_code != 0 and "a password is required" in result.stderr
+    return is_sudo_refusal(result.exit_code, result.stderr)
 
 
 def _blocks(text: str) -> list[dict[str, str]]:

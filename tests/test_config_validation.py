@@ -9,8 +9,10 @@ from recon.config import ConfigError, load_config, parse_config
 
 @pytest.fixture
 def key(tmp_path: Path) -> Path:
+    from recon.onboarding import keygen
+
     path = tmp_path / "id_ed25519"
-    path.write_text("not really a key, but readable")
+    keygen(path)  # a real key: the loader checks it is usable and has no passphrase
     return path
 
 

@@ -58,7 +58,8 @@ def test_arguments_are_never_interpreted_by_a_shell(executor, target_info, tmp_p
     host = host_for(target_info)
     result = executor.run(host, ["echo", "$(id)", "; touch /tmp/recon-pwned", "`id`"])
     assert result.stdout == "$(id) ; touch /tmp/recon-pwned `id`\n"
-    assert remote_command(["a b", "$x"], None) == "'a b' '$x'"
+    assert remote_command(["a b", "$x"], None) == "LC_ALL=C 'a b' '$x'"
+    assert remote_command(["true"], 5).startswith("LC_ALL=C timeout ")
 
 
 def test_the_transport_is_reused_across_commands(executor, target_info):

@@ -17,7 +17,7 @@ def test_ten_mb_through_the_proxy_arrive_whole_and_the_first_bytes_name_the_host
     token = term_app.config["TEST_TOKENS"]["operator"]
     client = attach(live, token, open_terminal(live, token))
     client.read_until(b"$ ")
-    assert client.output.startswith(b"[RECON] connecting to demo (recon-demo@127.0.0.1:")
+    assert client.output.startswith(b"[RECON] connecting to demo (recon-demo-term@127.0.0.1:")
     client.output.clear()
     client.send_input(f"head -c {TEN_MB} /dev/zero | tr '\\0' x; echo; echo done-$((6*7))\r")
     client.read_until(b"done-42", timeout=60)

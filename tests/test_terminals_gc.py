@@ -4,6 +4,7 @@ socket or zombie survives many create/close cycles."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -32,9 +33,9 @@ def gc_app(make_app, target_info, term_env, monkeypatch):
     close_all(app)
 
 
-def opened(app, mode="shell") -> str:
+def opened(app, host="demo") -> str:
     client = token_client(app, app.config["TEST_TOKENS"]["operator"])
-    resp = client.post("/api/terminals", json={"host": "demo", "mode": mode})
+    resp = client.post("/api/terminals", json={"host": host, "mode": "shell"})
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["session"]["id"]
 
@@ -137,8 +138,8 @@ def test_the_gc_never_signals_a_pid_that_is_not_the_sessions_ttyd(term_app, run_
 def test_parallel_passes_close_each_session_exactly_once(make_app, target_info, term_env,
                                                          monkeypatch, run_dir):
     monkeypatch.setenv("RECON_TERMINAL_IDLE_SECONDS", "0.5")
-    app = make_app([target_info])
-    ids = [opened(app, "shell"), opened(app, "view")]
+    app = make_app([target_info, dataclasses.replace(target_info, name="b")])
+    ids = [opened(app, "demo"), opened(app, "b")]
     time.sleep(0.6)
     results = []
 

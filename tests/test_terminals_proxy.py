@@ -48,21 +48,23 @@ def test_a_command_typed_in_the_browser_runs_on_the_target(live, op_token, targe
     client = attach(live, op_token, sess)
     assert client.subprotocol == "tty"
     client.send_input("echo hello-$((6000+789)) $(id -un)\r")
-    out = client.read_until(b"hello-6789 recon-demo")
-    assert b"demo (shell)" in b"".join(client.frames)  # ttyd's title frame, from -t titleFixed
+    out = client.read_until(b"hello-6789 recon-demo-term")  # the terminal login, not RECON's
+    assert b"demo (recon-demo-term)" in b"".join(client.frames)  # ttyd's title frame
     client.send_input("exit\r")
     assert client.wait_closed() is not None
-    assert out.count(b"hello-6789 recon-demo") == 1
+    assert out.count(b"hello-6789 recon-demo-term") == 1
 
 
-def test_view_mode_is_read_only(live, op_token):
-    sess = open_terminal(live, op_token, mode="view")
-    client = attach(live, op_token, sess)
-    client.read_until(b"$ ")
-    client.send_input("echo written-$((2+3))\r")
-    linger(client, 0.8)
-    assert b"written-5" not in client.output
-    client.close()
+def test_one_client_per_terminal_a_second_window_is_refused(live, op_token):
+    sess = open_terminal(live, op_token)
+    first = attach(live, op_token, sess)
+    first.read_until(b"$ ")
+    with pytest.raises(Rejected) as second:
+        attach(live, op_token, sess)
+    assert second.value.status == 409 and b"terminal_in_use" in second.value.body
+    first.send_input("echo still-mine-$((1+1))\r")
+    first.read_until(b"still-mine-2")
+    first.close()
 
 
 def test_the_page_embeds_the_proxied_terminal(live, op_token):
@@ -116,14 +118,16 @@ def test_closing_the_session_ends_an_open_websocket(live, op_token):
 
 
 def test_ttyd_pings_reach_the_browser_and_its_pongs_reach_ttyd(live, op_token):
-    sess = open_terminal(live, op_token)
-    answering = attach(live, op_token, sess)
-    silent = attach(live, op_token, sess, answer_pings=False)
+    # One client per terminal: the silent client first, then a new session for the other.
+    silent = attach(live, op_token, open_terminal(live, op_token), answer_pings=False)
+    deadline = time.monotonic() + 6 * PING_SECONDS
+    while time.monotonic() < deadline:
+        silent.pump(0.05)
+    answering = attach(live, op_token, open_terminal(live, op_token))
     answering.read_until(b"$ ")
     deadline = time.monotonic() + 6 * PING_SECONDS
     while time.monotonic() < deadline:
         answering.pump(0.05)
-        silent.pump(0.05)
     # The stand-in drops a client that left a ping unanswered; the browser-like one stays.
     assert answering.pings >= 3 and answering.closed is None
     assert silent.pings >= 1 and silent.closed is not None and silent.closed.code == 1008

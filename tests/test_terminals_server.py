@@ -3,6 +3,7 @@ dashboard and a restart (its first GC pass reaps the orphans), and ``flask recon
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -87,12 +88,12 @@ def reasons(app) -> dict[str, str | None]:
 
 def test_gunicorn_proxies_the_terminal_and_a_restart_after_kill_9_reaps_the_orphans(
         make_app, target_info, term_env, run_dir, monkeypatch):
-    app = make_app([target_info])
+    app = make_app([target_info, dataclasses.replace(target_info, name="b")])
     token = app.config["TEST_TOKENS"]["operator"]
     server = Gunicorn(app)
     try:
         shell = open_terminal(server, token)
-        view = open_terminal(server, token, mode="view")
+        view = open_terminal(server, token, host="b")
         client = attach(server, token, shell)
         client.send_input("echo via-gunicorn-$((40+2))\r")
         client.read_until(b"via-gunicorn-42")

@@ -3,7 +3,9 @@
 Speaks what RECON uses of ttyd 1.7: ``-i PATH.sock`` (UNIX socket), ``-b BASE``,
 ``-c user:pass`` (Basic auth on every request and the upgrade; the page's ``AuthToken``
 checked too), ``-W`` (writable, read-only otherwise), ``-t key=value`` client options,
-``-P SECONDS`` ping interval, ``-o`` (exit after the first client). It serves a small page at
+``-P SECONDS`` ping interval, ``-o`` (exit after the first client), ``-m N`` /
+``--max-clients N`` (like ttyd's FILTER_PROTOCOL_CONNECTION check: while N WebSockets are
+open, a further upgrade is refused before the handshake). It serves a small page at
 ``BASE/``, ``BASE/token`` and the ``tty`` WebSocket at ``BASE/ws``: the first message is
 ``{"AuthToken", "columns", "rows"}``; then client→server ``0``+input, ``1``+resize JSON,
 ``2`` pause, ``3`` resume; server→client ``0``+output, ``1`` title, ``2`` preferences. Each
@@ -114,6 +116,7 @@ class Options:
     client_options: dict
     ping: float
     once: bool
+    max_clients: int
     command: list[str]
 
 
@@ -121,7 +124,7 @@ def parse(argv: list[str]) -> Options:
     """ttyd's options (the subset RECON uses); the command starts at the first non-option."""
     o = Options()
     o.socket_path, o.base, o.credential, o.writable = "", "", None, False
-    o.client_options, o.ping, o.once = {}, 5.0, False
+    o.client_options, o.ping, o.once, o.max_clients = {}, 5.0, False, 0
     args = list(argv)
     while args and args[0].startswith("-"):
         flag = args.pop(0)
@@ -129,9 +132,11 @@ def parse(argv: list[str]) -> Options:
             o.writable = True
         elif flag in ("-o", "--once"):
             o.once = True
-        elif flag in ("-i", "-b", "-c", "-t", "-P"):
+        elif flag in ("-i", "-b", "-c", "-t", "-P", "-m", "--max-clients"):
             value = args.pop(0)
-            if flag == "-i":
+            if flag in ("-m", "--max-clients"):
+                o.max_clients = int(value)
+            elif flag == "-i":
                 o.socket_path = value
             elif flag == "-b":
                 o.base = value.rstrip("/")
@@ -152,6 +157,7 @@ def parse(argv: list[str]) -> Options:
 
 OPTS: Options
 CHILDREN: set[subprocess.Popen] = set()
+CLIENTS = [0]  # open WebSockets
 LOCK = threading.Lock()
 STOP = threading.Event()
 
@@ -190,7 +196,8 @@ class Handler(socketserver.BaseRequestHandler):
         return self.reply(404, b"not found", "text/plain")
 
     def reply(self, status: int, body: bytes, ctype: str, extra=()) -> None:
-        reason = {200: "OK", 301: "Moved Permanently", 401: "Unauthorized", 404: "Not Found",
+        reason = {200: "OK", 403: "Forbidden", 301: "Moved Permanently", 401: "Unauthorized",
+                  404: "Not Found",
                   405: "Method Not Allowed"}[status]
         head = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {ctype}",
                 f"Content-Length: {len(body)}", "Connection: close",
@@ -207,8 +214,19 @@ class Handler(socketserver.BaseRequestHandler):
         if "tty" not in request.subprotocols:
             sock.sendall(ws.send(RejectConnection(status_code=400)))
             return
+        with LOCK:
+            full = OPTS.max_clients > 0 and CLIENTS[0] >= OPTS.max_clients
+            if not full:
+                CLIENTS[0] += 1
+        if full:  # "refuse to serve WS client due to the --max-clients option"
+            sock.sendall(ws.send(RejectConnection(status_code=403)))
+            return
         sock.sendall(ws.send(AcceptConnection(subprotocol="tty")))
-        Session(sock, ws).run()
+        try:
+            Session(sock, ws).run()
+        finally:
+            with LOCK:
+                CLIENTS[0] -= 1
         if OPTS.once:
             STOP.set()
 

@@ -69,19 +69,31 @@ def create_user(username: str, password: str, role: str) -> User:
 
 
 def set_password(username: str, password: str) -> User:
-    user = _get(username)
-    _check_password(password)
-    user.set_password(password)
-    end_sessions(user)
-    db.session.commit()
-    return user
+    return update_user(username, password=password)
 
 
 def set_role(username: str, role: str) -> User:
+    return update_user(username, role=role)
+
+
+def update_user(username: str, *, role: str | None = None,
+                password: str | None = None) -> User:
+    """Change role and/or password: everything is validated first, then one commit. A new
+    password or a lower role ends the user's login sessions (and so their terminals)."""
     user = _get(username)
-    _check_role(role)
-    user.role = role
+    if role is not None:
+        _check_role(role)
+    if password is not None:
+        _check_password(password)
+    demoted = role is not None and ROLES.index(role) < ROLES.index(user.role)
+    if role is not None:
+        user.role = role
+    if password is not None:
+        user.set_password(password)
+        end_sessions(user)
     db.session.commit()
+    if demoted or password is not None:
+        _close_terminals(user=user.username)
     return user
 
 
@@ -90,6 +102,7 @@ def remove_user(username: str) -> None:
     db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
     db.session.delete(user)
     db.session.commit()
+    _close_terminals(user=username)
 
 
 def _get(username: str) -> User:
@@ -104,26 +117,35 @@ def user_count() -> int:
 
 
 # -- login throttling -------------------------------------------------------------------
+# Failures are counted per (user, address) and per address, never per user alone: a user-wide
+# counter lets anyone lock the owner out by guessing from a few addresses. So a stranger's
+# guesses slow down only the stranger's address; the owner from a clean address is never
+# made to wait. Every attempt is still audited by the caller.
+ADDR_FREE_FAILURES = 20  # one address guessing many accounts (or a shared NAT) waits later
 
-def _failure_keys(username: str, address: str | None) -> list[str]:
-    return [f"user:{username.lower()}", f"addr:{address or '?'}"]
+
+def _failure_keys(username: str, address: str | None) -> list[tuple[str, int]]:
+    addr = address or "?"
+    return [(f"ua:{username.lower()}|{addr}", FREE_FAILURES),
+            (f"addr:{addr}", ADDR_FREE_FAILURES)]
 
 
 def retry_after(username: str, address: str | None) -> float:
-    """Seconds until another attempt for this user or from this address is allowed."""
+    """Seconds until another attempt for this user from this address is allowed."""
     now = utcnow()
     wait = 0.0
+    free = dict(_failure_keys(username, address))
     for row in db.session.scalars(sa.select(LoginFailure).where(
-            LoginFailure.key.in_(_failure_keys(username, address)))):
-        if row.count > FREE_FAILURES:
-            delay = min(MAX_DELAY, 2.0 ** (row.count - FREE_FAILURES))
+            LoginFailure.key.in_(list(free)))):
+        if row.count > free[row.key]:
+            delay = min(MAX_DELAY, 2.0 ** (row.count - free[row.key]))
             wait = max(wait, (aware(row.last_at) + timedelta(seconds=delay) - now)
                        .total_seconds())
     return max(0.0, wait)
 
 
 def note_failure(username: str, address: str | None) -> None:
-    for key in _failure_keys(username, address):
+    for key, _ in _failure_keys(username, address):
         row = db.session.get(LoginFailure, key)
         if row is None:
             row = LoginFailure(key=key, count=0)
@@ -134,8 +156,10 @@ def note_failure(username: str, address: str | None) -> None:
 
 
 def clear_failures(username: str, address: str | None) -> None:
+    """A good login forgets this (user, address) pair's failures; the address's own count
+    stays, so one valid account does not reset a guessing address."""
     db.session.execute(sa.delete(LoginFailure).where(
-        LoginFailure.key.in_(_failure_keys(username, address))))
+        LoginFailure.key == _failure_keys(username, address)[0][0]))
     db.session.commit()
 
 
@@ -150,18 +174,37 @@ def start_session(user: User, lifetime: timedelta) -> str:
     return raw
 
 
-def session_user(raw: str) -> User | None:
+def session_row(raw: str) -> LoginSession | None:
+    """The live login session for a raw cookie key."""
+    if not raw:
+        return None
     row = db.session.scalar(sa.select(LoginSession).where(
         LoginSession.key_hash == token_hash(raw)))
     if row is None or row.revoked_at is not None or aware(row.expires_at) <= utcnow():
         return None
-    return db.session.get(User, row.user_id)
+    return row
+
+
+def session_user(raw: str) -> User | None:
+    row = session_row(raw)
+    return db.session.get(User, row.user_id) if row is not None else None
 
 
 def end_session(raw: str) -> None:
+    """Log out: the session and the terminals opened under it end now."""
+    row = db.session.scalar(sa.select(LoginSession).where(
+        LoginSession.key_hash == token_hash(raw)))
     db.session.execute(sa.update(LoginSession).where(
         LoginSession.key_hash == token_hash(raw)).values(revoked_at=utcnow()))
     db.session.commit()
+    if row is not None:
+        _close_terminals(auth_ref=f"session:{row.id}")
+
+
+def _close_terminals(**which: str) -> None:
+    """End open terminals (their WebSockets close at once, in whatever worker holds them)."""
+    from ..terminals import manager
+    manager.close_for(**which)
 
 
 def end_sessions(user: User) -> None:
@@ -192,6 +235,7 @@ def revoke_token(name: str) -> ApiToken:
         raise AccountError("unknown_token", f"no token named {name!r}")
     token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()
+    _close_terminals(user=f"token:{name}")
     return token
 
 

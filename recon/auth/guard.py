@@ -10,9 +10,12 @@ from __future__ import annotations
 import hmac
 import secrets
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
 
-from . import Principal
+from ..extensions import db
+from ..security import peer_address
+from . import Principal, current_user
 from .accounts import find_user, session_user, token_principal
 
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
@@ -33,13 +36,32 @@ def csrf_ok() -> bool:
     return bool(expected) and hmac.compare_digest(sent, expected)
 
 
+def auth_ref() -> str | None:
+    """The login behind this request, for things that must end with it (terminals):
+    ``session:<id>``, ``token:<id>`` or ``proxy:<user>``."""
+    from .accounts import session_row
+    from .models import ApiToken
+
+    principal = current_user()
+    if principal.via == "session":
+        row = session_row(session.get("sid") or "")
+        return f"session:{row.id}" if row is not None else None
+    if principal.via == "token":
+        token = db.session.scalar(sa.select(ApiToken).where(
+            ApiToken.name == principal.username.removeprefix("token:")))
+        return f"token:{token.id}" if token is not None else None
+    if principal.via == "proxy":
+        return f"proxy:{principal.username}"
+    return None
+
+
 def _principal() -> Principal | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         token = token_principal(header[7:].strip())
         return Principal(f"token:{token.name}", token.role, "token") if token else None
     proxy_header = current_app.config.get("RECON_PROXY_USER_HEADER")
-    if proxy_header and request.remote_addr in current_app.config["RECON_TRUSTED_PROXIES"]:
+    if proxy_header and peer_address() in current_app.config["RECON_TRUSTED_PROXIES"]:
         name = request.headers.get(proxy_header)
         user = find_user(name) if name else None
         if user is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -32,9 +33,8 @@ from .accounts import (
     remove_user,
     retry_after,
     revoke_token,
-    set_password,
-    set_role,
     start_session,
+    update_user,
 )
 from .guard import csrf_ok, csrf_token
 from .models import ApiToken, User
@@ -46,9 +46,26 @@ _DUMMY.set_password("not-a-real-password-" + str(time.time()))
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("dashboard.index")
+    """``target`` if it is a plain path on this site, else the dashboard.
+
+    Browsers and werkzeug normalise ``/\\host``, ``/%09/host`` and ``/\t/host`` into
+    ``//host`` (another site), so anything with a backslash, a control character or
+    whitespace, an encoded slash/backslash/control byte, a scheme or a netloc is refused
+    rather than cleaned."""
+    fallback = url_for("dashboard.index")
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return fallback
+    decoded = unquote(target)
+    for text in (target, decoded):
+        if "\\" in text or any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
+            return fallback
+        if text.startswith("//") or text.startswith("/\\"):
+            return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
+            or parts.path.startswith("//"):
+        return fallback
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -154,11 +171,12 @@ def change_user(username: str):
     if not isinstance(data, dict) or not set(data) <= {"role", "password"} or not data:
         raise ApiError(400, "invalid_body", "expected a JSON object with role and/or password",
                        'Send e.g. {"role": "operator"}.')
-    if "role" in data:
-        _account_call(set_role, username, str(data["role"]))
-    if "password" in data:
-        _account_call(set_password, username, str(data["password"]))
-    user = find_user(username)
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise ApiError(400, "invalid_parameter", f"{key} must be a string",
+                           'Send e.g. {"role": "operator"}.', parameter=key)
+    user = _account_call(lambda: update_user(username, role=data.get("role"),
+                                             password=data.get("password")))
     audit.record("user_change", success=True, output=f"{username}: {sorted(data)}")
     return jsonify(user.to_dict())
 

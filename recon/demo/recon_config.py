@@ -35,6 +35,8 @@ def demo_config_toml(targets: list[TargetInfo], *, command_timeout: float = 10,
             f"sudo_path = {_q(t.sudo)}", f"command_timeout = {command_timeout}",
             f"connect_timeout = {connect_timeout}", "",
         ]
+        if getattr(t, "terminal_user", None):
+            lines.insert(len(lines) - 1, f"terminal_user = {_q(t.terminal_user)}")
     for t in targets:
         for unit in t.units:
             stem = unit.removesuffix(".service")

@@ -35,6 +35,7 @@ from recon.demo.units import DEFAULT_UNITS, SUDO_ACTIONS, UnitSpec
 SYSROOT_BASE = Path("/opt/recon-demo")
 SUDOERS_DIR = Path("/etc/sudoers.d")
 SERVICE_USER = "recon-demo-svc"
+TERMINAL_USER = "recon-demo-term"
 _CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 
@@ -55,6 +56,8 @@ class TargetInfo:
     units: tuple[str, ...]
     root: Path
     sysroot: Path
+    # A second login with no sudo rules, for browser terminals (RECON's terminal_user).
+    terminal_user: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-friendly dict (paths as strings, units as a list)."""
@@ -69,11 +72,13 @@ class DemoTarget:
     def __init__(self, root: Path, *, name: str = "demo", port: int | None = None,
                  user: str = "recon-demo", units: Sequence[UnitSpec] | None = None,
                  sudo_rules: bool = True, service_user: str | None = SERVICE_USER,
-                 sysroot_base: Path = SYSROOT_BASE) -> None:
+                 sysroot_base: Path = SYSROOT_BASE,
+                 terminal_user: str | None = TERMINAL_USER) -> None:
         if not name.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"target name {name!r} must be [A-Za-z0-9_-]")  # sudoers.d skips '.'
         self.root = Path(root).absolute()
         self.name, self.user, self.service_user = name, user, service_user
+        self.terminal_user = terminal_user
         self.units: tuple[UnitSpec, ...] = tuple(units) if units is not None else DEFAULT_UNITS
         self.sudo_rules = sudo_rules
         self._fixed_port = port
@@ -232,6 +237,8 @@ class DemoTarget:
         shell = self._base / "bin" / "login-shell"
         _install(shell, units.LOGIN_SHELL_SCRIPT, 0o755)
         ensure_user(self.user, login_shell=str(shell))
+        if self.terminal_user:  # same authorized_keys file (sshd's AuthorizedKeysFile), no sudo
+            ensure_user(self.terminal_user, login_shell=str(shell))
         if self.service_user:
             ensure_user(self.service_user, login_shell="/usr/sbin/nologin", home=False)
         host_pub = ensure_keypair(self.root / "sshd" / "ssh_host_ed25519_key", f"{self.name}-host")
@@ -273,7 +280,8 @@ class DemoTarget:
                "RECON_DEMO_COMMAND_LOG": f"{log}/commands.log",
                "RECON_DEMO_ROOT": str(s)}
         _install(self.root / "sshd" / "sshd_config", render_config(
-            port=self.port, user=self.user, host_key=self.root / "sshd" / "ssh_host_ed25519_key",
+            port=self.port, user=" ".join(filter(None, (self.user, self.terminal_user))),
+            host_key=self.root / "sshd" / "ssh_host_ed25519_key",
             pid_file=self.root / "sshd" / "sshd.pid", authorized_keys=s / "ssh" / "authorized_keys",
             env=env), 0o644)
         self._install_sudoers()
@@ -282,7 +290,8 @@ class DemoTarget:
             key_path=self.root / "client" / "id_ed25519", known_hosts_path=known_hosts,
             host_key_line=host_line, systemctl=str(s / "bin" / "systemctl"),
             journalctl=str(s / "bin" / "journalctl"), sudo="/usr/bin/sudo",
-            units=tuple(u.name for u in self.units), root=self.root, sysroot=s)
+            units=tuple(u.name for u in self.units), root=self.root, sysroot=s,
+            terminal_user=self.terminal_user)
 
     @staticmethod
     def _install_replacement(lib: Path, python: str) -> None:

@@ -15,6 +15,7 @@ from .. import audit
 from ..config import HostConfig, ServiceConfig
 from ..runtime import runtime
 from ..ssh import CommandFailed, Executor, RemoteError, SudoRefused
+from ..ssh.errors import is_sudo_refusal
 from ..systemd import sudo_refused
 from .parse import sink_for
 from .query import InvalidParameter, LogQuery, Mode, Output
@@ -57,7 +58,7 @@ def journal_argv(host: HostConfig, unit: str, lines: int) -> list[str]:
 
 
 def _refused(result: Finished) -> bool:
-    return not result.ok and "a password is required" in result.stderr
+    return is_sudo_refusal(result.exit_code, result.stderr)
 
 
 def _no_matches(result: Finished, lines: list) -> bool:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from .. import holds
+from ..auth import current_user
 from ..config import ServiceConfig
 from ..errors import ApiError
 from ..runtime import get_service, runtime
@@ -165,7 +167,14 @@ def service_logs_stream(slug: str):
     host = rt.config.hosts[service.host]
     mode = state.modes.get(host)
     _check_mode(query, mode, host.name)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     refused = state.hub.acquire(slug)
+    if not refused:
+        try:
+            hold = holds.acquire("log", current_user().username)  # per user, all workers
+        except ApiError:
+            state.hub.release(slug)
+            raise
     if refused:
         resp = jsonify({"error": "too_many_streams", "message": refused,
                         "hint": "Close a log view in another tab, or retry in a moment."})
@@ -176,9 +185,19 @@ def service_logs_stream(slug: str):
                        client_socket(request.environ))
     # The slot is released by stream.close(), which start() calls itself if it fails.
     argv = query.argv(host.journalctl, "json" if mode == "json" else "short-iso")
-    stream.start([host.sudo, "-n", *argv] if host.use_sudo else argv,
-                 settings.log_stream_max_seconds)
+
+    def give_back() -> None:
+        with app.app_context():
+            holds.release(hold)
+
+    try:
+        stream.start([host.sudo, "-n", *argv] if host.use_sudo else argv,
+                     settings.log_stream_max_seconds)
+    except BaseException:
+        holds.release(hold)
+        raise
     resp = Response(stream.events(), mimetype="text/event-stream", headers={
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     resp.call_on_close(stream.close)  # also when the body never started
+    resp.call_on_close(give_back)
     return resp

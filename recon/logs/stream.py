@@ -29,6 +29,7 @@ from ..config import HostConfig
 from ..sse import client_gone, sse
 from ..ssh import HostKeyStore, Unreachable
 from ..ssh.connection import Connection
+from ..ssh.errors import is_sudo_refusal
 from ..ssh.executor import remote_command
 from .parse import Clock, parse_json_line, parse_text_line
 from .query import Mode
@@ -210,7 +211,7 @@ class LogStream:
         if code == 124:
             return sse({"reason": "max_duration", "message": "the stream reached its maximum "
                         "duration; reconnect with Last-Event-ID to resume"}, event="end")
-        if "a password is required" in notes:
+        if is_sudo_refusal(code, notes):
             error, hint = "sudo_password_required", (
                 "The host's sudoers rule does not allow RECON's journalctl command; compare it "
                 "with `flask --app wsgi recon sudoers SLUG`.")

@@ -22,6 +22,10 @@ class RemoteError(Exception):
         body = {"error": self.code, "message": self.message, "hint": self.hint}
         if self.host:
             body["host"] = self.host
+        from flask import has_app_context
+        if has_app_context():  # the host's exact ssh command for troubleshooting
+            from ..errors import with_ssh_command
+            body = with_ssh_command(body)
         return body
 
 
@@ -111,6 +115,17 @@ class SudoRefused(RemoteError):
     hint = ("sudo asked for a password: the sudoers drop-in on the host is missing or does not "
             "match this exact command (paths and arguments must match). Check it with "
             "visudo -cf /etc/sudoers.d/FILE.")
+
+
+# Remote commands run under LC_ALL=C (see executor.remote_command), so sudo's refusal is
+# always this English text. The ONE place that recognises it.
+SUDO_REFUSAL = "a password is required"
+
+
+def is_sudo_refusal(exit_code: int | None, output: str) -> bool:
+    """Whether sudo (run with -n) refused a command for want of a matching NOPASSWD rule.
+    ``output`` is stderr, or the merged output of a command on a pty."""
+    return exit_code != 0 and SUDO_REFUSAL in output
 
 
 class ChannelBusy(RemoteError):

@@ -52,11 +52,13 @@ def remote_command(argv: Sequence[str], timeout: float | None, *,
     ``foreground`` is for commands on a pty: sudo must stay in the terminal's foreground
     process group (it sets terminal modes), which plain ``timeout`` would take it out of.
     """
+    # LC_ALL=C: messages (sudo's refusal above all) come in English whatever the host's
+    # locale, so errors.is_sudo_refusal can recognise them.
     command = shlex.join(argv)
     if timeout is None:
-        return command
+        return f"LC_ALL=C {command}"
     flag = "--foreground " if foreground else ""
-    return f"timeout {flag}-k {KILL_GRACE:g} {math.ceil(timeout)} {command}"
+    return f"LC_ALL=C timeout {flag}-k {KILL_GRACE:g} {math.ceil(timeout)} {command}"
 
 
 class _Drain:

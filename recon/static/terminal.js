@@ -14,9 +14,17 @@
   let beat = null;
   let tick = null;
 
+  // What the state label says for each close reason (the shell's own exit is not a "close").
+  function label(reason) {
+    if (reason === "shell_exited") return "Disconnected (shell exited)";
+    if (reason === "revoked") return "Disconnected (your login ended)";
+    return "Closed" + (reason ? " (" + reason + ")" : "");
+  }
+
   function showClosed(reason) {
+    if (closed && state.className.indexOf("term-closed") >= 0) return;
     closed = true;
-    state.textContent = "Closed" + (reason ? " (" + reason + ")" : "");
+    state.textContent = label(reason);
     state.className = "term-state term-closed";
     closeButton.disabled = true;
     clearInterval(beat);
@@ -25,8 +33,7 @@
     if (frame) frame.remove();
     const p = document.createElement("p");
     p.className = "term-message";
-    p.textContent = "This terminal was closed" + (reason ? " (" + reason + ")" : "") +
-      ". Open a new one from the dashboard.";
+    p.textContent = label(reason) + ". Open a new terminal from the dashboard.";
     box.replaceChildren(p);
   }
 
@@ -49,6 +56,16 @@
     if (!closed) call("POST", "/heartbeat").catch(function () { /* retried next beat */ });
   }
 
+  // The shell can end on its own (`exit`): RECON closes the session as shell_exited the
+  // moment ttyd ends the WebSocket; a cheap status read every 2 s shows it here.
+  function watch() {
+    if (closed) return;
+    call("GET", "").then(function (r) {
+      const s = r.body && r.body.session;
+      if (s && s.closed_at) showClosed(s.close_reason || "");
+    }).catch(function () { /* next time */ });
+  }
+
   function showTimeLeft() {
     const ms = expires - Date.now();
     if (isNaN(ms)) return;
@@ -69,5 +86,6 @@
     tick = setInterval(showTimeLeft, 1000);
     beat = setInterval(heartbeat, every);
     heartbeat();
+    setInterval(watch, 2000);
   }
 })();

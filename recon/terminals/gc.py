@@ -14,6 +14,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -81,6 +82,7 @@ class Collector:
     def __init__(self, app: Flask):
         self.app = app
         self.stop_event = threading.Event()
+        self.last_prune = 0.0
         self.thread = threading.Thread(target=self._loop, name="recon-terminal-gc", daemon=True)
 
     def _loop(self) -> None:
@@ -91,10 +93,27 @@ class Collector:
                     run_pass()
             except Exception:
                 log.exception("terminal GC pass failed")
+            self.maybe_prune()
             with self.app.app_context():
                 interval = manager.settings().terminal_gc_seconds
             if self.stop_event.wait(max(0.05, interval)):
                 return
+
+    def maybe_prune(self) -> None:
+        """Retention pruning (recon.prune), at most every PRUNE_EVERY seconds."""
+        from ..prune import PRUNE_EVERY, run_prune
+
+        if time.monotonic() - self.last_prune < PRUNE_EVERY and self.last_prune:
+            return
+        self.last_prune = time.monotonic()
+        try:
+            with self.app.app_context():
+                done = run_prune()
+                db.session.remove()
+            if sum(done.values()):
+                log.info("pruned %s", dict(done))
+        except Exception:
+            log.exception("pruning failed")
 
     def stop(self) -> None:
         """Stop the loop and close this process's sessions as ``shutdown``."""

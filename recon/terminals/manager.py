@@ -35,7 +35,6 @@ CREDENTIAL_USER = "recon"
 @dataclass
 class Created:
     session: TerminalSession
-    token: str | None  # shown once: only when the session is new
     reused: bool
 
 
@@ -70,10 +69,6 @@ def base_path(session_id: str) -> str:
     return f"/terminals/{session_id}/tty"
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def get(session_id: str) -> TerminalSession | None:
     if not session_id.isalnum() or len(session_id) > 32:
         return None
@@ -91,7 +86,7 @@ def process_ok(sess: TerminalSession) -> bool:
     return ttyd.is_ttyd_of(sess.pid, sess.socket_path)
 
 
-def create(user: str, host_name: str, mode: str) -> Created:
+def create(user: str, host_name: str, mode: str, auth_ref: str | None = None) -> Created:
     """A live session for (user, host, mode): the open one if any, else a new ttyd."""
     config = current_app.config["RECON"]
     host = config.hosts.get(host_name) if isinstance(host_name, str) else None
@@ -100,7 +95,14 @@ def create(user: str, host_name: str, mode: str) -> Created:
                        "Send one of the configured host names as `host`.")
     if mode not in MODES:
         raise ApiError(400, "invalid_mode", f"mode must be one of {', '.join(MODES)}",
-                       "`shell` is writable, `view` is read-only.")
+                       "Terminals are writable shells; for a read-only live view of a "
+                       "service use its logs (GET /api/services/<slug>/logs/stream).")
+    if not host.terminal_user:
+        raise ApiError(409, "terminal_disabled",
+                       f"terminals on {host.name} are disabled: no terminal_user is set",
+                       f"Create a separate login on the host with no RECON sudo rules, set "
+                       f"hosts.{host.name}.terminal_user in recon.toml, and verify it with "
+                       f"`flask --app wsgi recon check {host.name}`.")
     s = settings()
     deadline = time.monotonic() + s.terminal_start_timeout_seconds + 5
     while True:
@@ -116,7 +118,7 @@ def create(user: str, host_name: str, mode: str) -> Created:
                 touch(existing.id)
                 bump("reused")
                 db.session.commit()
-                return Created(existing, None, True)
+                return Created(existing, True)
             if existing.status == "starting" and time.monotonic() < deadline:
                 db.session.rollback()  # another request is starting it: wait for it
                 time.sleep(0.02)
@@ -137,8 +139,7 @@ def create(user: str, host_name: str, mode: str) -> Created:
                            "Close one (DELETE /api/terminals/<id>) and try again.",
                            sessions=live)
         sess = _new_row(user, host_name, mode, free[0], s)
-        token = secrets.token_urlsafe(32)
-        sess.token_hash = hash_token(token)
+        sess.auth_ref = auth_ref
         db.session.add(sess)
         try:
             db.session.commit()
@@ -150,7 +151,7 @@ def create(user: str, host_name: str, mode: str) -> Created:
             continue
         break
     _start(sess, host, mode)
-    return Created(sess, token, False)
+    return Created(sess, False)
 
 
 def _new_row(user: str, host: str, mode: str, slot: int, s: Settings) -> TerminalSession:
@@ -175,8 +176,8 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
     try:
         command = ttyd.ssh_command(host, Path(current_app.config["RECON_KNOWN_HOSTS"]), pinned)
         argv = ttyd.ttyd_command(ttyd.resolve_ttyd(s.ttyd_path), sock, base_path(sess.id),
-                                 credential(sess.id), mode == "shell",
-                                 f"{host.name} ({mode})", command)
+                                 credential(sess.id), True,
+                                 f"{host.name} ({host.terminal_user})", command)
         pid = ttyd.spawn(argv, sock, sock.with_suffix(".log"), s.terminal_start_timeout_seconds)
     except ttyd.TtydError as exc:
         close(sess.id, "process_exited")
@@ -229,6 +230,28 @@ def close(session_id: str, reason: str) -> bool:
     ttyd.remove_files(sock, sock.with_suffix(".log"), sock.with_suffix(".known_hosts"))
     log.info("terminal %s closed (%s)", session_id, reason)
     return True
+
+
+def close_for(*, user: str | None = None, auth_ref: str | None = None,
+              reason: str = "revoked") -> int:
+    """Close the open sessions of ``user`` (or opened under ``auth_ref``) now: ttyd is
+    terminated, so the relay in whatever worker holds the WebSocket sees its upstream end
+    (and its revocation poll sees the closed row). Commit the caller's change first."""
+    query = sa.select(TerminalSession.id).where(TerminalSession.closed_at.is_(None))
+    if user is not None:
+        query = query.where(TerminalSession.user == user)
+    if auth_ref is not None:
+        query = query.where(TerminalSession.auth_ref == auth_ref)
+    ids = list(db.session.scalars(query))
+    return sum(close(sid, reason) for sid in ids)
+
+
+def still_open(session_id: str) -> bool:
+    """For the relay's revocation poll: the row is open (a fresh read, no ORM cache)."""
+    closed = db.session.execute(sa.select(TerminalSession.closed_at).where(
+        TerminalSession.id == session_id)).first()
+    db.session.commit()
+    return closed is not None and closed[0] is None
 
 
 def metrics() -> dict:

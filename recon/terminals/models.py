@@ -14,8 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 
-MODES = ("shell", "view")  # shell: writable; view: read-only
-CLOSE_REASONS = ("user", "ttl", "idle", "process_exited", "orphan", "shutdown")
+# Only a writable shell. "view" (a second, read-only login shell nobody could type into) was
+# removed: with one client per ttyd it could never show the owner's shell, and a read-only
+# live view of a service is the logs drawer's follow mode.
+MODES = ("shell",)
+CLOSE_REASONS = ("user", "ttl", "idle", "process_exited", "orphan", "shutdown", "revoked",
+                 "shell_exited")
 OPEN = sa.text("closed_at IS NULL")
 
 
@@ -46,7 +50,11 @@ class TerminalSession(db.Model):
     host: Mapped[str] = mapped_column(sa.String(64))
     mode: Mapped[str] = mapped_column(sa.String(8))
     slot: Mapped[int]
-    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    # Unused (a creation token that nothing checked was dropped); kept for existing databases.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    # The login behind the session: "session:<LoginSession.id>", "token:<ApiToken.id>" or
+    # "proxy:<user>"; logging out closes the terminals opened under that login.
+    auth_ref: Mapped[str | None] = mapped_column(sa.String(80))
     status: Mapped[str] = mapped_column(sa.String(12), default="starting")  # starting|live|closed
     pid: Mapped[int | None]
     socket_path: Mapped[str] = mapped_column(sa.String(200))

@@ -14,9 +14,11 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
 
+from .. import holds
 from ..auth import current_user
 from ..errors import ApiError
 from ..extensions import db
+from ..security import TTYD_CSP
 from . import manager, ttyd, websocket
 from .models import TerminalSession
 
@@ -74,7 +76,9 @@ def http(sess: TerminalSession) -> Response:
             resp.headers[name] = value
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"
+    # Framed by RECON's terminal page only (recon.security sets DENY everywhere else).
     resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    resp.headers["Content-Security-Policy"] = TTYD_CSP
     return resp
 
 
@@ -102,14 +106,24 @@ def websocket_view(sess: TerminalSession) -> Response:
     except websocket.HandshakeError as exc:
         raise ApiError(exc.status, "bad_upgrade", exc.message,
                        "Connect with a WebSocket client offering the 'tty' subprotocol.") from None
+    hold = holds.acquire("terminal", current_user().username)
     try:
         up, up_ws, early = websocket.connect_upstream(
             sess.socket_path, request.path, ttyd.basic_header(manager.credential(sess.id)))
     except websocket.HandshakeError as exc:
+        holds.release(hold)
+        if manager.process_ok(sess):  # ttyd runs but refused: --max-clients 1
+            raise ApiError(409, "terminal_in_use", "this terminal is already open in another "
+                           "window (one client per terminal)",
+                           "Close the other window, or open a new terminal.") from None
         raise ApiError(exc.status, "terminal_unreachable", exc.message,
                        "Close this terminal and open a new one.") from None
     except OSError:
+        holds.release(hold)
         raise _gone(sess) from None
+    except BaseException:
+        holds.release(hold)
+        raise
     sock, mode = found
     session_id = sess.id
     interval = max(0.2, min(5.0, manager.settings().terminal_idle_seconds / 4))
@@ -123,14 +137,35 @@ def websocket_view(sess: TerminalSession) -> Response:
             db.session.rollback()
             log.exception("recording terminal activity failed")
 
+    def revoked() -> bool:
+        """Polled by the relay: the session was closed (by its owner, the GC, a logout, a
+        user change) in any worker. Closing also kills ttyd, which ends the relay at once;
+        this poll is the guarantee when the relay runs elsewhere than the close."""
+        try:
+            return not manager.still_open(session_id)
+        except Exception:
+            db.session.rollback()
+            return False
+
+    relay = websocket.Relay(sock, down_ws, up, up_ws, on_activity, interval, revoked,
+                            manager.settings().terminal_revoke_check_seconds)
     try:
         websocket.accept(sock, down_ws)
         on_activity()
-        websocket.Relay(sock, down_ws, up, up_ws, on_activity, interval).run(early)
+        relay.run(early)
     except OSError:
         pass  # the browser left before the relay started
     finally:
         up.close()
+        if relay.ended_by == "up":
+            # ttyd ended the WebSocket: the shell exited (ttyd serves one client, so the
+            # session is spent). The page shows "Disconnected (shell exited)".
+            try:
+                manager.close(session_id, "shell_exited")
+            except Exception:
+                db.session.rollback()
+                log.exception("closing terminal %s after its shell exited failed", session_id)
         db.session.remove()
-    current_app.logger.debug("terminal %s WebSocket ended", session_id)
+        holds.release(hold)
+    current_app.logger.debug("terminal %s WebSocket ended (%s)", session_id, relay.ended_by)
     return websocket.Hijacked(sock, mode)

@@ -6,6 +6,7 @@ from flask import jsonify, render_template, request
 
 from .. import audit
 from ..auth import current_user, require_role
+from ..auth.guard import auth_ref
 from ..errors import ApiError
 from ..extensions import db
 from . import bp, manager, proxy
@@ -21,25 +22,24 @@ def _describe(sess) -> dict:
 @bp.post("/api/terminals")
 @require_role("operator")
 def create_terminal():
-    """``{host, mode}`` → a live session: 201 with a new one (its token shown once),
-    200 when the caller's open session for that host and mode is reused."""
+    """``{host}`` → a live shell session: 201 with a new one, 200 when the caller's open
+    session for that host is reused."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "send a JSON object {host, mode}",
                        'e.g. {"host": "web1", "mode": "shell"}')
     host = body.get("host")
     try:
-        created = manager.create(current_user().username, host, body.get("mode", "shell"))
+        created = manager.create(current_user().username, host, body.get("mode", "shell"),
+                                 auth_ref())
     except ApiError as exc:
-        if exc.status in (429, 500, 502, 503):
+        if exc.status in (409, 429, 500, 502, 503):
             audit.record("terminal.open", success=False, host=str(host)[:64], error=exc.code)
         raise
     if not created.reused:
         audit.record("terminal.open", success=True, host=host,
                      output=f"session {created.session.id} ({created.session.mode})")
     out = {"session": _describe(created.session), "reused": created.reused}
-    if created.token is not None:
-        out["token"] = created.token
     return jsonify(out), 200 if created.reused else 201
 
 

@@ -82,18 +82,24 @@ def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -
         "ServerAliveInterval": "15", "ServerAliveCountMax": "3",
         "ConnectTimeout": str(max(1, round(host.connect_timeout))), "LogLevel": "ERROR",
     }
+    if not host.terminal_user:
+        raise TtydError(f"no terminal_user for {host.name}",
+                        f"Set hosts.{host.name}.terminal_user in recon.toml.", 409)
+    # The terminal login, never host.user: a shell must not carry RECON's sudo rules.
     argv = [ssh, "-F", "none", "-tt", "-i", str(host.key_path), "-p", str(host.port),
-            "-l", host.user]
+            "-l", host.terminal_user]
     for key, value in options.items():
         argv += ["-o", f"{key}={value}"]
-    return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", f"{host.name} ({host.endpoint})",
+    where = f"{host.terminal_user}@{host.address}:{host.port}"
+    return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", f"{host.name} ({where})",
             *argv, "--", host.address]
 
 
 def ttyd_command(ttyd: str, socket_path: Path, base: str, credential: str, writable: bool,
                  title: str, command: list[str]) -> list[str]:
-    """ttyd's argv. Never ``-a`` (URL arguments would reach ssh as options)."""
-    argv = [ttyd, "-i", str(socket_path), "-b", base, "-c", credential,
+    """ttyd's argv. Never ``-a`` (URL arguments would reach ssh as options). One client per
+    session (``--max-clients 1``: ttyd refuses a second WebSocket while one is open)."""
+    argv = [ttyd, "-i", str(socket_path), "-b", base, "-c", credential, "-m", "1",
             "-t", "disableReconnect=true", "-t", "disableLeaveAlert=true",
             "-t", f"titleFixed={title}"]
     if writable:
@@ -242,6 +248,8 @@ def terminate(pid: int | None, socket_path: str, grace: float = 3.0) -> bool:
     if proc is not None:
         try:
             proc.wait(timeout=2.0)
+            with _children_lock:  # reaped: forget it now, not when the waiter thread runs
+                _children.pop(proc.pid, None)
         except subprocess.TimeoutExpired:
             pass
     return True

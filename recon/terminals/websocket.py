@@ -113,7 +113,10 @@ class Relay:
 
     def __init__(self, down: socket.socket, down_ws: WSConnection, up: socket.socket,
                  up_ws: WSConnection, on_activity: Callable[[], None],
-                 activity_interval: float):
+                 activity_interval: float, revoked: Callable[[], bool] | None = None,
+                 revoke_interval: float = 1.0):
+        self.revoked, self.revoke_interval = revoked, revoke_interval
+        self.ended_by: str | None = None  # "up" (ttyd/the shell), "down" (browser), "revoked"
         self.socks = {"down": down, "up": up}
         self.conns = {"down": down_ws, "up": up_ws}
         self.on_activity = on_activity
@@ -128,9 +131,10 @@ class Relay:
             for side, sock in self.socks.items():
                 sel.register(sock, selectors.EVENT_READ, side)
             going = self._forward("up", "down", early_up_events)
-            last_flush = 0.0
+            last_flush = last_check = time.monotonic()
+            wait = min(self.interval, self.revoke_interval) if self.revoked else self.interval
             while going:
-                for key, _ in sel.select(timeout=self.interval):
+                for key, _ in sel.select(timeout=wait):
                     side = key.data
                     try:
                         data = self.socks[side].recv(RECV_BYTES)
@@ -145,6 +149,13 @@ class Relay:
                     if not going:
                         break
                 now = time.monotonic()
+                if going and self.revoked is not None \
+                        and now - last_check >= self.revoke_interval:
+                    last_check = now
+                    if self.revoked():
+                        self.ended_by = "revoked"
+                        self._end_both(1008, "terminal closed")
+                        going = False
                 if self.active and now - last_flush >= self.interval:
                     self.active, last_flush = False, now
                     self.on_activity()
@@ -152,6 +163,17 @@ class Relay:
             pass  # a peer went away mid-frame or broke the protocol: both sides end
         finally:
             sel.close()
+
+    def _end_both(self, code: int, reason: str) -> None:
+        """Close both sides from the middle (the session was closed or its login ended)."""
+        for side in ("down", "up"):
+            out = bytearray()
+            self._frame(side, CloseConnection(code=code, reason=reason), out)
+            try:
+                if out:
+                    self.socks[side].sendall(out)
+            except OSError:
+                pass
 
     def _frame(self, side: str, event: Event, out: bytearray) -> None:
         conn = self.conns[side]
@@ -175,6 +197,7 @@ class Relay:
             elif isinstance(event, Pong):
                 self._frame(dst, Pong(payload=event.payload), out)
             elif isinstance(event, CloseConnection):
+                self.ended_by = self.ended_by or src
                 self._frame(src, event.response(), back)
                 self._frame(dst, CloseConnection(code=event.code, reason=event.reason), out)
                 going = False
@@ -187,6 +210,7 @@ class Relay:
 
     def _gone(self, side: str, other: str) -> bool:
         """A socket ended without a close frame: tell the other side."""
+        self.ended_by = self.ended_by or side
         out = bytearray()
         self._frame(other, CloseConnection(code=1001 if side == "down" else 1011,
                                            reason="peer went away"), out)

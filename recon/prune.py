@@ -1,0 +1,57 @@
+"""Retention: drop rows older than their ``*_retention_*`` setting. ``flask --app wsgi recon
+prune`` runs one pass; the background GC thread runs it every ``PRUNE_EVERY`` seconds. Safe in
+several processes at once (plain DELETEs with a cutoff)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .auth.models import LoginFailure, LoginSession
+from .extensions import db
+from .models import AuditEntry, utcnow
+
+PRUNE_EVERY = 600.0
+
+
+def run_prune(now: datetime | None = None) -> Counter:
+    """One pass in the current app context; returns deleted rows per kind."""
+    from . import holds
+    from .terminals.models import TerminalSession
+
+    s = current_app.config["RECON"].settings
+    now = now or utcnow()
+    days = timedelta(days=1)
+    done: Counter = Counter()
+
+    def delete(kind: str, stmt) -> None:
+        done[kind] += db.session.execute(stmt.execution_options(
+            synchronize_session=False)).rowcount or 0
+
+    delete("login_failures", sa.delete(LoginFailure).where(
+        LoginFailure.last_at < now - timedelta(hours=s.login_failure_retention_hours)))
+    delete("audit", sa.delete(AuditEntry).where(
+        AuditEntry.at < now - s.audit_retention_days * days))
+    session_cut = now - s.session_retention_days * days
+    delete("sessions", sa.delete(LoginSession).where(sa.or_(
+        LoginSession.expires_at < session_cut,
+        sa.and_(LoginSession.revoked_at.is_not(None), LoginSession.revoked_at < session_cut))))
+    delete("terminals", sa.delete(TerminalSession).where(
+        TerminalSession.closed_at.is_not(None),
+        TerminalSession.closed_at < now - s.terminal_retention_days * days))
+    db.session.commit()
+    done["held_slots"] += holds.prune_dead()
+    return done
+
+
+@click.command("prune")
+@with_appcontext
+def prune_command() -> None:
+    """Delete login failures, audit rows, ended sessions and closed terminals past retention."""
+    done = run_prune()
+    click.echo("pruned " + ", ".join(f"{n} {kind}" for kind, n in sorted(done.items())))

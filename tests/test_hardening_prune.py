@@ -1,0 +1,68 @@
+"""Issue 12, retention: `recon prune` and the GC thread drop what is past its setting."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from recon.auth.accounts import create_user
+from recon.auth.models import LoginFailure, LoginSession
+from recon.extensions import db
+from recon.models import AuditEntry, utcnow
+from recon.terminals import gc
+from recon.terminals.models import TerminalSession
+
+
+def seed(app) -> None:
+    now = utcnow()
+    old, new = now - timedelta(days=400), now - timedelta(minutes=5)
+    with app.app_context():
+        user = create_user("pru", "correct horse battery", "operator")
+        for tag, at in (("old", old), ("new", new)):
+            db.session.add(LoginFailure(key=f"ua:{tag}|1.2.3.4", count=3, last_at=at))
+            db.session.add(AuditEntry(actor=tag, action="x", success=True, at=at))
+            db.session.add(LoginSession(key_hash=tag * 8, user_id=user.id, created_at=at,
+                                        expires_at=at + timedelta(hours=12)))
+            db.session.add(TerminalSession(
+                id=f"{tag}1", user="pru", host="demo", mode="shell", slot=0, status="closed",
+                socket_path="/nonexistent", spawner="1:1", created_at=at,
+                last_activity_at=at, expires_at=at, closed_at=at, close_reason="user"))
+        db.session.commit()
+
+
+def left(app) -> dict[str, set[str]]:
+    with app.app_context():
+        return {
+            "failures": set(db.session.scalars(sa.select(LoginFailure.key))),
+            "audit": set(db.session.scalars(sa.select(AuditEntry.actor).where(
+                AuditEntry.action == "x"))),
+            "sessions": set(db.session.scalars(sa.select(LoginSession.key_hash))),
+            "terminals": set(db.session.scalars(sa.select(TerminalSession.id))),
+        }
+
+
+def test_recon_prune_drops_only_what_is_past_retention(app):
+    seed(app)
+    out = app.test_cli_runner().invoke(args=["recon", "prune"])
+    assert out.exit_code == 0, out.output
+    assert "1 audit" in out.output and "1 terminals" in out.output
+    rest = left(app)
+    assert rest["failures"] == {"ua:new|1.2.3.4"}
+    assert rest["audit"] == {"new"}
+    assert rest["sessions"] == {"new" * 8}
+    assert rest["terminals"] == {"new1"}
+
+
+def test_the_gc_thread_prunes_too(app):
+    seed(app)
+    collector = gc.Collector(app)
+    collector.thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "old1" in left(app)["terminals"]:
+            time.sleep(0.1)
+        assert left(app)["terminals"] == {"new1"} and left(app)["audit"] == {"new"}
+    finally:
+        collector.stop()
