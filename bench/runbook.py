@@ -7,7 +7,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from recon.demo.target import TargetInfo
+from recon.demo.info import TargetInfo
 
 
 def ssh_argv(info: TargetInfo, known_hosts: Path, command: list[str],

@@ -66,7 +66,7 @@ def bench_ui_first_paint(f: Fleet, n: int, results: dict, *, cache_seconds: floa
                 page.wait_for_function(  # a function: the page's CSP forbids eval()
                     "() => performance.getEntriesByName('recon:statuses-painted').length > 0")
                 marks = page.evaluate(MARKS)
-                assert marks["panels"] == len(f.infos) * len(f.targets[0].units), marks
+                assert marks["panels"] == len(f.infos) * len(f.targets[0].info.units), marks
                 assert marks["loading"] == 0, marks
                 loads.append(marks)
                 api_ms.append(resp.value.json()["duration_ms"])

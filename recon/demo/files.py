@@ -190,7 +190,7 @@ def render_unit(spec: UnitSpec, *, address: str, random_crashes: bool) -> dict[s
     if spec.kind == "flaky":
         if random_crashes:
             service.append("Environment=DEMO_CRASH_MIN=20 DEMO_CRASH_MAX=60")
-        service += ["Restart=on-failure", "RestartSec=1"]
+        service += ["Restart=on-failure", "RestartSec=3"]
     if spec.exec_reload and spec.kind != "oneshot":
         service.append(f"ExecReload={spec.exec_reload}")
     service += ["TimeoutStopSec=5", *spec.extra, ""]

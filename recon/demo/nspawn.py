@@ -166,6 +166,8 @@ def reap_stale() -> list[str]:
 class Testbed:
     """N real hosts booted for one run. ``with Testbed(["a", "b"]) as hosts: ...``"""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     def __init__(self, names: Sequence[str], *, units: Sequence[files.UnitSpec] | None = None,
                  extra_units: Sequence[files.UnitSpec] = files.EXTRA_UNITS,
                  random_crashes: bool = False, port: int = 22,
@@ -244,9 +246,12 @@ class Testbed:
         host_pub = keypair(d / "ssh_host_ed25519_key", f"{name}-host")
         _write(d / "sshd.conf", files.sshd_dropin(name=name, address=address, port=self.port))
         _write(d / "hosts", files.hosts_file(name=name, address=address))
+        # systemd sets the hostname from /etc/hostname at boot, over nspawn's --hostname.
+        _write(d / "hostname", name + "\n")
         # Owned by the login user's uid in the container (no user namespace: same numbers),
         # 0600, as StrictModes wants.
         _write(d / "authorized_keys", client_pub + "\n", 0o600, owner)
+        (d / "units").mkdir(exist_ok=True)
         for spec in (*self.units, *self.extra_units):
             rendered = files.render_unit(spec, address=address,
                                          random_crashes=self.random_crashes)
@@ -268,6 +273,7 @@ class Testbed:
                  (d / "ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key"),
                  (d / "ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_ed25519_key.pub"),
                  (d / "hosts", "/etc/hosts"),
+                 (d / "hostname", "/etc/hostname"),
                  (d / "authorized_keys", f"/home/{LOGIN_USER}/.ssh/authorized_keys"),
                  (d / "units", files.UNIT_DIR),
                  (run / "lib", files.LIB),
@@ -356,3 +362,10 @@ def _wait_leader(proc: subprocess.Popen[bytes], deadline: float, console: Path) 
                 return child
         time.sleep(0.02)
     raise TimeoutError("the container's systemd did not start in time")
+
+
+def free_port() -> int:
+    """A currently unused TCP port on 127.0.0.1 (for tests that need a closed port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
