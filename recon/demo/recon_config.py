@@ -1,4 +1,4 @@
-"""The recon.toml that points RECON at a running demo target."""
+"""The recon.toml that points RECON at running demo hosts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .info import TargetInfo
 DEMO_ACTIONS = {
     "demo-cron.service": ["status", "start", "stop", "restart", "logs"],
     "demo-stuck.service": ["status", "reload", "logs"],
+    "demo-backup.service": ["status", "start", "logs"],  # a oneshot: start = run it now
 }
 ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs"]
 
