@@ -158,8 +158,7 @@ def test_a_hanging_action_times_out_and_leaves_nothing_on_the_target(make_app, t
 
 def test_sshd_restarted_under_the_pool_recovers_transparently(client, target):
     assert client.get("/api/services/demo-web/status").get_json()["active"] is True
-    target.restart_sshd(drop_sessions=True)
-    time.sleep(0.3)
+    target.restart_sshd(drop_sessions=True)  # returns once the new sshd sends its banner
     assert client.get("/api/services/demo-web/status").get_json()["active"] is True
 
 
@@ -175,7 +174,10 @@ def test_connection_cut_mid_command_is_an_error_within_a_second(client, runtime,
 
     t = threading.Thread(target=long_command)
     t.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5
+    while not target.remote_processes("sleep 4") and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until the command really runs on the host
+    assert target.remote_processes("sleep 4")
     cut = time.monotonic()
     target.restart_sshd(drop_sessions=True)
     t.join(10)
