@@ -172,10 +172,9 @@ def fetch_statuses(executor: Executor, host: HostConfig,
                    units: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Status of several units of one host in ONE remote command."""
     units = list(dict.fromkeys(units))
-    result = executor.run(host, show_argv(host, units))
-    if result.exit_code != 0 and "--timestamp" in show_argv(host, units) and (
-            "unrecognized option" in result.stderr or "Unknown option" in result.stderr
-            or "--timestamp" in result.stderr):
+    argv = show_argv(host, units)
+    result = executor.run(host, argv)
+    if result.exit_code != 0 and "--timestamp=unix" in argv and "--timestamp" in result.stderr:
         # systemd < 248: remember for this host, ask again in the old format.
         with _lock:
             _NO_UNIX_TIMESTAMPS.add((host.address, host.port))

@@ -114,3 +114,28 @@ def test_show_asks_for_unix_timestamps_unless_the_host_refused_them(tmp_path):
     host = HostConfig(name="h", address="h", user="u", key_path=tmp_path)
     assert "--timestamp=unix" in show_argv(host, ["a.service"])
     assert "--timestamp=unix" not in show_argv(host, ["a.service"], unix_timestamps=False)
+
+
+def test_a_host_whose_systemctl_refuses_unix_timestamps_is_asked_without_them(tmp_path):
+    from recon.ssh import CommandResult
+    from recon.systemd import fetch_statuses
+
+    class OldSystemd:  # systemd 247's systemctl, as far as `show` goes
+        def __init__(self):
+            self.calls = []
+
+        def run(self, host, argv):
+            self.calls.append(list(argv))
+            if "--timestamp=unix" in argv:
+                return CommandResult(tuple(argv), 1, "",
+                                     "systemctl: unrecognized option '--timestamp=unix'\n", 3.0)
+            return CommandResult(tuple(argv), 0, "Id=a.service\nActiveState=active\n"
+                                 "ActiveEnterTimestamp=Mon 2026-11-23 01:00:00 UTC\n", "", 3.0)
+
+    host = HostConfig(name="old", address="10.9.9.9", user="u", key_path=tmp_path)
+    old = OldSystemd()
+    st = fetch_statuses(old, host, ["a.service"])["a.service"]
+    assert st["active"] and st["since"] == "2026-11-23T01:00:00Z"
+    assert ["--timestamp=unix" in c for c in old.calls] == [True, False]
+    fetch_statuses(old, host, ["a.service"])  # remembered: asked once, in the old form
+    assert ["--timestamp=unix" in c for c in old.calls] == [True, False, False]
