@@ -267,5 +267,5 @@ def test_busy_addresses_are_skipped() -> None:
         busy.bind((first[0], 22))
         busy.listen()
         assert os.path.exists("/proc")  # the probe binds, so a listener anywhere is seen
-        from recon.demo.nspawn import _bind_free
+        from recon.demo.runstate import _bind_free
         assert not _bind_free(first[0], 22)

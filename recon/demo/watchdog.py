@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     run_dir = Path(argv[1])
     while sys.stdin.buffer.read(4096):
         pass  # the starter never writes; only EOF matters
-    from recon.demo.nspawn import teardown
+    from recon.demo.runstate import teardown
     teardown(run_dir)
     return 0
 
