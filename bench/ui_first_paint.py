@@ -1,8 +1,8 @@
 """First paint with statuses: how long until the dashboard shows every service's state.
 
-Builds the benchmark fleet (5 real sshd targets x 10 demo units = 50 services), serves RECON
-over real HTTP, logs in through the form in Debian's Chromium (Playwright) and loads ``/``
-once to warm the SSH pool. Then, for each of ``n`` loads: navigation start -> the page's
+Builds the benchmark fleet (5 real hosts, systemd in nspawn, x 10 demo units = 50 services),
+serves RECON over real HTTP, logs in through the form in Debian's Chromium (Playwright) and
+loads ``/`` once to warm the SSH pool. Then, for each of ``n`` loads: navigation start -> the page's
 ``recon:statuses-painted`` mark (statuses in the DOM and two animation frames later, i.e.
 painted). Run: ``python -m bench.ui_first_paint [-n 20]`` (root: it builds SSH targets).
 """
