@@ -3,11 +3,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIND ?= 127.0.0.1:8420
-# Debian packages the real SSH target needs (sshd, sudo, the real journalctl's writer), and
-# for the tests the Chromium the browser tests drive (Playwright's browser download is not used)
-# and the nginx that runs deploy/nginx/recon.conf in tests/test_nginx_deploy.py.
-RUN_PACKAGES := openssh-server sudo systemd-journal-remote
-TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx
+# Debian packages the demo hosts need: systemd-nspawn boots them, debootstrap builds their
+# cached Debian tree once (the client side uses the machine's ssh-keygen, hence openssh-client);
+# for the tests also the Chromium the browser tests drive (Playwright's download is not used),
+# the nginx that runs deploy/nginx/recon.conf in tests/test_nginx_deploy.py, and iproute2's
+# `ss` (the monitor's fault test finds the sshd processes behind a connection with it).
+RUN_PACKAGES := systemd-container debootstrap openssh-client
+TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx iproute2
 
 .PHONY: install run test lint bench clean
 
@@ -34,7 +36,7 @@ define system-deps
 endef
 
 # Starts the dashboard under gunicorn; with no instance/recon.toml (and no RECON_CONFIG) it
-# first starts a built-in demo target on 127.0.0.1 and manages its demo services.
+# first boots 3 real demo hosts (systemd in nspawn containers) and manages their services.
 run: install
 	$(call system-deps,$(RUN_PACKAGES))
 	$(PY) -m recon.serve --bind $(BIND)

@@ -1,8 +1,8 @@
 """``python -m bench``: one table, side by side, written to bench/results/ as JSON.
 
-Builds its own fleet on loopback (5 real sshd targets x 10 demo units) and measures RECON's
-API against the floor (a bare Paramiko exec on an already open transport) and the runbook's
-way (a fresh `ssh` process per call, parsing `systemctl status`).
+Builds its own fleet on loopback (5 real hosts, systemd in nspawn, x 10 demo units) and
+measures RECON's API against the floor (a bare Paramiko exec on an already open transport)
+and the runbook's way (a fresh `ssh` process per call, parsing `systemctl status`).
 """
 
 from __future__ import annotations

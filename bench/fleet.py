@@ -17,14 +17,16 @@ from werkzeug.serving import make_server
 
 from recon import create_app
 from recon.auth.accounts import create_token
+from recon.demo.files import UnitSpec
+from recon.demo.host import Host
+from recon.demo.info import TargetInfo
+from recon.demo.nspawn import Testbed
 from recon.demo.recon_config import demo_config_toml
-from recon.demo.target import DemoTarget, TargetInfo
-from recon.demo.units import UnitSpec
 
 
 @dataclass
 class Fleet:
-    targets: list[DemoTarget]
+    targets: list[Host]
     infos: list[TargetInfo]
     known_hosts: Path
     workdir: Path
@@ -36,21 +38,15 @@ def fleet(hosts: int = 5, units: int = 10) -> Iterator[Fleet]:
     work = Path(tempfile.mkdtemp(prefix="recon-bench-"))
     specs = [UnitSpec(f"svc{i:02d}.service", f"Bench service {i}", interval=2.0)
              for i in range(units)]
-    targets = [DemoTarget(work / f"t{h}", name=f"bench{h}", units=specs) for h in range(hosts)]
+    bed = Testbed([f"bench{h}" for h in range(hosts)], units=specs, extra_units=(), log=print)
     try:
-        infos = []
-        for t in targets:
-            (t.root).mkdir(parents=True, exist_ok=True)
-            infos.append(t.start())
+        targets = bed.start()
+        infos = [t.info for t in targets]
         kh = work / "known_hosts"
         kh.write_text("".join(i.host_key_line.strip() + "\n" for i in infos))
         yield Fleet(targets, infos, kh, work)
     finally:
-        for t in targets:
-            try:
-                t.stop()
-            except Exception as exc:  # keep stopping the others
-                print(f"warning: stopping {t.name}: {exc}")
+        bed.stop()
 
 
 class Client:

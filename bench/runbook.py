@@ -7,7 +7,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from recon.demo.target import TargetInfo
+from recon.demo.info import TargetInfo
 
 
 def ssh_argv(info: TargetInfo, known_hosts: Path, command: list[str],
@@ -24,7 +24,9 @@ def ssh_argv(info: TargetInfo, known_hosts: Path, command: list[str],
 def runbook_status(info: TargetInfo, known_hosts: Path, unit: str,
                    control: Path | None = None) -> bool:
     """One status check the runbook's way; returns whether it reads as running."""
-    cmd = [info.sudo, "-n", info.systemctl, "status", unit]
+    # Real systemd answers `status` without sudo (only the journal lines need rights), and the
+    # scoped sudoers drop-in grants no `status` rule.
+    cmd = [info.systemctl, "status", unit]
     out = subprocess.run(ssh_argv(info, known_hosts, cmd, control), capture_output=True,
                          text=True, timeout=30)
     return "active (running)" in out.stdout

@@ -1,8 +1,8 @@
 """First paint with statuses: how long until the dashboard shows every service's state.
 
-Builds the benchmark fleet (5 real sshd targets x 10 demo units = 50 services), serves RECON
-over real HTTP, logs in through the form in Debian's Chromium (Playwright) and loads ``/``
-once to warm the SSH pool. Then, for each of ``n`` loads: navigation start -> the page's
+Builds the benchmark fleet (5 real hosts, systemd in nspawn, x 10 demo units = 50 services),
+serves RECON over real HTTP, logs in through the form in Debian's Chromium (Playwright) and
+loads ``/`` once to warm the SSH pool. Then, for each of ``n`` loads: navigation start -> the page's
 ``recon:statuses-painted`` mark (statuses in the DOM and two animation frames later, i.e.
 painted). Run: ``python -m bench.ui_first_paint [-n 20]`` (root: it builds SSH targets).
 """
@@ -66,7 +66,7 @@ def bench_ui_first_paint(f: Fleet, n: int, results: dict, *, cache_seconds: floa
                 page.wait_for_function(  # a function: the page's CSP forbids eval()
                     "() => performance.getEntriesByName('recon:statuses-painted').length > 0")
                 marks = page.evaluate(MARKS)
-                assert marks["panels"] == len(f.infos) * len(f.targets[0].units), marks
+                assert marks["panels"] == len(f.infos) * len(f.targets[0].info.units), marks
                 assert marks["loading"] == 0, marks
                 loads.append(marks)
                 api_ms.append(resp.value.json()["duration_ms"])

@@ -1,8 +1,9 @@
-"""``make run``: serve RECON under gunicorn; with no configuration, against a demo target.
+"""``make run``: serve RECON under gunicorn; with no configuration, against real demo hosts.
 
-Demo mode starts a real SSH target on 127.0.0.1 (sshd, scoped sudoers, demo services) in
-``instance/demo`` and writes a recon.toml for it, so a newcomer sees live services to stop and
-start. The target is stopped again when gunicorn exits.
+Demo mode boots three real Debian hosts (systemd, journald, sshd, sudo) in systemd-nspawn
+containers on loopback addresses (:mod:`recon.demo.nspawn`) and writes a recon.toml for them in
+``instance/demo``, so a newcomer sees live services to stop and start. They are stopped when
+gunicorn exits -- and, through a watchdog, even when this process is killed with -9.
 """
 
 from __future__ import annotations
@@ -37,25 +38,38 @@ class ReconServer(BaseApplication):
 
 
 def start_demo(instance: Path):
-    """Start the demo target and point RECON_CONFIG at its recon.toml; returns the target."""
-    from .demo.recon_config import demo_config_toml
-    from .demo.target import DemoTarget
+    """Boot the demo hosts and point RECON_CONFIG at their recon.toml; returns the testbed.
 
-    if os.geteuid() != 0:
+    Exits with the reason (and how to point RECON at a real host instead) when this machine
+    cannot boot them.
+    """
+    from .demo.files import DEFAULT_UNITS, EXTRA_UNITS
+    from .demo.nspawn import Testbed, unavailable_reason
+    from .demo.recon_config import demo_config_toml
+
+    reason = unavailable_reason()
+    if reason:
         raise SystemExit(
-            "No instance/recon.toml: the built-in demo target needs root (it creates a local "
-            "user, an sshd on 127.0.0.1 and a sudoers drop-in). Run `sudo make run`, or write "
-            "instance/recon.toml from recon.example.toml.")
+            f"No instance/recon.toml, and no demo hosts here: {reason}.\n"
+            "The demo boots 3 Debian hosts with real systemd in systemd-nspawn containers; it "
+            "needs root on Linux (`sudo make run`).\n"
+            "To manage a real host instead: cp recon.example.toml instance/recon.toml, set "
+            "hosts.NAME.address/user/key and the services, then run `flask --app wsgi recon "
+            "keygen`, `recon hosts trust NAME`, `recon sudoers NAME` and `recon check` "
+            "(README: Adding a real host).")
     root = instance / "demo"
     root.mkdir(parents=True, exist_ok=True)
-    target = DemoTarget(root)
-    info = target.start()
+    # Random crashes on: the flaky unit crashes every 20-60 s and systemd restarts it.
+    bed = Testbed(["alpha", "bravo", "charlie"], units=DEFAULT_UNITS + EXTRA_UNITS,
+                  extra_units=(), random_crashes=True, log=lambda msg: log.warning("%s", msg))
+    infos = [h.info for h in bed.start()]
     config = root / "recon.toml"
-    config.write_text(demo_config_toml([info]))
+    config.write_text(demo_config_toml(infos))
     os.environ["RECON_CONFIG"] = str(config)
-    log.warning("DEMO MODE: no instance/recon.toml, so RECON manages the demo target "
-                "%s@%s:%s (%s)", info.user, info.address, info.port, ", ".join(info.units))
-    return target
+    log.warning("DEMO MODE: no instance/recon.toml, so RECON manages %d real demo hosts "
+                "(systemd in containers): %s", len(infos),
+                ", ".join(f"{i.user}@{i.address}" for i in infos))
+    return bed
 
 
 def announce_admin(demo: bool) -> None:
@@ -76,7 +90,7 @@ def announce_admin(demo: bool) -> None:
     print(f"{banner}\nRECON created the first user: admin / {password}\n"
           "This password is shown only now; change it with "
           "`flask --app wsgi recon users passwd admin`."
-          + ("\n(DEMO MODE: the services below belong to a local demo target.)" if demo else "")
+          + ("\n(DEMO MODE: the services below belong to local demo hosts.)" if demo else "")
           + f"\n{banner}", flush=True)
 
 

@@ -1,5 +1,5 @@
-"""Fixtures that build the real target: an OpenSSH sshd on 127.0.0.1 with scoped sudoers and
-a systemctl-compatible service manager that really starts and stops the demo processes."""
+"""Fixtures that boot the real target: Debian with systemd, journald, sshd and sudo in a
+systemd-nspawn container (recon.demo.nspawn), reached over SSH on its own loopback address."""
 
 from __future__ import annotations
 
@@ -14,33 +14,47 @@ from flask import Flask
 from recon import create_app
 from recon.auth import ROLES
 from recon.auth.accounts import create_token
+from recon.demo.host import Host
+from recon.demo.info import TargetInfo
+from recon.demo.nspawn import Testbed, unavailable_reason
 from recon.demo.recon_config import demo_config_toml
-from recon.demo.target import DemoTarget, TargetInfo
 from recon.monitor import Monitor
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
 
 
 @pytest.fixture(scope="session")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTarget]:
-    """One real target for the whole session; tests leave it as they found it."""
-    if os.geteuid() != 0:
-        pytest.skip("the real SSH target needs root (useradd, sudoers, sshd)")
-    demo = DemoTarget(tmp_path_factory.mktemp("target"), name="demo")
-    demo.start()
-    yield demo
-    demo.stop()
+def target() -> Iterator[Host]:
+    """One real host for the whole session; tests leave it as they found it."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"no real host: {reason}")
+    bed = Testbed(["demo"])
+    (host,) = bed.start()
+    yield host
+    bed.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet() -> Iterator[list[Host]]:
+    """Five more real hosts, for tests about several hosts at once."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"no real hosts: {reason}")
+    bed = Testbed([f"web{i}" for i in range(1, 6)])
+    hosts = bed.start()
+    yield hosts
+    bed.stop()
 
 
 @pytest.fixture
-def target_info(target: DemoTarget) -> TargetInfo:
+def target_info(target: Host) -> TargetInfo:
     return target.info
 
 
 def build_app(tmp_path: Path, infos: list[TargetInfo], known_hosts: Path | None = None,
               **config: float) -> Flask:
     """An app with its own database and known_hosts copy, configured for ``infos``."""
-    config.setdefault("status_cache_seconds", 0)
     config.setdefault("command_timeout", 5)
     config.setdefault("connect_timeout", 3)
     if known_hosts is None:

@@ -38,7 +38,8 @@ def allowed(command: str, info) -> bool:
     if argv == watch_argv(HostConfig("h", "a", "u", Path("k"))):
         return True  # the monitor's read-only unit watcher, unprivileged
     if argv[:2] == [info.systemctl, "show"]:
-        return argv[2].startswith("--property=") and set(argv[3:]) <= units
+        rest = argv[4:] if argv[3:4] == ["--timestamp=unix"] else argv[3:]
+        return argv[2].startswith("--property=") and set(rest) <= units
     if argv[:2] == [info.sudo, "-n"]:
         argv = argv[2:]
         if argv[:1] == [info.systemctl]:

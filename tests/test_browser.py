@@ -15,7 +15,7 @@ from browser_fixtures import PHONE  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 from recon import audit  # noqa: E402
-from recon.demo.sshd import free_port  # noqa: E402
+from recon.demo.nspawn import free_port  # noqa: E402
 
 pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 

@@ -47,8 +47,13 @@ def test_kill_9_mid_action_leaves_a_pending_audit_entry_and_nothing_running(
         assert close_interrupted(now=later) == 1
         entry = AuditEntry.query.filter_by(action="reload", service="demo-stuck").one()
         assert entry.success is False and entry.error == "interrupted"
-    # the remote `timeout` ends the hung command on the host although nobody waits for it
+    # the remote `timeout` ends the hung command on the host although nobody waits for it;
+    # the reload job is systemd's, ended after the unit's TimeoutStartSec (8 s)
     deadline = time.monotonic() + 3 + 4
+    while target.remote_processes("systemctl reload") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert target.remote_processes("systemctl reload") == []
+    deadline = time.monotonic() + 10
     while target.remote_processes("sleep 600") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert target.remote_processes("sleep 600") == []

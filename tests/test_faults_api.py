@@ -13,6 +13,7 @@ from conftest import client_for, requested_commands
 from helpers import Tarpit, free_port, wait_for
 
 from recon.models import AuditEntry
+from recon.ssh.hostkeys import known_hosts_name
 
 
 def last_audit(app, action: str, service: str) -> AuditEntry:
@@ -73,7 +74,8 @@ def test_a_tarpit_host_costs_at_most_its_connect_timeout_and_not_the_others(
 def test_a_changed_host_key_is_refused_with_host_key_changed(make_app, target_info, tmp_path):
     kh = tmp_path / "changed_known_hosts"
     other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-    kh.write_text(f"[{target_info.address}]:{target_info.port} ssh-ed25519 {other}\n")
+    name = known_hosts_name(target_info.address, target_info.port)
+    kh.write_text(f"{name} ssh-ed25519 {other}\n")
     app = make_app([target_info], known_hosts=kh)
     client = client_for(app)
     status = client.get("/api/services/demo-web/status").get_json()
@@ -110,7 +112,15 @@ def test_a_hanging_action_times_out_and_leaves_nothing_on_the_target(make_app, t
     assert resp.status_code == 504 and resp.get_json()["error"] == "timeout"
     assert 1.9 < took < 2 + 3.5  # bound: command_timeout plus the remote kill grace
     assert last_audit(app, "reload", "demo-stuck").error == "timeout"
-    deadline = time.monotonic() + 5
+    # The remote `timeout` ends the systemctl client at once. The reload job itself belongs to
+    # systemd and outlives its client (real semantics): the unit shows "reloading" until
+    # systemd kills the hung ExecReload after the unit's TimeoutStartSec (8 s).
+    deadline = time.monotonic() + 3
+    while target.remote_processes("systemctl reload") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert target.remote_processes("systemctl reload") == []
+    assert client.get("/api/services/demo-stuck/status").get_json()["state"] == "reloading"
+    deadline = time.monotonic() + 10
     while target.remote_processes("sleep 600") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert target.remote_processes("sleep 600") == []
@@ -119,8 +129,7 @@ def test_a_hanging_action_times_out_and_leaves_nothing_on_the_target(make_app, t
 
 def test_sshd_restarted_under_the_pool_recovers_transparently(client, target):
     assert client.get("/api/services/demo-web/status").get_json()["active"] is True
-    target.restart_sshd(drop_sessions=True)
-    time.sleep(0.3)
+    target.restart_sshd(drop_sessions=True)  # returns once the new sshd sends its banner
     # a synchronous read reconnects at once; the monitor's snapshot follows by itself
     assert client.get("/api/services/demo-web/status?fresh=1").get_json()["active"] is True
     assert wait_for(lambda: client.get("/api/services").get_json()["hosts"][0]["state"] == "up",
@@ -139,7 +148,10 @@ def test_connection_cut_mid_command_is_an_error_within_a_second(client, runtime,
 
     t = threading.Thread(target=long_command)
     t.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5
+    while not target.remote_processes("sleep 4") and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until the command really runs on the host
+    assert target.remote_processes("sleep 4")
     cut = time.monotonic()
     target.restart_sshd(drop_sessions=True)
     t.join(10)

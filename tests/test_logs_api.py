@@ -1,5 +1,5 @@
-"""``GET /api/services/<slug>/logs`` and ``logs.txt`` against the real target, whose real
-journalctl reads the journal that systemd-journal-remote writes from the units' output."""
+"""``GET /api/services/<slug>/logs`` and ``logs.txt`` against the real target: its own
+journald records the units' output, read through sudo with the real journalctl."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from recon.models import AuditEntry
 
 
 def emit(target, unit: str, text: str) -> None:
-    """Write a line to ``unit``'s output, as the running service would (the replacement
-    appends each unit's stdout to this file; the shipper takes it into the journal)."""
-    with open(target.sysroot / "var" / "log" / "journal" / f"{unit}.log", "a") as f:
-        f.write(text + "\n")
+    """Make the running service print ``text`` on its stdout; the host's journald records it
+    for the unit (a ``<N>`` prefix sets the priority, as for any service)."""
+    target.emit(unit, text)
 
 
 def wait_for_lines(client, url: str, predicate, timeout: float = 5.0) -> dict:

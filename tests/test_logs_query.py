@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from recon.demo.journal import export_record, priority_of
 from recon.logs.journal import JournalModes, Reader
 from recon.logs.parse import (
     ExportStream,
@@ -200,14 +199,6 @@ def test_a_host_without_json_output_falls_back_to_short_iso_and_is_remembered(tm
     assert not truncated and reader.calls == ["export", "short-iso"]
     reader.read(host, LogQuery("w.service", 10))
     assert reader.calls[2:] == ["short-iso"] and modes.get(host) == "text"
-
-
-def test_shipper_records_are_binary_safe_and_priorities_follow_journald():
-    assert priority_of(b"<3>disk full") == (3, b"disk full")
-    assert priority_of(b"demo-web: started as pid 7 (user x)")[0] == 5
-    assert priority_of(b"request failed")[0] == 3 and priority_of(b"heartbeat 3")[0] == 6
-    record = export_record([("_BOOT_ID", b"ab"), ("MESSAGE", b"two\nlines")])
-    assert record == b"_BOOT_ID=ab\nMESSAGE\n\x09\x00\x00\x00\x00\x00\x00\x00two\nlines\n\n"
 
 
 def test_a_cursor_supersedes_since_which_journalctl_refuses_alongside_it():

@@ -9,6 +9,7 @@ import stat
 import paramiko
 
 from recon.onboarding import keygen
+from recon.ssh.hostkeys import known_hosts_name
 
 
 def test_keygen_creates_a_private_key_once_and_prints_the_public_line(tmp_path):
@@ -37,7 +38,8 @@ def test_trust_writes_the_key_only_after_confirmation(make_app, target_info, tmp
 def test_a_changed_key_needs_replace_and_is_audited(make_app, target_info, tmp_path):
     kh = tmp_path / "kh"
     other = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-    kh.write_text(f"[{target_info.address}]:{target_info.port} ssh-ed25519 {other}\n")
+    name = known_hosts_name(target_info.address, target_info.port)
+    kh.write_text(f"{name} ssh-ed25519 {other}\n")
     app = make_app([target_info], known_hosts=kh)
     runner = app.test_cli_runner()
     out = runner.invoke(args=["recon", "hosts", "trust", "demo", "--yes"])

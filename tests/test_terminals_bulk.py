@@ -13,11 +13,13 @@ TEN_MB = 10 * 1024 * 1024
 
 
 def test_ten_mb_through_the_proxy_arrive_whole_and_the_first_bytes_name_the_host(live,
-                                                                                 term_app):
+                                                                                 term_app,
+                                                                                 target_info):
     token = term_app.config["TEST_TOKENS"]["operator"]
     client = attach(live, token, open_terminal(live, token))
     client.read_until(b"$ ")
-    assert client.output.startswith(b"[RECON] connecting to demo (recon-demo-term@127.0.0.1:")
+    where = f"[RECON] connecting to demo (recon-demo-term@{target_info.address}:22)".encode()
+    assert client.output.startswith(where)
     client.output.clear()
     client.send_input(f"head -c {TEN_MB} /dev/zero | tr '\\0' x; echo; echo done-$((6*7))\r")
     client.read_until(b"done-42", timeout=60)

@@ -23,8 +23,8 @@ from terminal_fixtures import (  # noqa: E402
     zombies_of,
 )
 
+from recon.demo.nspawn import free_port  # noqa: E402
 from recon.demo.procs import descendants  # noqa: E402
-from recon.demo.sshd import free_port  # noqa: E402
 from recon.extensions import db  # noqa: E402
 from recon.terminals.models import TerminalSession  # noqa: E402
 

@@ -1,6 +1,10 @@
-"""A real SSH target on 127.0.0.1 for tests and the demo mode (see :mod:`recon.demo.target`)."""
+"""Real demo hosts for tests and the demo mode: Debian with systemd, journald, sshd and sudo,
+booted in systemd-nspawn containers (see :mod:`recon.demo.nspawn`)."""
 
-from recon.demo.target import DemoTarget, TargetInfo
-from recon.demo.units import DEFAULT_UNITS, SUDO_ACTIONS, UnitSpec
+from recon.demo.files import DEFAULT_UNITS, EXTRA_UNITS, UnitSpec
+from recon.demo.host import SUDO_ACTIONS, Host
+from recon.demo.info import TargetInfo
+from recon.demo.nspawn import Testbed, unavailable_reason
 
-__all__ = ["DEFAULT_UNITS", "SUDO_ACTIONS", "DemoTarget", "TargetInfo", "UnitSpec"]
+__all__ = ["DEFAULT_UNITS", "EXTRA_UNITS", "SUDO_ACTIONS", "Host", "TargetInfo", "Testbed",
+           "UnitSpec", "unavailable_reason"]

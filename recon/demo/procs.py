@@ -93,3 +93,43 @@ def _signal(pid: int, sig: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def starttime(pid: int) -> int:
+    """Start time of ``pid`` in clock ticks since boot (0 if gone): with the pid, it names a
+    process uniquely, so a state file never makes us signal a reused pid."""
+    stat = _read(pid, "stat")
+    return int(stat.rsplit(b")", 1)[-1].split()[19]) if stat else 0
+
+
+def comm(pid: int) -> str:
+    """The process name (``/proc/PID/comm``)."""
+    return _read(pid, "comm").decode(errors="replace").strip()
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid``."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        out += [int(c) for c in _read(pid, f"task/{task}/children").split()]
+    return out
+
+
+def pid_namespace(pid: int) -> str:
+    """The PID namespace of ``pid`` (``pid:[4026...]``; '' if gone)."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return ""
+
+
+def uid(pid: int) -> int | None:
+    """Real uid of ``pid`` (None if gone)."""
+    for line in _read(pid, "status").splitlines():
+        if line.startswith(b"Uid:"):
+            return int(line.split()[1])
+    return None

@@ -1,16 +1,17 @@
-"""The recon.toml that points RECON at a running demo target."""
+"""The recon.toml that points RECON at running demo hosts."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .target import TargetInfo
+from .info import TargetInfo
 
 # Which actions each demo unit allows; a unit not named here gets every action.
 DEMO_ACTIONS = {
     "demo-cron.service": ["status", "start", "stop", "restart", "logs"],
     "demo-stuck.service": ["status", "reload", "logs"],
+    "demo-backup.service": ["status", "start", "logs"],  # a oneshot: start = run it now
 }
 ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs"]
 
@@ -21,12 +22,12 @@ def _q(value: object) -> str:
 
 
 def demo_config_toml(targets: list[TargetInfo], *, command_timeout: float = 10,
-                     connect_timeout: float = 5, status_cache_seconds: float = 2,
+                     connect_timeout: float = 5,
                      known_hosts: Path | None = None) -> str:
     """A recon.toml text with one host per target and one service per demo unit."""
     known_hosts = known_hosts or targets[0].known_hosts_path
     lines = ["demo = true", "", "[settings]", f"known_hosts = {_q(known_hosts)}",
-             f"status_cache_seconds = {status_cache_seconds}", ""]
+             ""]
     for t in targets:
         lines += [
             f"[hosts.{t.name}]", f"address = {_q(t.address)}", f"port = {t.port}",
