@@ -27,8 +27,8 @@ def error_response(body: dict, status: int) -> tuple[Response, int]:
 
 
 # Failures an operator debugs from a shell: the hint names the exact ssh command for the host.
-SSH_DEBUGGABLE = ("unreachable", "auth_failed", "host_key_unknown", "host_key_changed",
-                  "key_unreadable")
+SSH_DEBUGGABLE = ("unreachable", "timeout", "host_down", "auth_failed", "host_key_unknown",
+                  "host_key_changed", "key_unreadable")
 
 
 def with_ssh_command(body: dict) -> dict:

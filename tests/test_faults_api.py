@@ -45,7 +45,7 @@ def test_a_tarpit_host_costs_at_most_its_connect_timeout_and_not_the_others(
         make_app, target_info):
     pit = Tarpit()
     try:
-        slow = replace(target_info, name="pit", port=pit.port)
+        slow = replace(target_info, name="pit", address="127.0.0.1", port=pit.port)
         app = make_app([target_info, slow], connect_timeout=1.5)
         client = client_for(app)
         body, took = timed(lambda: client.get("/api/services").get_json())

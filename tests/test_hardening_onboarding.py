@@ -169,7 +169,8 @@ def test_api_hints_name_the_hosts_exact_ssh_command(make_app, target_info, tmp_p
     closed = dataclasses.replace(target_info, port=1)
     app = make_app([closed])
     body = client_for(app).post("/api/services/demo-web/restart").get_json()
-    assert body["error"] == "unreachable"
+    # the monitor found the port closed already: answered at once, saying why
+    assert (body["error"], body["cause"]) == ("host_down", "unreachable")
     expected = (f"ssh -p 1 -i {target_info.key_path} -o UserKnownHostsFile="
                 f"{app.config['RECON_KNOWN_HOSTS']} -o StrictHostKeyChecking=yes")
     assert body["ssh"].startswith(expected) and expected in body["hint"]

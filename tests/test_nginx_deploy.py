@@ -24,12 +24,12 @@ from urllib.parse import urlencode
 import pytest
 
 pytest.register_assert_rewrite("terminal_fixtures")
+from helpers import free_port  # noqa: E402
 from terminal_fixtures import close_all  # noqa: E402
 from wsproto import ConnectionType, WSConnection  # noqa: E402
 from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage  # noqa: E402
 
 from recon.auth.accounts import create_user  # noqa: E402
-from recon.demo.sshd import free_port  # noqa: E402
 
 pytest_plugins = ["terminal_fixtures"]
 ROOT = Path(__file__).resolve().parent.parent

@@ -90,7 +90,7 @@ def test_closed_port_is_unreachable_at_once(executor, target_info):
 def test_a_stalled_handshake_is_a_timeout_paid_once_then_answered_at_once(executor, target_info,
                                                                           banner):
     pit = Tarpit(banner=banner)
-    host = host_for(target_info, port=pit.port, connect_timeout=1.5)
+    host = host_for(target_info, address="127.0.0.1", port=pit.port, connect_timeout=1.5)
     try:
         started = time.monotonic()
         with pytest.raises(ConnectTimeout) as caught:

@@ -124,7 +124,7 @@ def test_a_host_whose_systemctl_refuses_unix_timestamps_is_asked_without_them(tm
         def __init__(self):
             self.calls = []
 
-        def run(self, host, argv):
+        def run(self, host, argv, **_options):
             self.calls.append(list(argv))
             if "--timestamp=unix" in argv:
                 return CommandResult(tuple(argv), 1, "",

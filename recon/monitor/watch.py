@@ -103,6 +103,8 @@ class UnitWatcher:
                 self.exit_code = channel.recv_exit_status()
                 self.unavailable = self.exit_code in NOT_FOUND_EXIT
             channel.close()
+            # The connection may be gone: read the host now rather than at the next poll.
+            self.on_change()
 
     def _ours(self, line: bytes) -> bool:
         if not line.startswith(b"signal "):
