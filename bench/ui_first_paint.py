@@ -1,10 +1,11 @@
 """First paint with statuses: how long until the dashboard shows every service's state.
 
-Builds the benchmark fleet (5 real hosts, systemd in nspawn, x 10 demo units = 50 services),
-serves RECON over real HTTP, logs in through the form in Debian's Chromium (Playwright) and
-loads ``/`` once to warm the SSH pool. Then, for each of ``n`` loads: navigation start -> the page's
-``recon:statuses-painted`` mark (statuses in the DOM and two animation frames later, i.e.
-painted). Run: ``python -m bench.ui_first_paint [-n 20]`` (root: it builds SSH targets).
+Against the benchmark fleet (5 real hosts, systemd in nspawn, x 10 units = 50 services) and
+RECON served as ``make run`` serves it (gunicorn subprocess, see :mod:`bench.fleet`): logs in
+through the form in Debian's Chromium (Playwright) and loads ``/`` once. Then, for each of
+``n`` loads: navigation start -> the page's ``recon:statuses-painted`` mark (statuses in the
+DOM and two animation frames later, i.e. painted). Run: ``python -m bench.ui_first_paint
+[-n 20]`` (root: it boots the hosts).
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from recon.auth.accounts import create_user
-
-from .fleet import Fleet, fleet, serve
+from .fleet import Fleet, Server, fleet, serve
 
 RESULTS = Path(__file__).parent / "results"
 CHROMIUM = os.environ.get("RECON_CHROMIUM", "/usr/bin/chromium")
@@ -43,38 +42,35 @@ def summary(samples: list[float]) -> dict[str, float]:
             "max_ms": round(ordered[-1], 1), "n": len(ordered)}
 
 
-def bench_ui_first_paint(f: Fleet, n: int, results: dict, *, cache_seconds: float = 0) -> None:
-    """Adds ``results["ui_first_paint"]``: n warm loads of the dashboard in Chromium."""
+def bench_ui_first_paint(f: Fleet, srv: Server, n: int) -> dict:
+    """n warm loads of the dashboard in Chromium (the viewer ``bench-ui`` exists: fleet.py)."""
     from playwright.sync_api import sync_playwright
 
-    with serve(f, f"ui-{cache_seconds}", status_cache_seconds=cache_seconds) as srv:
-        with srv.app.app_context():
-            create_user("bench-ui", "bench-ui-password", "viewer")
-        base = f"http://127.0.0.1:{srv.port}"
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-            page.goto(f"{base}/login")
-            page.fill("#username", "bench-ui")
-            page.fill("#password", "bench-ui-password")
-            page.click("button[type=submit]")
-            page.wait_for_selector("html[data-status-loaded]")  # warms the SSH pool
-            loads, api_ms = [], []
-            for _ in range(n):
-                with page.expect_response(lambda r: r.url.endswith("/api/services")) as resp:
-                    page.goto(f"{base}/")
-                page.wait_for_function(  # a function: the page's CSP forbids eval()
-                    "() => performance.getEntriesByName('recon:statuses-painted').length > 0")
-                marks = page.evaluate(MARKS)
-                assert marks["panels"] == len(f.infos) * len(f.targets[0].info.units), marks
-                assert marks["loading"] == 0, marks
-                loads.append(marks)
-                api_ms.append(resp.value.json()["duration_ms"])
-                time.sleep(0.2)
-            browser.close()
-    results["ui_first_paint"] = {
-        "services": loads[0]["panels"], "hosts": len(f.infos), "status_cache_seconds":
-        cache_seconds, "statuses_painted": summary([m["painted_ms"] for m in loads]),
+    base = f"http://127.0.0.1:{srv.port}"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page.goto(f"{base}/login")
+        page.fill("#username", "bench-ui")
+        page.fill("#password", "bench-ui-password")
+        page.click("button[type=submit]")
+        page.wait_for_selector("html[data-status-loaded]")
+        loads, api_ms = [], []
+        for _ in range(n):
+            with page.expect_response(lambda r: r.url.endswith("/api/services")) as resp:
+                page.goto(f"{base}/")
+            page.wait_for_function(  # a function: the page's CSP forbids eval()
+                "() => performance.getEntriesByName('recon:statuses-painted').length > 0")
+            marks = page.evaluate(MARKS)
+            assert marks["panels"] == len(f.infos) * len(f.infos[0].units), marks
+            assert marks["loading"] == 0, marks
+            loads.append(marks)
+            api_ms.append(resp.value.json()["duration_ms"])
+            time.sleep(0.2)
+        browser.close()
+    return {
+        "services": loads[0]["panels"], "hosts": len(f.infos),
+        "statuses_painted": summary([m["painted_ms"] for m in loads]),
         "statuses_in_dom": summary([m["statuses_ms"] for m in loads]),
         "html_received": summary([m["html_ms"] for m in loads]),
         "api_services_server_side": summary(api_ms),
@@ -85,16 +81,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=20, help="page loads to measure")
     parser.add_argument("--hosts", type=int, default=5)
-    parser.add_argument("--units", type=int, default=10)
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the benchmark builds real SSH targets and needs root")
     results: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
                      "cpus": os.cpu_count()}
-    with fleet(args.hosts, args.units) as f:
-        bench_ui_first_paint(f, args.n, results)
-    r = results["ui_first_paint"]
-    print(f"{r['services']} services on {r['hosts']} hosts, warm pool, no status cache, "
+    with fleet(args.hosts) as f, serve(f.workdir, "ui", f.infos, f.known_hosts) as srv:
+        r = results["ui_first_paint"] = bench_ui_first_paint(f, srv, args.n)
+    print(f"{r['services']} services on {r['hosts']} hosts, from the monitor's snapshot, "
           f"{r['statuses_painted']['n']} loads:")
     for key in ("html_received", "statuses_in_dom", "statuses_painted",
                 "api_services_server_side"):

@@ -1,0 +1,148 @@
+"""The benchmark's table: latency rows, then every issue target with its verdict."""
+
+from __future__ import annotations
+
+W = 58
+
+
+def _row(name: str, s: dict | None) -> str:
+    if not s or not s.get("n"):
+        return f"{name:<{W}} {'-':>9} {'-':>9} {'-':>5}"
+    return f"{name:<{W}} {s['median_ms']:>7.1f}ms {s['p95_ms']:>7.1f}ms {s['n']:>5}"
+
+
+def _verdict(name: str, value: str, target: str, met: bool | None) -> str:
+    mark = {True: "met", False: "MISSED", None: "n/a"}[met]
+    return f"{name:<40} {value:>22}  [{target}] {mark}"
+
+
+def rows(r: dict) -> list[str]:
+    out = [f"{'measure (paired rounds, shuffled order)':<{W}} {'median':>9} {'p95':>9} {'n':>5}",
+           "-" * (W + 26)]
+    if "status" in r:
+        s, a, l5, l1 = r["status"], r["action"], r["logs_5000"], r["logs_100"]
+        out += [_row("1 status fresh=1: RECON via gunicorn", s["recon_fresh"]),
+                _row("1 status: floor (bare Paramiko, open transport)", s["floor"]),
+                _row("1 status: ssh ControlMaster", s["ssh_controlmaster"]),
+                _row("1 status: runbook (fresh ssh process)", s["runbook_fresh_ssh"]),
+                _row("1 status: snapshot read GET .../status", s["recon_snapshot"]),
+                _row("  parts: static file via gunicorn (no auth, no DB)", s["static_file"]),
+                _row("  parts: /healthz (+ SQLite SELECT 1)", s["healthz"]),
+                _row("  parts: RECON executor in-process (same cmd)",
+                     s["recon_executor_in_process"]),
+                _row("  parts: publish to SQLite in-process", s["publish_in_process"]),
+                _row("restart: RECON POST (incl. fresh status)", a["recon_restart"]),
+                _row("restart: bare sudo restart + show, open transport",
+                     a["bare_restart_and_show"]),
+                _row(f"logs 5000 ({l5['journal_lines_held']} held): RECON", l5["recon_logs"]),
+                _row("logs 5000: bare journalctl, same command", l5["bare_journalctl"]),
+                _row("logs 100: RECON", l1["recon_logs"]),
+                _row("logs 100: bare journalctl, same command", l1["bare_journalctl"])]
+    if "faults" in r:
+        fl = r["faults"]["fleet"]
+        out += [_row(f"fleet {fl['services_healthy']}: GET /api/services (snapshot)",
+                     fl["healthy_fleet"]),
+                _row(f"fleet + tarpit, banner-stall, hung host ({fl['services_faulty']} svc)",
+                     fl["with_bad_hosts"])]
+    if "events" in r:
+        ev = r["events"]
+        out += [_row("host change -> SSE unit event (from host cmd start)",
+                     ev["from_command_start"]),
+                _row("  the host-side systemctl call itself", ev["host_systemctl_call"])]
+    return out
+
+
+def _sync(r: dict) -> list[str]:
+    s, a, l5 = r["status"], r["action"], r["logs_5000"]
+    fresh, runbook = s["paired_fresh_vs_floor"], s["paired_runbook_vs_fresh"]["ratio_median"]
+    return [_verdict("status fresh / floor (paired)",
+                     f"{fresh['ratio_median']}x (+{fresh['diff_median_ms']} ms)", "<= 1.3x",
+                     fresh["ratio_median"] <= 1.3),
+            _verdict("runbook / RECON fresh (paired)", f"{runbook}x", ">= 10x", runbook >= 10),
+            _verdict("ControlMaster / RECON fresh (paired)",
+                     f"{s['paired_controlmaster_vs_fresh']['ratio_median']}x", "info", None),
+            _verdict("restart RECON / bare (paired)", f"{a['paired']['ratio_median']}x "
+                     f"(+{a['paired']['diff_median_ms']} ms)", "<= 1.3x",
+                     a["paired"]["ratio_median"] <= 1.3),
+            _verdict("logs 5000 RECON / bare (paired)", f"{l5['paired']['ratio_median']}x "
+                     f"(+{l5['paired']['diff_median_ms']} ms)", "<= 1.5x",
+                     l5["paired"]["ratio_median"] <= 1.5)]
+
+
+def _faults(r: dict) -> list[str]:
+    f = r["faults"]
+    fl, ld, rc = f["fleet"], f["load"]["by_label"], f["recovery"]
+    unexpected = sum(f["load"]["unexpected_5xx_or_errors"].values())
+    rec = rc["snapshot_served_again_s"]
+    return [_verdict("fleet 50 median", f"{fl['healthy_fleet']['median_ms']} ms", "<= 10 ms",
+                     fl["healthy_fleet"]["median_ms"] <= 10),
+            _verdict("fleet + bad hosts median", f"{fl['with_bad_hosts']['median_ms']} ms",
+                     "<= 50 ms", fl["with_bad_hosts"]["median_ms"] <= 50),
+            _verdict("bad hosts marked", ", ".join(f"{k}={v['error']}"
+                                                   for k, v in fl["bad_hosts"].items()),
+                     "with error", all(v["error"] for v in fl["bad_hosts"].values())),
+            _verdict(f"load {f['load']['clients']} clients x {f['load']['seconds']} s: "
+                     "healthy status p99", f"{ld['healthy_status']['p99_ms']} ms", "<= 200 ms",
+                     ld["healthy_status"]["p99_ms"] <= 200),
+            _verdict("  /healthz p99", f"{ld['healthz']['p99_ms']} ms", "<= 100 ms",
+                     ld["healthz"]["p99_ms"] <= 100),
+            _verdict("  5xx outside the bad hosts' own", str(unexpected), "0", unexpected == 0),
+            _verdict("  throughput", f"{f['load']['rps']} req/s", "info", None),
+            _verdict("recovery after SIGCONT", f"{rec} s", "<= 15 s",
+                     rec is not None and rec <= 15)]
+
+
+def _events(r: dict) -> list[str]:
+    ev, st = r["events"]["from_command_start"], r["stale_reads"]
+    return [_verdict("event latency p95", f"{ev['p95_ms']} ms", "<= 1000 ms",
+                     ev["p95_ms"] <= 1000 and not r["events"]["missed"]),
+            _verdict("event latency median", f"{ev['median_ms']} ms", "goal 250 ms",
+                     ev["median_ms"] <= 250),
+            _verdict("stale reads after actions, 2 workers", f"{st['stale']} / {st['reads']}",
+                     "0", st["stale"] == 0)]
+
+
+def _rest(r: dict) -> list[str]:
+    rest = r["rest"]
+    return [_verdict(f"at rest, {rest['hosts_configured']} hosts: SSH cmds/host/min",
+                     str(rest["commands_per_host_per_minute"]), "goal <= 6",
+                     rest["commands_per_host_per_minute"] <= 6),
+            _verdict("  RECON CPU at rest", f"{rest['cpu_percent_of_one_core']}% of a core",
+                     "info", None),
+            _verdict("  RECON memory (RSS / PSS)", f"{rest['rss_mb']} / {rest['pss_mb']} MB",
+                     "info", None)]
+
+
+def _extras(r: dict) -> list[str]:
+    out = []
+    t = r.get("terminals")
+    if t and "create_to_prompt_ms" in t:
+        out.append(_verdict(f"terminal ({t['ttyd'][:9]}) open -> prompt",
+                            f"{t['create_to_prompt_ms']['median_ms']} ms", "info", None))
+        out.append(_verdict("  10 MB cat: proxy / direct to ttyd",
+                            f"{t['proxy_vs_direct']}x", "info", None))
+    elif t:
+        out.append(_verdict("terminal", t.get("skipped", "?"), "info", None))
+    ui = r.get("ui_first_paint")
+    if ui:
+        p = ui["statuses_painted"]
+        out.append(_verdict(f"first paint, {ui['services']} statuses (Chromium)",
+                            f"{p['median_ms']} ms (p95 {p['p95_ms']})", "info", None))
+    return out
+
+
+def verdicts(r: dict) -> list[str]:
+    out = ["-" * (W + 26), "targets (issues 10 and 11):"]
+    for key, part in (("status", _sync), ("faults", _faults), ("events", _events),
+                      ("rest", _rest)):
+        if key in r:
+            out += part(r)
+    out += _extras(r)
+    m = r["machine"]
+    out.append(f"machine: {m['cpus']} cores shared with other runs; load {m['load_at_start']} "
+               f"at start, {m.get('load_at_end')} at end (per-row loads in the JSON)")
+    return out
+
+
+def table(r: dict) -> str:
+    return "\n".join(rows(r) + verdicts(r))
