@@ -30,6 +30,7 @@ class Tty:
     def __init__(self, sock: socket.socket, host: str, target: str, headers: dict):
         self.sock, self.ws = sock, WSConnection(ConnectionType.CLIENT)
         self.output = bytearray()
+        self.frames = 0  # output messages received
         self._buf = bytearray()
         sock.settimeout(15)
         sock.sendall(self.ws.send(Request(host=host, target=target, subprotocols=["tty"],
@@ -79,6 +80,7 @@ class Tty:
                 if event.message_finished:
                     if self._buf[:1] == b"0":
                         self.output += self._buf[1:]
+                        self.frames += 1
                     self._buf.clear()
             elif isinstance(event, Ping):
                 self.sock.sendall(self.ws.send(event.response()))
