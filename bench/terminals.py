@@ -104,6 +104,6 @@ def bench_terminals(f: Fleet, srv: Server, n: int) -> dict:
             "create_to_prompt_ms": stats(prompt), "cat_10mb_seconds": best,
             "proxy_vs_direct": round(best["proxy"] / best["direct"], 2),
             # About as many messages either way: the proxy does not coalesce. Direct is the
-            # slower one because ttyd then writes straight into the single-threaded Python
-            # client; through the proxy a second process buffers in between (a pipeline).
+            # slower one, likely because ttyd then writes straight into the single-threaded
+            # Python client, while through the proxy a second process buffers in between.
             "output_messages_per_cat": {k: max(v) for k, v in frames.items()}}
