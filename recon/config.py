@@ -14,8 +14,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-ACTIONS = ("status", "start", "stop", "restart", "reload", "logs")
-SYSTEMCTL_ACTIONS = ("start", "stop", "restart", "reload")
+ACTIONS = ("status", "start", "stop", "restart", "reload", "logs",
+           "enable", "disable", "reset-failed", "mask", "unmask")
+SYSTEMCTL_ACTIONS = ("start", "stop", "restart", "reload",
+                     "enable", "disable", "reset-failed", "mask", "unmask")
+# What a service may do when its `actions` are not listed: the actions RECON always had.
+# Changing the boot setup and masking are opt-in (list them), so existing files keep meaning
+# what they meant and their sudoers drop-ins stay valid.
+DEFAULT_ACTIONS = ("status", "start", "stop", "restart", "reload", "logs")
+# Actions on the running unit (the row's buttons) and on its installation (the detail panel).
+RUN_ACTIONS = ("start", "stop", "restart", "reload")
+SETUP_ACTIONS = ("enable", "disable", "reset-failed", "mask", "unmask")
+# Only admins may mask or unmask: a masked unit cannot be started by anyone until unmasked.
+ADMIN_ACTIONS = ("mask", "unmask")
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -352,7 +363,7 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
     name = raw.get("name", slug)
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         errors.append(f"{where}.name: must be a non-empty string of at most 100 characters")
-    actions = raw.get("actions", list(ACTIONS))
+    actions = raw.get("actions", list(DEFAULT_ACTIONS))
     if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
         errors.append(f"{where}.actions: must be a list of strings")
         actions = []

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from recon.config import ACTIONS, HostConfig
 from recon.monitor.watch import watch_argv
 
-MUTATING = {"start", "stop", "restart", "reload"}
+MUTATING = {"start", "stop", "restart", "reload", "enable", "disable", "reset-failed", "mask",
+            "unmask"}
 text = st.text(max_size=40)
 slugs = st.one_of(st.sampled_from(["demo-web", "demo-stuck", "demo-cron", "nope", "..", "%2e"]),
                   text)

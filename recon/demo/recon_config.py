@@ -13,7 +13,9 @@ DEMO_ACTIONS = {
     "demo-stuck.service": ["status", "reload", "logs"],
     "demo-backup.service": ["status", "start", "logs"],  # a oneshot: start = run it now
 }
-ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs"]
+# Every action, the opt-in ones (boot setup, reset-failed, mask) included, so tests can use them.
+ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs",
+               "enable", "disable", "reset-failed", "mask", "unmask"]
 
 
 def _q(value: object) -> str:
