@@ -21,6 +21,7 @@ pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 
 DEMO = ("demo-web", "demo-worker", "demo-cron", "demo-stuck")
 GREEN, RED = "rgb(26, 127, 55)", "rgb(207, 34, 46)"  # --ok-dot, --bad-dot
+GREY = "rgb(110, 119, 129)"  # --unk-dot
 
 
 def panel(page, slug: str):
@@ -74,7 +75,7 @@ def test_operator_stops_a_service_sees_it_red_then_starts_it_green(browsing, das
         dialog.get_by_role("button", name="Stop").click()
         expect(dialog).to_be_hidden()
         expect(state_of(page, "demo-worker")).to_have_text("Stopped")
-        assert dot_colour(page, "demo-worker") == RED
+        assert dot_colour(page, "demo-worker") == GREY  # stopped is neutral; failed is red
         expect(worker.locator('[data-f="pid"]')).to_have_text("—")
         expect(worker.locator("[data-feedback]")).to_contain_text(
             "stop demo-worker.service: done")
@@ -379,7 +380,8 @@ def test_state_colours_meet_wcag_aa_contrast(browsing, dashboard):
             return (x + 0.05) / (y + 0.05); };
         const probe = document.querySelector('article.svc');
         const out = {};
-        for (const state of ['running', 'stopped', 'failed', 'unreachable', 'busy', 'unknown']) {
+        for (const state of ['running', 'stopped', 'failed', 'unreachable', 'busy', 'unknown',
+                             'missing', 'masked', 'loading']) {
             probe.dataset.state = state;
             const badge = probe.querySelector('.state');
             let bg = getComputedStyle(badge).backgroundColor;

@@ -2,10 +2,10 @@
 // the live event stream (/api/events) repaints what changes; actions, filters, terminals and
 // the logs drawer. If the stream drops, EventSource resumes it (the server replays what was
 // missed); a slow resync from the snapshot runs while the tab is visible anyway.
-import {
-  api, el, fmtAgo, fmtBytes, fmtClock, fmtSpan, parseSystemdTime, setText,
-} from "./recon.js";
+import { api, el, fmtAgo, fmtBytes, fmtClock, setText } from "./recon.js";
 import { LogsDrawer } from "./logs.js";
+import { classify, describeLine, pointless, whenText } from "./status.js";
+import { collapseColumns, paintDetail, toggleDetail } from "./rowdetail.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
@@ -14,50 +14,26 @@ for (const article of root.querySelectorAll("article.svc")) panels.set(article.d
 const hostSections = new Map();
 for (const section of root.querySelectorAll("section.host")) hostSections.set(section.dataset.host, section);
 
+const drawer = new LogsDrawer(document.getElementById("logs"));
+const drawerActions = document.getElementById("logs-actions");
+const drawerFeedback = document.getElementById("logs-feedback");
+
 const STATES = [ // key, label in the counts, counts as a problem
   ["running", "Running", false],
   ["busy", "Changing", false],
   ["stopped", "Stopped", true],
   ["failed", "Failed", true],
+  ["missing", "Not found", true],
+  ["masked", "Masked", true],
   ["unreachable", "Unreachable", true],
   ["unknown", "Unknown", true],
 ];
-const ACTION_VERB = { start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading" };
+const ACTION_VERB = {
+  start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading",
+  enable: "Enabling", disable: "Disabling", "reset-failed": "Resetting", mask: "Masking", unmask: "Unmasking",
+};
 
-// -- status -> what the panel shows -----------------------------------------------------
-export function classify(s) {
-  if (!s || !s.state) return ["loading", "Loading"];
-  if (s.state === "unreachable") return ["unreachable", "Unreachable"];
-  if (s.load_state === "not-found") return ["unknown", "Unknown"];
-  switch (s.state) {
-    case "active": return s.sub_state === "reloading" ? ["busy", "Reloading"] : ["running", "Running"];
-    case "reloading": return ["busy", "Reloading"];
-    case "activating": return ["busy", "Activating"];
-    case "deactivating": return ["busy", "Stopping"];
-    case "inactive": return ["stopped", "Stopped"];
-    case "failed": return ["failed", "Failed"];
-    default: return ["unknown", "Unknown"];
-  }
-}
-
-function sinceText(s) {
-  if (!s.since) return ["—", ""];
-  const date = parseSystemdTime(s.since);
-  if (!date) return [s.since, s.since];
-  const age = (Date.now() - date.getTime()) / 1000;
-  const today = new Date().toDateString() === date.toDateString();
-  return [`${fmtClock(date, !today).slice(0, today ? 5 : 16)} (${fmtSpan(age)})`, s.since];
-}
-
-function describeLine(s, key) {
-  if (s.load_state === "not-found") return "Unit not found on the host";
-  if (key === "unreachable" || s.error) return ""; // the host's box says why, once
-  const parts = [];
-  if (s.description) parts.push(s.description);
-  if (s.sub_state && !["running", "dead"].includes(s.sub_state)) parts.push(`(${s.sub_state})`);
-  if (key === "failed" && s.exit_status) parts.push(`exit status ${s.exit_status}`);
-  return parts.join(" ");
-}
+export { classify };
 
 // askedAt: when the status was asked for; a status asked for before this panel's last action
 // answered is older than what the action returned, so it is not painted.
@@ -66,8 +42,10 @@ function applyService(s, askedAt = Infinity) {
   if (!article || askedAt < (article._actedAt || 0)) return;
   article._status = s;
   if (article.dataset.busy) return; // the action's own state wins until it answers
-  paintState(article, ...classify(s));
-  const [since, sinceTitle] = sinceText(s);
+  const [key, label] = classify(s);
+  paintState(article, key, label);
+  // Since when it is in its state: started (running), else its last state change.
+  const [since, sinceTitle] = whenText(s.state === "active" ? s.since : s.state_changed || s.inactive_since || s.since);
   const sinceNode = article.querySelector('[data-f="since"]');
   setText(sinceNode, since);
   sinceNode.title = sinceTitle;
@@ -81,27 +59,23 @@ function applyService(s, askedAt = Infinity) {
   // Buttons that cannot do anything now are disabled and say why (as Cockpit and
   // Supervisor offer Start only for a stopped service), instead of failing when clicked.
   for (const b of article.querySelectorAll("button[data-action]")) {
-    const why = pointless(b.dataset.action, s);
+    const why = pointless(b.dataset.action, s, article.dataset.host);
     b.disabled = Boolean(why);
     b.title = why;
   }
   const desc = article.querySelector("[data-desc]");
-  const text = describeLine(s, article.dataset.state);
+  const text = describeLine(s, key);
   if (desc.textContent !== text) desc.textContent = text;
   desc.title = text;
-}
-
-function pointless(action, s) {
-  if (s.state === "unreachable") return "The host is unreachable";
-  if (action === "start" && s.state === "active") return "Already running";
-  if (action === "stop" && s.state === "inactive") return "Already stopped";
-  if (action === "reload" && s.state !== "active") return "Only a running service can reload";
-  return "";
+  paintDetail(article, s, key);
+  collapseColumns(article.closest(".svc-list"));
+  if (drawerArticle() === article) syncDrawer(article);
 }
 
 function paintState(article, key, label) {
   article.dataset.state = key;
   setText(article.querySelector("[data-state-text]"), label);
+  if (drawerArticle() === article) syncDrawer(article);
 }
 
 function applyHost(h) {
@@ -118,6 +92,14 @@ function applyHost(h) {
     return;
   }
   const ok = h.reachable && !h.error;
+  const term = section.querySelector("button[data-terminal]");
+  if (term) { // the server's reason (no terminal_user, no ttyd) wins; else the host's state
+    const why = term.dataset.off || (h.reachable ? "" : `${h.name} is unreachable`);
+    term.disabled = Boolean(why);
+    term.title = why;
+    const off = section.querySelector("[data-term-off]");
+    if (off.textContent !== why) off.textContent = why;
+  }
   reach.className = `reach ${h.reachable ? (h.error ? "reach-degraded" : "reach-ok") : "reach-down"}`;
   setText(reach, h.reachable ? (h.error ? "Status failed" : "Reachable") : "Unreachable");
   section.dataset.reachable = h.reachable ? "yes" : "no";
@@ -159,6 +141,11 @@ const noMatch = document.getElementById("no-match");
 const activeStates = new Set();
 
 function renderCounts() {
+  if (!lastOk) { // nothing is known yet: say so, never "0 Running" in green
+    counts.replaceChildren(el("span", { class: "count count-loading", "aria-live": "polite" },
+      el("span", { class: "dot", "aria-hidden": "true" }), "Loading status…"));
+    return;
+  }
   const tally = Object.fromEntries(STATES.map(([key]) => [key, 0]));
   for (const article of panels.values()) if (article.dataset.state in tally) tally[article.dataset.state] += 1;
   counts.replaceChildren(...STATES.filter(([key]) => tally[key] > 0 || key === "running" || activeStates.has(key))
@@ -326,7 +313,7 @@ setInterval(paintUpdated, 1000);
 const confirmDialog = document.getElementById("confirm");
 
 function confirmAction(action, article) {
-  if (!["stop", "restart"].includes(action)) return Promise.resolve(true);
+  if (!["stop", "restart", "disable", "mask"].includes(action)) return Promise.resolve(true);
   const verb = action[0].toUpperCase() + action.slice(1);
   setText(document.getElementById("confirm-title"), `${verb} ${article.dataset.name}?`);
   setText(document.getElementById("confirm-text"),
@@ -359,6 +346,11 @@ function showFeedback(article, ok, title, details) {
   box.className = `feedback ${ok ? "fb-ok" : "fb-error"}`;
   box.replaceChildren(el("div", { class: "fb-title" }, el("span", { text: title }), close), ...details);
   box.hidden = false;
+  if (drawerArticle() === article) { // the row is under the drawer: say it there too
+    drawerFeedback.className = `drawer-feedback ${ok ? "fb-ok" : "fb-error"}`;
+    drawerFeedback.textContent = title;
+    drawerFeedback.hidden = false;
+  }
 }
 
 function resultDetails(r) {
@@ -398,6 +390,41 @@ async function act(article, action) {
   }
 }
 
+// -- the logs drawer carries the service's state and actions (it covers the row's) ----
+function drawerArticle() {
+  return drawer.service && !drawer.node.hidden ? panels.get(drawer.service.slug) || null : null;
+}
+
+function syncDrawer(article) {
+  const badge = document.getElementById("logs-state");
+  badge.dataset.state = article.dataset.state;
+  setText(badge.querySelector("[data-state-text]"), article.querySelector("[data-state-text]").textContent);
+  const rowButtons = [...article.querySelectorAll(".cell-actions button[data-action]")];
+  if (drawerActions.dataset.slug !== article.dataset.slug) {
+    drawerActions.dataset.slug = article.dataset.slug;
+    drawerFeedback.hidden = true;
+    drawerActions.replaceChildren(...rowButtons.map((b) => el("button", {
+      type: "button", class: b.className.replace(" act", ""), dataset: { action: b.dataset.action },
+      "aria-label": b.getAttribute("aria-label"), text: b.textContent,
+    })));
+  }
+  for (const b of rowButtons) {
+    const mirror = drawerActions.querySelector(`button[data-action="${b.dataset.action}"]`);
+    if (mirror) { mirror.disabled = b.disabled; mirror.title = b.title; }
+  }
+}
+
+function openDrawer(article, trigger) {
+  drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit }, trigger);
+  syncDrawer(article);
+}
+
+drawerActions.addEventListener("click", (ev) => {
+  const button = ev.target.closest("button[data-action]");
+  const article = drawerArticle();
+  if (button && !button.disabled && article) act(article, button.dataset.action);
+});
+
 // -- terminals -------------------------------------------------------------------------
 function hostFeedback(host, message, hint) {
   const box = hostSections.get(host).querySelector("[data-host-feedback]");
@@ -424,16 +451,16 @@ async function openTerminal(host, button) {
 }
 
 // -- wiring ----------------------------------------------------------------------------
-const drawer = new LogsDrawer(document.getElementById("logs"));
 
 root.addEventListener("click", (ev) => {
   const button = ev.target.closest("button");
   if (!button || button.disabled) return;
   const article = button.closest("article.svc");
   if (button.dataset.action && article) act(article, button.dataset.action);
-  else if (button.hasAttribute("data-logs") && article) {
-    drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit }, button);
-  } else if (button.dataset.terminal) openTerminal(button.dataset.terminal, button);
+  else if ((button.hasAttribute("data-logs") || button.hasAttribute("data-full-logs")) && article) {
+    openDrawer(article, button);
+  } else if (button.hasAttribute("data-toggle-detail") && article) toggleDetail(article);
+  else if (button.dataset.terminal) openTerminal(button.dataset.terminal, button);
 });
 
 document.addEventListener("keydown", (ev) => {
