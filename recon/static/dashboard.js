@@ -2,10 +2,12 @@
 // the live event stream (/api/events) repaints what changes; actions, filters, terminals and
 // the logs drawer. If the stream drops, EventSource resumes it (the server replays what was
 // missed); a slow resync from the snapshot runs while the tab is visible anyway.
-import { api, el, fmtAgo, fmtBytes, fmtClock, setText } from "./recon.js";
+import { api, el, fmtAgo, fmtBytes, setText } from "./recon.js";
 import { LogsDrawer } from "./logs.js";
 import { classify, describeLine, pointless, whenText } from "./status.js";
 import { collapseColumns, paintDetail, toggleDetail } from "./rowdetail.js";
+import { openTerminal, paintFreshness, paintHost } from "./hosts.js";
+import { createFilter } from "./filter.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
@@ -18,16 +20,6 @@ const drawer = new LogsDrawer(document.getElementById("logs"));
 const drawerActions = document.getElementById("logs-actions");
 const drawerFeedback = document.getElementById("logs-feedback");
 
-const STATES = [ // key, label in the counts, counts as a problem
-  ["running", "Running", false],
-  ["busy", "Changing", false],
-  ["stopped", "Stopped", true],
-  ["failed", "Failed", true],
-  ["missing", "Not found", true],
-  ["masked", "Masked", true],
-  ["unreachable", "Unreachable", true],
-  ["unknown", "Unknown", true],
-];
 const ACTION_VERB = {
   start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading",
   enable: "Enabling", disable: "Disabling", "reset-failed": "Resetting", mask: "Masking", unmask: "Unmasking",
@@ -80,118 +72,12 @@ function paintState(article, key, label) {
 
 function applyHost(h) {
   const section = hostSections.get(h.name);
-  if (!section) return;
-  section._host = h;
-  paintFreshness(section);
-  const reach = section.querySelector("[data-reach]");
-  const box = section.querySelector("[data-host-error]");
-  if (h.state === "pending") { // the monitor has not reached it yet
-    reach.className = "reach reach-checking";
-    setText(reach, "Checking…");
-    box.hidden = true;
-    return;
-  }
-  const ok = h.reachable && !h.error;
-  const term = section.querySelector("button[data-terminal]");
-  if (term) { // the server's reason (no terminal_user, no ttyd) wins; else the host's state
-    const why = term.dataset.off || (h.reachable ? "" : `${h.name} is unreachable`);
-    term.disabled = Boolean(why);
-    term.title = why;
-    const off = section.querySelector("[data-term-off]");
-    if (off.textContent !== why) off.textContent = why;
-  }
-  reach.className = `reach ${h.reachable ? (h.error ? "reach-degraded" : "reach-ok") : "reach-down"}`;
-  setText(reach, h.reachable ? (h.error ? "Status failed" : "Reachable") : "Unreachable");
-  section.dataset.reachable = h.reachable ? "yes" : "no";
-  box.hidden = ok;
-  if (!ok) {
-    setText(box.querySelector("[data-err-code]"), h.error);
-    setText(box.querySelector("[data-err-message]"), h.message);
-    const hint = box.querySelector("[data-err-hint]");
-    setText(hint, h.hint ? `Fix: ${h.hint}` : "");
-    hint.hidden = !h.hint;
-  }
+  if (section) paintHost(section, h);
 }
 
-// How fresh a host's state is: "live" while its D-Bus signals flow, else when it was last
-// read; for a host that is down, since when.
-function paintFreshness(section) {
-  const h = section._host;
-  const node = section.querySelector("[data-fresh]");
-  if (!h || !node) return;
-  const at = (iso) => (iso ? new Date(iso) : null);
-  const seen = at(h.last_seen);
-  let text = "";
-  if (h.state === "down") {
-    const since = at(h.since);
-    text = since ? `unreachable since ${fmtClock(since, new Date().toDateString() !== since.toDateString()).slice(0, 16)}` : "unreachable";
-  } else if (seen) {
-    const age = (Date.now() - seen.getTime()) / 1000;
-    text = h.events === "dbus" ? `live · read ${fmtAgo(age)}` : `polled ${fmtAgo(age)}`;
-  }
-  setText(node, text);
-  node.title = seen ? `Last successful read: ${seen.toLocaleString()}` : "";
-}
-
-// -- counts and filtering --------------------------------------------------------------
-const counts = document.getElementById("counts");
+// -- counts and filtering (filter.js) ---------------------------------------------------
 const filterInput = document.getElementById("filter");
-const problemsOnly = document.getElementById("problems-only");
-const noMatch = document.getElementById("no-match");
-const activeStates = new Set();
-
-function renderCounts() {
-  if (!lastOk) { // nothing is known yet: say so, never "0 Running" in green
-    counts.replaceChildren(el("span", { class: "count count-loading", "aria-live": "polite" },
-      el("span", { class: "dot", "aria-hidden": "true" }), "Loading status…"));
-    return;
-  }
-  const tally = Object.fromEntries(STATES.map(([key]) => [key, 0]));
-  for (const article of panels.values()) if (article.dataset.state in tally) tally[article.dataset.state] += 1;
-  counts.replaceChildren(...STATES.filter(([key]) => tally[key] > 0 || key === "running" || activeStates.has(key))
-    .map(([key, label]) => el("button", {
-      type: "button", class: `count count-${key}`, "aria-pressed": activeStates.has(key) ? "true" : "false",
-      dataset: { count: key }, title: `Show only ${label.toLowerCase()} services`,
-      onclick: () => { activeStates.has(key) ? activeStates.delete(key) : activeStates.add(key); renderCounts(); applyFilter(); },
-    }, el("span", { class: "dot", "aria-hidden": "true" }), el("strong", { text: String(tally[key]) }), ` ${label}`)));
-}
-
-function matches(article, terms) {
-  if (!terms.length) return true;
-  const s = article._status || {};
-  const label = article.querySelector("[data-state-text]").textContent;
-  const hay = [article.dataset.name, article.dataset.slug, article.dataset.unit, article.dataset.host,
-    label, s.description || "", s.state || ""].join("\n").toLowerCase();
-  return terms.every((t) => hay.includes(t));
-}
-
-function applyFilter() {
-  const terms = filterInput.value.toLowerCase().split(/\s+/).filter(Boolean);
-  const problemKeys = new Set(STATES.filter((s) => s[2]).map((s) => s[0]));
-  let shown = 0;
-  for (const article of panels.values()) {
-    const key = article.dataset.state;
-    const visible = matches(article, terms)
-      && (!problemsOnly.checked || problemKeys.has(key))
-      && (!activeStates.size || activeStates.has(key));
-    article.hidden = !visible;
-    if (visible) shown += 1;
-  }
-  const filtering = terms.length || problemsOnly.checked || activeStates.size;
-  for (const section of hostSections.values()) {
-    const any = [...section.querySelectorAll("article.svc")].some((a) => !a.hidden);
-    // An unreachable host stays visible under "problems only": the host is the problem.
-    section.hidden = Boolean(filtering) && !any && !(problemsOnly.checked && section.dataset.reachable === "no"
-      && !terms.length && !activeStates.size);
-  }
-  noMatch.hidden = !(filtering && shown === 0);
-}
-
-filterInput.addEventListener("input", applyFilter);
-problemsOnly.addEventListener("change", applyFilter);
-filterInput.addEventListener("keydown", (ev) => {
-  if (ev.key === "Escape" && filterInput.value) { filterInput.value = ""; applyFilter(); }
-});
+const { renderCounts, applyFilter } = createFilter({ panels, hostSections, loaded: () => Boolean(lastOk) });
 
 // -- refresh loop ----------------------------------------------------------------------
 const updated = document.getElementById("updated");
@@ -425,31 +311,6 @@ drawerActions.addEventListener("click", (ev) => {
   if (button && !button.disabled && article) act(article, button.dataset.action);
 });
 
-// -- terminals -------------------------------------------------------------------------
-function hostFeedback(host, message, hint) {
-  const box = hostSections.get(host).querySelector("[data-host-feedback]");
-  box.className = "host-feedback alert alert-error";
-  box.replaceChildren(el("p", { text: message }), hint ? el("p", { class: "hint", text: `Fix: ${hint}` }) : null,
-    el("button", { type: "button", class: "btn btn-sm btn-quiet", onclick: () => { box.hidden = true; } }, "Dismiss"));
-  box.hidden = false;
-}
-
-async function openTerminal(host, button) {
-  // Opened inside the click so no popup blocker interferes; pointed at the session below.
-  const win = window.open("", "_blank");
-  button.disabled = true;
-  try {
-    const session = await api("POST", "/api/terminals", { host, mode: "shell" });
-    const url = session.url || (session.session && session.session.url) || `/terminals/${session.id}/`;
-    if (win) { win.opener = null; win.location.href = url; } else window.location.assign(url);
-  } catch (err) {
-    if (win) win.close();
-    hostFeedback(host, `Could not open a terminal on ${host}: ${err.message}`, err.hint);
-  } finally {
-    button.disabled = false;
-  }
-}
-
 // -- wiring ----------------------------------------------------------------------------
 
 root.addEventListener("click", (ev) => {
@@ -460,7 +321,7 @@ root.addEventListener("click", (ev) => {
   else if ((button.hasAttribute("data-logs") || button.hasAttribute("data-full-logs")) && article) {
     openDrawer(article, button);
   } else if (button.hasAttribute("data-toggle-detail") && article) toggleDetail(article);
-  else if (button.dataset.terminal) openTerminal(button.dataset.terminal, button);
+  else if (button.dataset.terminal) openTerminal(hostSections.get(button.dataset.terminal), button);
 });
 
 document.addEventListener("keydown", (ev) => {
