@@ -105,6 +105,8 @@ class ServiceConfig:
     actions: frozenset[str]
     # Who may act on it: usernames and "role:NAME" entries; empty = every operator.
     allow: frozenset[str] = frozenset()
+    # The .timer that runs it, if any (the detail view shows its next and last run).
+    timer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,7 +348,7 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
         errors.append(f"{where}: expected a table")
         return None
     before = len(errors)
-    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow"}):
+    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow", "timer"}):
         errors.append(f"{where}.{key}: unknown key")
     slug = raw.get("slug")
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
@@ -376,10 +378,14 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
             isinstance(a, str) and ALLOW_RE.match(a) for a in allow):
         errors.append(f"{where}.allow: must be a list of usernames or role:viewer|operator|admin")
         allow = []
+    timer = raw.get("timer")
+    if timer is not None and not (isinstance(timer, str) and UNIT_RE.match(timer)
+                                  and timer.endswith(".timer")):
+        errors.append(f"{where}.timer: {timer!r} is not a valid systemd timer name (NAME.timer)")
     if len(errors) > before:
         return None
     return ServiceConfig(slug=slug, name=name, host=host, unit=unit, actions=frozenset(actions),
-                         allow=frozenset(allow))
+                         allow=frozenset(allow), timer=timer)
 
 
 def parse_config(data: dict[str, Any], source: Path, base: Path,

@@ -14,6 +14,8 @@ DEMO_ACTIONS = {
     "demo-backup.service": ["status", "start", "logs"],  # a oneshot: start = run it now
 }
 # Every action, the opt-in ones (boot setup, reset-failed, mask) included, so tests can use them.
+# The timer that runs a demo unit (when a test manages that unit).
+DEMO_TIMERS = {"demo-backup.service": "demo-backup.timer"}
 ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs",
                "enable", "disable", "reset-failed", "mask", "unmask"]
 
@@ -47,6 +49,9 @@ def demo_config_toml(targets: list[TargetInfo], *, command_timeout: float = 10,
             actions = DEMO_ACTIONS.get(unit, ALL_ACTIONS)
             lines += ["[[services]]", f"slug = {_q(slug)}",
                       f"name = {_q(stem.replace('-', ' ').title())}", f"host = {_q(t.name)}",
-                      f"unit = {_q(unit)}", f"actions = {json.dumps(actions)}", ""]
+                      f"unit = {_q(unit)}", f"actions = {json.dumps(actions)}"]
+            if unit in DEMO_TIMERS:
+                lines.append(f"timer = {_q(DEMO_TIMERS[unit])}")
+            lines.append("")
     return "\n".join(lines)
 
