@@ -67,6 +67,15 @@ def index():
                            refresh_seconds=config.settings.refresh_seconds)
 
 
+@bp.get("/services/<slug>")
+def unit_page(slug: str):
+    """One service's detail: unit file, dependencies, properties, status text, timeline."""
+    service = runtime().config.services.get(slug)
+    if service is None:
+        return render_template("dashboard/missing.html", user=current_user(), slug=slug), 404
+    return render_template("dashboard/unit.html", user=current_user(), service=service)
+
+
 @bp.get("/audit")
 def audit_page():
     user = current_user()

@@ -144,3 +144,33 @@ def test_before_the_first_status_nothing_is_offered_and_nothing_is_green(browsin
     wait_all_running(page)
     expect(button(page, "demo-web", "stop")).to_be_enabled()
     browsing.assert_no_console_errors()
+
+
+def test_unit_detail_page_shows_status_timeline_timer_file_and_properties(
+        browsing, serve, target_info, target):
+    info = dataclasses.replace(target_info, units=(*target_info.units, "demo-backup.service"))
+    server = serve([info])
+    page = browsing.login(server, "olga")
+    wait_all_running(page)
+    button(page, "demo-worker", "restart").click()
+    page.locator("dialog#confirm").get_by_role("button", name="Restart").click()
+    expect(panel(page, "demo-worker").locator("[data-feedback]")).to_contain_text("done")
+    panel(page, "demo-worker").get_by_role("button", name="Details of Demo Worker").click()
+    panel(page, "demo-worker").get_by_role("link", name="Unit details of Demo Worker").click()
+    expect(page).to_have_url(re.compile(r"/services/demo-worker$"))
+    expect(page.locator("#u-state")).to_have_text("Running")
+    expect(page.locator("#u-status")).to_contain_text("active (running)")
+    expect(page.locator("#u-status-cmd")).to_have_text("systemctl status demo-worker.service")
+    expect(page.locator("#u-timeline")).to_contain_text("restarted by olga")
+    expect(page.locator("#u-file")).to_contain_text("ExecStart=")
+    expect(page.locator("#u-deps")).to_contain_text("multi-user.target")
+    page.locator("#u-props-box summary").click()
+    page.get_by_placeholder("Filter properties").fill("MainPID")
+    expect(page.locator("#u-props tr").first).to_contain_text(
+        str(target.main_pid("demo-worker.service")))
+    browsing.shot(page, "unit-detail", full_page=True)
+    page.goto("/services/demo-backup")
+    expect(page.locator("#u-timer")).to_contain_text("Next run")
+    expect(page.locator("#u-timer")).to_contain_text(re.compile(r"\d\d:\d\d"))
+    assert page.request.get("/services/nope").status == 404  # (a page load would log it)
+    browsing.assert_no_console_errors()
