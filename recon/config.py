@@ -42,6 +42,7 @@ UNIT_SUFFIXES = (
 UNIT_RE = re.compile(
     r"^[A-Za-z0-9_:][A-Za-z0-9:_.@-]{0,240}\.(" + "|".join(UNIT_SUFFIXES) + r")$"
 )
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 ALLOW_RE = re.compile(r"^(role:(viewer|operator|admin)|[A-Za-z0-9][A-Za-z0-9_.@:-]{0,69})$")
 PUBKEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$")
 
@@ -107,6 +108,8 @@ class ServiceConfig:
     allow: frozenset[str] = frozenset()
     # The .timer that runs it, if any (the detail view shows its next and last run).
     timer: str | None = None
+    # Labels to filter the dashboard by ("web", "prod"), in file order.
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -348,7 +351,8 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
         errors.append(f"{where}: expected a table")
         return None
     before = len(errors)
-    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow", "timer"}):
+    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow", "timer",
+                                  "tags"}):
         errors.append(f"{where}.{key}: unknown key")
     slug = raw.get("slug")
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
@@ -382,10 +386,15 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
     if timer is not None and not (isinstance(timer, str) and UNIT_RE.match(timer)
                                   and timer.endswith(".timer")):
         errors.append(f"{where}.timer: {timer!r} is not a valid systemd timer name (NAME.timer)")
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and TAG_RE.match(t)
+                                             for t in tags):
+        errors.append(f"{where}.tags: must be a list of tags matching {TAG_RE.pattern}")
+        tags = []
     if len(errors) > before:
         return None
     return ServiceConfig(slug=slug, name=name, host=host, unit=unit, actions=frozenset(actions),
-                         allow=frozenset(allow), timer=timer)
+                         allow=frozenset(allow), timer=timer, tags=tuple(dict.fromkeys(tags)))
 
 
 def parse_config(data: dict[str, Any], source: Path, base: Path,

@@ -64,6 +64,7 @@ def index():
                            all_actions=RUN_ACTIONS,
                            terminals={n: terminal_off(h) for n, h in config.hosts.items()},
                            setup_labels=SETUP_LABELS,
+                           tags=sorted({t for s in config.services.values() for t in s.tags}),
                            refresh_seconds=config.settings.refresh_seconds)
 
 

@@ -174,3 +174,27 @@ def test_unit_detail_page_shows_status_timeline_timer_file_and_properties(
     expect(page.locator("#u-timer")).to_contain_text(re.compile(r"\d\d:\d\d"))
     assert page.request.get("/services/nope").status == 404  # (a page load would log it)
     browsing.assert_no_console_errors()
+
+
+def test_tag_filter_and_what_changed_in_the_last_day(browsing, dashboard, target):
+    page = browsing.login(dashboard, "olga")
+    wait_all_running(page)
+    visible = page.locator("article.svc:visible")
+    page.get_by_label("Tag").select_option("prod")
+    expect(visible).to_have_count(2)  # demo-web, demo-worker
+    expect(panel(page, "demo-web").locator(".tag")).to_have_text(["web", "prod"])
+    page.get_by_label("Tag").select_option("")
+    expect(visible).to_have_count(4)
+    try:
+        button(page, "demo-cron", "stop").click()
+        page.locator("dialog#confirm").get_by_role("button", name="Stop").click()
+        expect(state_of(page, "demo-cron")).to_have_text("Stopped")
+    finally:
+        target.systemctl("start", "demo-cron.service")
+    expect(state_of(page, "demo-cron")).to_have_text("Running", timeout=8000)
+    page.get_by_text("What changed in the last 24 h").click()
+    changes = page.locator("#changes-list")
+    expect(changes).to_contain_text("demo-cron on demo: active → inactive (stop by olga)")
+    expect(changes).to_contain_text("demo-cron on demo: inactive → ")
+    browsing.shot(page, "dashboard-changes", full_page=True)
+    browsing.assert_no_console_errors()

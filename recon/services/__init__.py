@@ -2,6 +2,7 @@
 systemctl actions."""
 
 from . import (
+    changes,  # noqa: F401  (registers /api/changes on bp)
     events,  # noqa: F401  (registers /api/events on bp)
     unit,  # noqa: F401  (registers /api/services/<slug>/unit on bp)
 )

@@ -40,6 +40,7 @@ def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
         "name": service.name,
         "host": service.host,
         "actions": sorted(service.actions, key=ACTIONS.index),
+        "tags": list(service.tags),
         **status,
     }
 

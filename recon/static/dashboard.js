@@ -8,6 +8,7 @@ import { classify, describeLine, pointless, whenText } from "./status.js";
 import { collapseColumns, paintDetail, toggleDetail } from "./rowdetail.js";
 import { openTerminal, paintFreshness, paintHost } from "./hosts.js";
 import { createFilter } from "./filter.js";
+import "./changes.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;

@@ -18,6 +18,7 @@ export function createFilter({ panels, hostSections, loaded }) {
   const filterInput = document.getElementById("filter");
   const problemsOnly = document.getElementById("problems-only");
   const noMatch = document.getElementById("no-match");
+  const tagFilter = document.getElementById("tag-filter"); // only when some service has tags
   const activeStates = new Set();
 
   function renderCounts() {
@@ -40,7 +41,7 @@ export function createFilter({ panels, hostSections, loaded }) {
     if (!terms.length) return true;
     const s = article._status || {};
     const label = article.querySelector("[data-state-text]").textContent;
-    const hay = [article.dataset.name, article.dataset.slug, article.dataset.unit, article.dataset.host,
+    const hay = [article.dataset.name, article.dataset.slug, article.dataset.unit, article.dataset.host, article.dataset.tags,
       label, s.description || "", s.state || ""].join("\n").toLowerCase();
     return terms.every((t) => hay.includes(t));
   }
@@ -51,13 +52,15 @@ export function createFilter({ panels, hostSections, loaded }) {
     let shown = 0;
     for (const article of panels.values()) {
       const key = article.dataset.state;
+      const tag = tagFilter ? tagFilter.value : "";
       const visible = matches(article, terms)
+        && (!tag || article.dataset.tags.split(" ").includes(tag))
         && (!problemsOnly.checked || problemKeys.has(key))
         && (!activeStates.size || activeStates.has(key));
       article.hidden = !visible;
       if (visible) shown += 1;
     }
-    const filtering = terms.length || problemsOnly.checked || activeStates.size;
+    const filtering = terms.length || problemsOnly.checked || activeStates.size || (tagFilter && tagFilter.value);
     for (const section of hostSections.values()) {
       const any = [...section.querySelectorAll("article.svc")].some((a) => !a.hidden);
       // An unreachable host stays visible under "problems only": the host is the problem.
@@ -69,6 +72,7 @@ export function createFilter({ panels, hostSections, loaded }) {
 
   filterInput.addEventListener("input", applyFilter);
   problemsOnly.addEventListener("change", applyFilter);
+  if (tagFilter) tagFilter.addEventListener("change", applyFilter);
   filterInput.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape" && filterInput.value) { filterInput.value = ""; applyFilter(); }
   });
