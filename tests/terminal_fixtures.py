@@ -41,7 +41,14 @@ PING_SECONDS = 0.3  # the stand-in pings this often (real ttyd: 5 s)
 
 @pytest.fixture(scope="session")
 def standin() -> Iterator[Path]:
-    """An executable ``ttyd`` that runs the stand-in (its pid and argv are the stand-in's)."""
+    """An executable ``ttyd`` that runs the stand-in (its pid and argv are the stand-in's).
+
+    ``RECON_TEST_TTYD=/path/to/ttyd`` runs the terminal tests against that binary instead
+    (a real ttyd built from source): tests that rely on the stand-in's 0.3 s pings skip."""
+    real = os.environ.get("RECON_TEST_TTYD")
+    if real:
+        yield Path(real)
+        return
     d = Path(tempfile.mkdtemp(prefix="ttyd-"))
     path = d / "ttyd"
     path.write_text(f'#!/bin/sh\nexec {sys.executable} -S {STANDIN} -P {PING_SECONDS} "$@"\n')
@@ -231,7 +238,7 @@ class TtyClient:
                 if event.message_finished:
                     frame = bytes(self._buf)
                     self._buf.clear()
-                    self.frames.append(frame[:64])
+                    self.frames.append(frame[:256])
                     if frame[:1] == b"0":
                         self.output += frame[1:]
             elif isinstance(event, Ping):

@@ -49,7 +49,8 @@ def test_a_command_typed_in_the_browser_runs_on_the_target(live, op_token, targe
     assert client.subprotocol == "tty"
     client.send_input("echo hello-$((6000+789)) $(id -un)\r")
     out = client.read_until(b"hello-6789 recon-demo-term")  # the terminal login, not RECON's
-    assert b"demo (recon-demo-term)" in b"".join(client.frames)  # ttyd's title frame
+    # the title: in ttyd's preferences frame (titleFixed), or the stand-in's title frame
+    assert b"demo (recon-demo-term)" in b"".join(client.frames)
     client.send_input("exit\r")
     assert client.wait_closed() is not None
     assert out.count(b"hello-6789 recon-demo-term") == 1
@@ -117,6 +118,8 @@ def test_closing_the_session_ends_an_open_websocket(live, op_token):
     assert client.wait_closed(5) is not None
 
 
+@pytest.mark.skipif(bool(os.environ.get("RECON_TEST_TTYD")),
+                    reason="relies on the stand-in's 0.3 s pings (real ttyd pings every 5 s)")
 def test_ttyd_pings_reach_the_browser_and_its_pongs_reach_ttyd(live, op_token):
     # One client per terminal: the silent client first, then a new session for the other.
     silent = attach(live, op_token, open_terminal(live, op_token), answer_pings=False)

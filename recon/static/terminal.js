@@ -52,8 +52,15 @@
     });
   }
 
+  // Read the state first: a heartbeat on a session the shell's `exit` just closed would
+  // answer 410, which the browser reports as a failed resource.
   function heartbeat() {
-    if (!closed) call("POST", "/heartbeat").catch(function () { /* retried next beat */ });
+    if (closed) return;
+    call("GET", "").then(function (r) {
+      const s = r.body && r.body.session;
+      if (s && s.closed_at) showClosed(s.close_reason || "");
+      else if (!closed) return call("POST", "/heartbeat");
+    }).catch(function () { /* retried next beat */ });
   }
 
   // The shell can end on its own (`exit`): RECON closes the session as shell_exited the
