@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request
 
 from .. import audit
 from ..auth import Principal, current_user
-from ..config import ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
+from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
 from ..errors import ApiError
 from ..extensions import db
 from ..monitor import snapshot
@@ -40,6 +40,7 @@ def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
         "name": service.name,
         "host": service.host,
         "actions": sorted(service.actions, key=ACTIONS.index),
+        "tags": list(service.tags),
         **status,
     }
 
@@ -129,11 +130,12 @@ def _check_action(service: ServiceConfig, action: str) -> None:
 READ_ACTIONS = ("status", "logs")
 
 
-def may_act(user: Principal, service: ServiceConfig) -> bool:
-    """Operators may act unless the service names who may; admins always may."""
+def may_act(user: Principal, service: ServiceConfig, action: str | None = None) -> bool:
+    """Operators may act unless the service names who may; admins always may; only admins
+    may mask or unmask (``action``)."""
     if user.can("admin"):
         return True
-    if not user.can("operator"):
+    if not user.can("operator") or action in ADMIN_ACTIONS:
         return False
     return not service.allow or user.username in service.allow or (
         f"role:{user.role}" in service.allow)
@@ -144,11 +146,13 @@ def service_action(slug: str, action: str):
     """Run an allowed action; audited before the response, failures included."""
     service = get_service(slug)
     _check_action(service, action)
-    if action not in READ_ACTIONS and not may_act(current_user(), service):
+    if action not in READ_ACTIONS and not may_act(current_user(), service, action):
         audit.record(action, success=False, service=slug, host=service.host, error="forbidden")
+        hint = ("Masking and unmasking need the admin role." if action in ADMIN_ACTIONS else
+                "Actions need the operator role (and, where the service has an `allow` "
+                "list, to be named in it).")
         raise ApiError(403, "forbidden", f"{current_user().username} may not {action} {slug}",
-                       "Actions need the operator role (and, where the service has an "
-                       "`allow` list, to be named in it).")
+                       hint)
     rt = runtime()
     if action == "status":
         return jsonify(describe(service, snapshot.read_service(service)))
