@@ -231,18 +231,24 @@ def _exited(fd: int, timeout: float) -> bool:
 def terminate(pid: int | None, socket_path: str, grace: float = 3.0) -> bool:
     """SIGTERM this session's ttyd (SIGKILL after ``grace``); False if it was not running."""
     fd = _open_verified(pid, socket_path)
-    if fd is None:
-        return False
-    try:
+    if fd is not None:
         try:
-            signal.pidfd_send_signal(fd, signal.SIGTERM)
-            if not _exited(fd, grace):
-                signal.pidfd_send_signal(fd, signal.SIGKILL)
-                _exited(fd, 2.0)
-        except ProcessLookupError:
-            pass
-    finally:
-        os.close(fd)
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGTERM)
+                if not _exited(fd, grace):
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                    _exited(fd, 2.0)
+            except ProcessLookupError:
+                pass
+        finally:
+            os.close(fd)
+    _forget_child(pid)
+    return fd is not None
+
+
+def _forget_child(pid: int | None) -> None:
+    """Reap our own child now (it may have exited already, a zombie that no longer verifies)
+    rather than when its waiter thread gets to run."""
     with _children_lock:
         proc = _children.get(pid)  # type: ignore[arg-type]
     if proc is not None:
@@ -252,7 +258,6 @@ def terminate(pid: int | None, socket_path: str, grace: float = 3.0) -> bool:
                 _children.pop(proc.pid, None)
         except subprocess.TimeoutExpired:
             pass
-    return True
 
 
 def remove_files(*paths: Path) -> None:
