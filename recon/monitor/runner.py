@@ -62,6 +62,7 @@ class Monitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
+        self.notifier = None  # recon.notify's threads, run by the lease holder
 
     def start(self, wait: float = 0) -> Monitor:
         """Start the lease thread; with ``wait``, block until the first round of reads is
@@ -137,8 +138,13 @@ class Monitor:
                                  config.settings)
             self.supervisors[name] = sup
             sup.start()
+        from .. import notify
+        self.notifier = notify.start(self.app, self.owner)
 
     def _stop_supervisors(self) -> None:
+        notifier, self.notifier = self.notifier, None
+        if notifier is not None:
+            notifier.stop()
         sups, self.supervisors = list(self.supervisors.values()), {}
         for sup in sups:
             sup.request_stop()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import paramiko
 
 from ..config import HostConfig
+from ..metrics.process import observe_ssh
 from .connection import Connection
 from .errors import ChannelBusy, CommandTimeout, RemoteError, Unreachable
 from .hostkeys import HostKeyStore
@@ -180,6 +181,7 @@ class Executor:
         finally:
             conn.channels.release()
         elapsed = (time.monotonic() - started) * 1000
+        observe_ssh(host.name, elapsed / 1000)
         if status is None or status == REMOTE_TIMEOUT_EXIT:
             raise CommandTimeout(f"{shlex.join(argv)} on {host.name} did not finish within "
                                  f"{timeout:g} s", host=host.name)
