@@ -5,9 +5,8 @@ Revises: 0002_monitor_hardening
 Create Date: 2026-11-29 19:27:32.525001
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0003_notify'
