@@ -17,6 +17,7 @@ from ..config import ServiceConfig
 from ..errors import ApiError
 from ..runtime import get_service, runtime
 from ..sse import client_socket
+from ..ssh.executor import privileged
 from .journal import JournalModes, Reader
 from .query import (
     MAX_LINES,
@@ -182,8 +183,7 @@ def service_logs_stream(slug: str):
             holds.release(hold)
 
     try:
-        stream.start([host.sudo, "-n", *argv] if host.use_sudo else argv,
-                     settings.log_stream_max_seconds)
+        stream.start(privileged(host, argv), settings.log_stream_max_seconds)
     except BaseException:
         holds.release(hold)
         raise

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from .. import audit
-from ..auth import Principal, current_user
+from ..auth import current_user
+from ..auth.policy import READ_ACTIONS, may_act
 from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
 from ..errors import ApiError
 from ..extensions import db
@@ -125,20 +126,6 @@ def _check_action(service: ServiceConfig, action: str) -> None:
                        "Add it to the service's `actions` in recon.toml (and to the host's "
                        "sudoers drop-in) if it should be.",
                        allowed=sorted(service.actions, key=ACTIONS.index))
-
-
-READ_ACTIONS = ("status", "logs")
-
-
-def may_act(user: Principal, service: ServiceConfig, action: str | None = None) -> bool:
-    """Operators may act unless the service names who may; admins always may; only admins
-    may mask or unmask (``action``)."""
-    if user.can("admin"):
-        return True
-    if not user.can("operator") or action in ADMIN_ACTIONS:
-        return False
-    return not service.allow or user.username in service.allow or (
-        f"role:{user.role}" in service.allow)
 
 
 @bp.post("/api/services/<slug>/<action>")

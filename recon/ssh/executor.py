@@ -46,6 +46,12 @@ class CommandResult:
         return self.exit_code == 0
 
 
+def privileged(host: HostConfig, argv: Sequence[str]) -> list[str]:
+    """``argv`` as RECON runs a privileged command on ``host``: ``sudo -n`` (so a missing
+    rule fails at once instead of asking for a password) unless the host uses no sudo."""
+    return [host.sudo, "-n", *argv] if host.use_sudo else list(argv)
+
+
 def remote_command(argv: Sequence[str], timeout: float | None, *,
                    foreground: bool = False) -> str:
     """The exact string sent to the host for ``argv``, ended there after ``timeout``.
