@@ -10,12 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from flask import jsonify
-
-from .. import audit
 from ..config import HostConfig, ServiceConfig
-from ..runtime import runtime
-from ..ssh import CommandFailed, CommandResult, Executor, RemoteError, SudoRefused
+from ..ssh import CommandFailed, CommandResult, Executor, SudoRefused
 from ..ssh.errors import is_sudo_refusal
 from ..ssh.executor import privileged
 from ..systemd import sudo_refused
@@ -116,25 +112,11 @@ class Reader:
         return lines, truncated or result.truncated, mode
 
 
-def read_lines(service: ServiceConfig, lines: int) -> list[str]:
+def read_lines(executor: Executor, host: HostConfig, service: ServiceConfig,
+               lines: int) -> list[str]:
     """The last ``lines`` journal lines of a service, as text lines (oldest first)."""
-    rt = runtime()
-    host = rt.config.hosts[service.host]
-    result = rt.executor.run(host, journal_argv(host, service.unit, lines))
+    result = executor.run(host, journal_argv(host, service.unit, lines))
     if sudo_refused(result):
         raise SudoRefused(f"sudo on {host.name} refused journalctl for {service.unit}: "
                           f"{result.stderr.strip()[:300]}", host=host.name)
     return [line for line in reversed(result.stdout.splitlines()) if not line.startswith("-- ")]
-
-
-def runbook_logs(service: ServiceConfig):
-    """``POST /api/services/<slug>/logs``: the runbook's last 50 lines, audited."""
-    try:
-        lines = read_lines(service, RUNBOOK_LINES)
-    except RemoteError as exc:
-        audit.record("logs", success=False, service=service.slug, host=service.host,
-                     error=exc.code, output=exc.message)
-        return jsonify({"success": False, "action": "logs", **exc.to_dict()}), exc.status
-    audit.record("logs", success=True, service=service.slug, host=service.host)
-    return jsonify({"success": True, "action": "logs", "service": service.slug,
-                    "stdout": "\n".join(lines), "lines": lines})

@@ -22,6 +22,7 @@ from ..auth.policy import READ_ACTIONS, may_act
 from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
 from ..errors import ApiError
 from ..extensions import db
+from ..logs.journal import RUNBOOK_LINES, read_lines
 from ..monitor import snapshot
 from ..runtime import get_service, runtime
 from ..ssh import RemoteError
@@ -144,8 +145,7 @@ def service_action(slug: str, action: str):
     if action == "status":
         return jsonify(describe(service, snapshot.read_service(service)))
     if action == "logs":
-        from ..logs.journal import runbook_logs
-        return runbook_logs(service)
+        return _runbook_logs(service)
     assert action in SYSTEMCTL_ACTIONS
     host = rt.config.hosts[service.host]
     down = snapshot.host_down(snapshot.read_host(service.host),
@@ -192,3 +192,16 @@ def service_action(slug: str, action: str):
                     hint="Read the service's logs for why it failed.")
     return jsonify(body)
 
+
+def _runbook_logs(service: ServiceConfig):
+    """``POST /api/services/<slug>/logs``: the runbook's last 50 lines, audited."""
+    rt = runtime()
+    try:
+        lines = read_lines(rt.executor, rt.config.hosts[service.host], service, RUNBOOK_LINES)
+    except RemoteError as exc:
+        audit.record("logs", success=False, service=service.slug, host=service.host,
+                     error=exc.code, output=exc.message)
+        return jsonify({"success": False, "action": "logs", **exc.to_dict()}), exc.status
+    audit.record("logs", success=True, service=service.slug, host=service.host)
+    return jsonify({"success": True, "action": "logs", "service": service.slug,
+                    "stdout": "\n".join(lines), "lines": lines})
