@@ -78,10 +78,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                 "make the folder writable, or set RECON_SECRET_KEY"]) from None
 
     from . import auth, cli, errors, security
-    from .extensions import cors, db
+    from .extensions import cors, db, migrate
     from .runtime import Runtime
+    from .schema import MIGRATIONS, ensure_schema
 
     db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
     if app.config["RECON_CORS_ORIGINS"]:  # default: no cross-origin access at all
         cors.init_app(app, origins=app.config["RECON_CORS_ORIGINS"])
     errors.init_app(app)
@@ -91,13 +93,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["recon"] = Runtime.build(app, config)
 
     from . import audit, dashboard, health, logs, services, terminals
-    for module in (health, dashboard, services, logs, terminals, audit):
+    from .metrics import routes as metrics
+    from .notify import routes as notify
+    for module in (health, dashboard, services, logs, terminals, audit, notify, metrics):
         app.register_blueprint(module.bp)
 
     from . import holds, models  # noqa: F401  (registers the tables)
     from .monitor import models as monitor_models  # noqa: F401
-    with app.app_context():
-        db.create_all()
-        from .extensions import add_missing_columns
-        add_missing_columns()
+    from .notify import models as notify_models  # noqa: F401
+    done = ensure_schema(app)
+    if done:
+        logging.getLogger("recon.schema").info("%s", done)
     return app

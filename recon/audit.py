@@ -146,7 +146,6 @@ def _time_arg(name: str) -> datetime | None:
 def list_audit():
     """Newest first; filter by ``service``, ``actor``, ``action``, ``since``, ``until``."""
     limit = _int_arg("limit", 100, 1, 1000)
-    close_interrupted()
     query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     for name in ("service", "actor", "action"):
         value = request.args.get(name)

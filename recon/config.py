@@ -14,8 +14,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-ACTIONS = ("status", "start", "stop", "restart", "reload", "logs")
-SYSTEMCTL_ACTIONS = ("start", "stop", "restart", "reload")
+ACTIONS = ("status", "start", "stop", "restart", "reload", "logs",
+           "enable", "disable", "reset-failed", "mask", "unmask")
+SYSTEMCTL_ACTIONS = ("start", "stop", "restart", "reload",
+                     "enable", "disable", "reset-failed", "mask", "unmask")
+# What a service may do when its `actions` are not listed: the actions RECON always had.
+# Changing the boot setup and masking are opt-in (list them), so existing files keep meaning
+# what they meant and their sudoers drop-ins stay valid.
+DEFAULT_ACTIONS = ("status", "start", "stop", "restart", "reload", "logs")
+# Actions on the running unit (the row's buttons) and on its installation (the detail panel).
+RUN_ACTIONS = ("start", "stop", "restart", "reload")
+SETUP_ACTIONS = ("enable", "disable", "reset-failed", "mask", "unmask")
+# Only admins may mask or unmask: a masked unit cannot be started by anyone until unmasked.
+ADMIN_ACTIONS = ("mask", "unmask")
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -31,6 +42,7 @@ UNIT_SUFFIXES = (
 UNIT_RE = re.compile(
     r"^[A-Za-z0-9_:][A-Za-z0-9:_.@-]{0,240}\.(" + "|".join(UNIT_SUFFIXES) + r")$"
 )
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 ALLOW_RE = re.compile(r"^(role:(viewer|operator|admin)|[A-Za-z0-9][A-Za-z0-9_.@:-]{0,69})$")
 PUBKEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$")
 
@@ -94,6 +106,10 @@ class ServiceConfig:
     actions: frozenset[str]
     # Who may act on it: usernames and "role:NAME" entries; empty = every operator.
     allow: frozenset[str] = frozenset()
+    # The .timer that runs it, if any (the detail view shows its next and last run).
+    timer: str | None = None
+    # Labels to filter the dashboard by ("web", "prod"), in file order.
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +199,8 @@ class ReconConfig:
     services: dict[str, ServiceConfig]
     settings: Settings = field(default_factory=Settings)
     demo: bool = False
+    # Notification channels ([notify.NAME], recon.notify.config), by name.
+    notify: dict[str, Any] = field(default_factory=dict)
     # Not errors, but worth the operator's attention (logged at start, shown by `recon check`).
     warnings: tuple[str, ...] = ()
 
@@ -335,7 +353,8 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
         errors.append(f"{where}: expected a table")
         return None
     before = len(errors)
-    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow"}):
+    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow", "timer",
+                                  "tags"}):
         errors.append(f"{where}.{key}: unknown key")
     slug = raw.get("slug")
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
@@ -352,7 +371,7 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
     name = raw.get("name", slug)
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         errors.append(f"{where}.name: must be a non-empty string of at most 100 characters")
-    actions = raw.get("actions", list(ACTIONS))
+    actions = raw.get("actions", list(DEFAULT_ACTIONS))
     if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
         errors.append(f"{where}.actions: must be a list of strings")
         actions = []
@@ -365,10 +384,19 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
             isinstance(a, str) and ALLOW_RE.match(a) for a in allow):
         errors.append(f"{where}.allow: must be a list of usernames or role:viewer|operator|admin")
         allow = []
+    timer = raw.get("timer")
+    if timer is not None and not (isinstance(timer, str) and UNIT_RE.match(timer)
+                                  and timer.endswith(".timer")):
+        errors.append(f"{where}.timer: {timer!r} is not a valid systemd timer name (NAME.timer)")
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and TAG_RE.match(t)
+                                             for t in tags):
+        errors.append(f"{where}.tags: must be a list of tags matching {TAG_RE.pattern}")
+        tags = []
     if len(errors) > before:
         return None
     return ServiceConfig(slug=slug, name=name, host=host, unit=unit, actions=frozenset(actions),
-                         allow=frozenset(allow))
+                         allow=frozenset(allow), timer=timer, tags=tuple(dict.fromkeys(tags)))
 
 
 def parse_config(data: dict[str, Any], source: Path, base: Path,
@@ -380,7 +408,7 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
     env = dict(os.environ) if env is None else env
     errors: list[str] = []
     warnings: list[str] = []
-    for key in sorted(set(data) - {"settings", "hosts", "services", "demo"}):
+    for key in sorted(set(data) - {"settings", "hosts", "services", "demo", "notify"}):
         errors.append(f"{source}: {key}: unknown top-level key")
     settings = _settings(data.get("settings", {}), env, errors, source)
     raw_hosts = data.get("hosts", {})
@@ -410,10 +438,13 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
                     ("role:viewer", "role:operator", "role:admin")):
                 warnings.append(f"{source}: services[{i}] ({svc.slug}).allow: {entry!r} names "
                                 "no role (roles: viewer, operator, admin); it matches nobody")
+    from .notify.config import parse_notify
+    notify = parse_notify(data.get("notify", {}), env, errors, source, raw_hosts, services)
     if errors:
         raise ConfigError(source, errors)
     return ReconConfig(source=source, hosts=hosts, services=services, settings=settings,
-                       demo=bool(data.get("demo", False)), warnings=tuple(warnings))
+                       demo=bool(data.get("demo", False)), notify=notify,
+                       warnings=tuple(warnings))
 
 
 def load_config(path: Path, env: dict[str, str] | None = None, *,

@@ -12,13 +12,15 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template
 
 from .auth import current_user
-from .config import ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
+from .auth.policy import may_act
+from .config import ACTIONS, RUN_ACTIONS, SETUP_ACTIONS, HostConfig, ServiceConfig
 from .extensions import db
 from .models import AuditEntry
 from .runtime import runtime
-from .services.routes import may_act
 
 bp = Blueprint("dashboard", __name__)
+SETUP_LABELS = {"enable": "Enable at boot", "disable": "Disable at boot",
+                "reset-failed": "Reset failed", "mask": "Mask", "unmask": "Unmask"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,8 @@ class Panel:
     """What the dashboard shows for one service before its status arrives."""
 
     service: ServiceConfig
-    actions: tuple[str, ...]  # systemctl actions this user may run on it, in ACTIONS order
+    actions: tuple[str, ...]  # start/stop/restart/reload this user may run, in ACTIONS order
+    setup: tuple[str, ...]  # enable/disable/reset-failed/mask/unmask this user may run
     logs: bool
 
 
@@ -35,18 +38,43 @@ def _panels() -> dict[str, list[Panel]]:
     config, user = runtime().config, current_user()
     grouped: dict[str, list[Panel]] = {name: [] for name in config.hosts}
     for svc in config.services.values():
-        acts = tuple(a for a in ACTIONS if a in SYSTEMCTL_ACTIONS and a in svc.actions)
-        grouped.setdefault(svc.host, []).append(
-            Panel(svc, acts if may_act(user, svc) else (), "logs" in svc.actions))
+        allowed = [a for a in ACTIONS if a in svc.actions and may_act(user, svc, a)]
+        grouped.setdefault(svc.host, []).append(Panel(
+            svc, tuple(a for a in allowed if a in RUN_ACTIONS),
+            tuple(a for a in allowed if a in SETUP_ACTIONS), "logs" in svc.actions))
     return grouped
+
+
+def terminal_off(host: HostConfig) -> str:
+    """Why terminals cannot open on ``host`` (known without asking it), or ""."""
+    from .terminals.ttyd import TtydError, resolve_ttyd
+    if not host.terminal_user:
+        return "Terminals are off for this host: no terminal_user is set in recon.toml"
+    try:
+        resolve_ttyd(runtime().config.settings.ttyd_path)
+    except TtydError:
+        return "Terminals are unavailable: ttyd is not installed on the dashboard server"
+    return ""
 
 
 @bp.get("/")
 def index():
     config = runtime().config
     return render_template("dashboard/index.html", hosts=_panels(), user=current_user(),
-                           all_actions=SYSTEMCTL_ACTIONS,
+                           all_actions=RUN_ACTIONS,
+                           terminals={n: terminal_off(h) for n, h in config.hosts.items()},
+                           setup_labels=SETUP_LABELS,
+                           tags=sorted({t for s in config.services.values() for t in s.tags}),
                            refresh_seconds=config.settings.refresh_seconds)
+
+
+@bp.get("/services/<slug>")
+def unit_page(slug: str):
+    """One service's detail: unit file, dependencies, properties, status text, timeline."""
+    service = runtime().config.services.get(slug)
+    if service is None:
+        return render_template("dashboard/missing.html", user=current_user(), slug=slug), 404
+    return render_template("dashboard/unit.html", user=current_user(), service=service)
 
 
 @bp.get("/audit")

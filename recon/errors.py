@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
-from .ssh import RemoteError
+from .problem import ReconError
 
 
-class ApiError(Exception):
+class ApiError(ReconError):
     """A request RECON refuses; raised anywhere in a view, rendered as JSON."""
 
     def __init__(self, status: int, code: str, message: str, hint: str, **extra):
-        super().__init__(message)
-        self.status, self.code, self.message, self.hint = status, code, message, hint
-        self.extra = extra
-
-    def to_dict(self) -> dict:
-        return {"error": self.code, "message": self.message, "hint": self.hint, **self.extra}
+        super().__init__(message, hint=hint, status=status, code=code, **extra)
 
 
 def error_response(body: dict, status: int) -> tuple[Response, int]:
@@ -31,11 +26,14 @@ SSH_DEBUGGABLE = ("unreachable", "timeout", "host_down", "auth_failed", "host_ke
                   "host_key_changed", "key_unreadable")
 
 
+def error_body(exc: ReconError) -> dict:
+    """The JSON body of ``exc`` as every route answers it (with the host's ssh command)."""
+    return with_ssh_command(exc.to_dict())
+
+
 def with_ssh_command(body: dict) -> dict:
     """Add ``ssh``: this host's troubleshooting command (port, key, known_hosts), and say so
     in the hint."""
-    from flask import current_app
-
     config = current_app.config.get("RECON")
     host = config.hosts.get(body.get("host") or "") if config else None
     if host is not None and body.get("error") in SSH_DEBUGGABLE and "ssh" not in body:
@@ -47,13 +45,9 @@ def with_ssh_command(body: dict) -> dict:
 def init_app(app: Flask) -> None:
     """Register the JSON error handlers."""
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return error_response(exc.to_dict(), exc.status)
-
-    @app.errorhandler(RemoteError)
-    def _remote_error(exc: RemoteError):
-        return error_response(exc.to_dict(), exc.status)
+    @app.errorhandler(ReconError)
+    def _recon_error(exc: ReconError):
+        return error_response(error_body(exc), exc.status)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -6,6 +6,7 @@ import sqlite3
 
 import sqlalchemy as sa
 from flask_cors import CORS
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
@@ -22,6 +23,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 cors = CORS()
+migrate = Migrate()
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")
@@ -33,25 +35,3 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
-
-
-def add_missing_columns() -> list[str]:
-    """``create_all`` makes missing tables only: add new nullable columns to existing
-    SQLite tables (the one kind of schema change RECON makes). Returns what it added."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return []
-    added = []
-    inspector = sa.inspect(engine)
-    with engine.begin() as conn:
-        for table in db.metadata.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.execute(sa.text(
-                        f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-                    added.append(f"{table.name}.{column.name}")
-    return added

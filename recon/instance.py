@@ -36,6 +36,10 @@ def prepare(instance: Path, database_uri: str) -> None:
     """Create the folder (0700) and the database file (0600) if missing."""
     try:
         instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not any((instance / name).exists() for name in SECRET_FILES):
+            # A fresh checkout's instance/ (0755 from git) holds no secret yet: RECON makes
+            # it its own before writing any. Folders with secrets are only warned about.
+            instance.chmod(0o700)
         if not os.access(instance, os.W_OK | os.X_OK):
             raise PermissionError(f"no write access to {instance}")
         db = sqlite_path(database_uri)

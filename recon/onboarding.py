@@ -27,7 +27,8 @@ from . import audit
 from .config import SYSTEMCTL_ACTIONS, HostConfig, ReconConfig
 from .logs.journal import journal_argv
 from .logs.query import sudoers_journal_command
-from .ssh import Executor, HostKeyStore, RemoteError
+from .monitor.watch import watch_argv
+from .ssh import CommandTimeout, Executor, HostKeyStore, RemoteError
 from .ssh.connection import scan_host_key
 from .ssh.errors import HostKeyChanged, is_sudo_refusal
 from .ssh.hostkeys import fingerprint, known_hosts_name
@@ -162,7 +163,27 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
                   f"Compare the host's sudoers with `flask --app wsgi recon sudoers "
                   f"{svc.slug}`; the journal needs journald (or read rights for {host.user}).",
                   lambda svc=svc: executor.run(host, journal_argv(host, svc.unit, 1)))
+    if services:
+        check_unit_signals(executor, host, check)
     check_terminal_user(config, executor, host, check)
+
+
+def check_unit_signals(executor: Executor, host: HostConfig, check: Check) -> None:
+    """The monitor's watcher (dbus-monitor, unprivileged) runs on the host: run it for a
+    second; still running then means it attached to the system bus."""
+    what = f"unit change signals (dbus-monitor as {host.user})"
+    try:
+        result = executor.run(host, watch_argv(host), timeout=1)
+    except CommandTimeout:
+        check.add(True, host.name, what)
+        return
+    except RemoteError as exc:
+        check.add(False, host.name, f"{what}: {exc.message}", exc.hint)
+        return
+    detail = (result.stderr or result.stdout).strip()[:200]
+    check.add(False, host.name, f"{what}: exited {result.exit_code} {detail}",
+              f"Install dbus (it ships dbus-monitor) or set `dbus_monitor` for {host.name}; "
+              "without it the monitor polls the host every monitor_fallback_poll_seconds.")
 
 
 def _probes(host: HostConfig, svc) -> list[tuple[str, list[str]]]:

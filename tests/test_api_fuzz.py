@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from recon.config import ACTIONS, HostConfig
 from recon.monitor.watch import watch_argv
 
-MUTATING = {"start", "stop", "restart", "reload"}
+MUTATING = {"start", "stop", "restart", "reload", "enable", "disable", "reset-failed", "mask",
+            "unmask"}
 text = st.text(max_size=40)
 slugs = st.one_of(st.sampled_from(["demo-web", "demo-stuck", "demo-cron", "nope", "..", "%2e"]),
                   text)
@@ -37,6 +38,10 @@ def allowed(command: str, info) -> bool:
     units = set(info.units)
     if argv == watch_argv(HostConfig("h", "a", "u", Path("k"))):
         return True  # the monitor's read-only unit watcher, unprivileged
+    if argv[:3] in ([info.systemctl, "cat", "--no-pager"], [info.systemctl, "show", "--no-pager"]):
+        return len(argv) == 4 and argv[3] in units  # the unit detail view, unprivileged
+    if argv[:5] == [info.systemctl, "status", "--no-pager", "--full", "--lines=0"]:
+        return len(argv) == 6 and argv[5] in units
     if argv[:2] == [info.systemctl, "show"]:
         rest = argv[4:] if argv[3:4] == ["--timestamp=unix"] else argv[3:]
         return argv[2].startswith("--property=") and set(rest) <= units

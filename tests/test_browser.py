@@ -21,6 +21,7 @@ pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 
 DEMO = ("demo-web", "demo-worker", "demo-cron", "demo-stuck")
 GREEN, RED = "rgb(26, 127, 55)", "rgb(207, 34, 46)"  # --ok-dot, --bad-dot
+GREY = "rgb(110, 119, 129)"  # --unk-dot
 
 
 def panel(page, slug: str):
@@ -74,7 +75,7 @@ def test_operator_stops_a_service_sees_it_red_then_starts_it_green(browsing, das
         dialog.get_by_role("button", name="Stop").click()
         expect(dialog).to_be_hidden()
         expect(state_of(page, "demo-worker")).to_have_text("Stopped")
-        assert dot_colour(page, "demo-worker") == RED
+        assert dot_colour(page, "demo-worker") == GREY  # stopped is neutral; failed is red
         expect(worker.locator('[data-f="pid"]')).to_have_text("—")
         expect(worker.locator("[data-feedback]")).to_contain_text(
             "stop demo-worker.service: done")
@@ -368,8 +369,10 @@ def test_keyboard_alone_reaches_filter_actions_and_dialogs(browsing, dashboard):
     browsing.assert_no_console_errors()
 
 
-def test_state_colours_meet_wcag_aa_contrast(browsing, dashboard):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_state_colours_meet_wcag_aa_contrast(browsing, dashboard, scheme):
     page = browsing.login(dashboard, "olga")
+    page.emulate_media(color_scheme=scheme)
     wait_all_running(page)
     ratios = page.evaluate("""() => {
         const lum = c => { const [r, g, b] = c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number)
@@ -378,14 +381,25 @@ def test_state_colours_meet_wcag_aa_contrast(browsing, dashboard):
         const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
             return (x + 0.05) / (y + 0.05); };
         const probe = document.querySelector('article.svc');
+        const original = probe.dataset.state;
         const out = {};
-        for (const state of ['running', 'stopped', 'failed', 'unreachable', 'busy', 'unknown']) {
+        for (const state of ['running', 'stopped', 'failed', 'unreachable', 'busy', 'unknown',
+                             'missing', 'masked', 'loading']) {
             probe.dataset.state = state;
             const badge = probe.querySelector('.state');
             let bg = getComputedStyle(badge).backgroundColor;
-            if (bg === 'rgba(0, 0, 0, 0)') bg = 'rgb(255, 255, 255)';
+            const surface = getComputedStyle(probe.closest('.host')).backgroundColor;
+            if (bg === 'rgba(0, 0, 0, 0)') bg = surface;
             out[state] = ratio(getComputedStyle(badge).color, bg);
         }
+        // the page's own text on its surfaces, too
+        const host = getComputedStyle(document.querySelector('.host')).backgroundColor;
+        out.text = ratio(getComputedStyle(document.body).color, host);
+        out.muted = ratio(getComputedStyle(document.querySelector('.unit')).color, host);
+        probe.dataset.state = original;
         return out;
     }""")
     assert all(r >= 4.5 for r in ratios.values()), ratios
+    if scheme == "dark":
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(13, 17, 23)"
+        browsing.shot(page, "dashboard-dark")

@@ -18,7 +18,7 @@ PASSWORD = "correct-horse-battery"
 def actions_of(html: str, slug: str) -> list[str]:
     article = re.search(rf'<article class="svc" data-slug="{slug}".*?</article>', html, re.S)
     assert article, f"no panel for {slug}"
-    return re.findall(r'data-action="(\w+)"', article.group(0))
+    return re.findall(r'data-action="([\w-]+)"', article.group(0))
 
 
 def page(app, role: str, path: str = "/"):
@@ -29,9 +29,13 @@ def test_each_role_sees_only_the_actions_the_service_allows_and_the_role_may_run
     viewer = page(app, "viewer").get_data(as_text=True)
     assert "data-action=" not in viewer and "data-terminal=" not in viewer
     assert viewer.count("data-logs") == 4  # reading logs is a viewer's right
+    setup = {"operator": ["enable", "disable", "reset-failed"],
+             "admin": ["enable", "disable", "reset-failed", "mask", "unmask"]}
     for role in ("operator", "admin"):
         html = page(app, role).get_data(as_text=True)
-        assert actions_of(html, "demo-web") == ["start", "stop", "restart", "reload"]
+        # the row's actions, then the detail's opt-in setup actions (mask/unmask: admins)
+        assert actions_of(html, "demo-web") == ["start", "stop", "restart", "reload",
+                                                *setup[role]]
         assert actions_of(html, "demo-cron") == ["start", "stop", "restart"]  # no reload
         assert actions_of(html, "demo-stuck") == ["reload"]
         assert 'data-terminal="demo"' in html

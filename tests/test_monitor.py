@@ -248,3 +248,28 @@ def test_a_crash_on_the_host_reaches_the_event_stream_within_a_second(client, ta
         target.systemctl("start", "demo-worker.service")
     events = client.get("/api/services/demo-worker/history?limit=5").get_json()["events"]
     assert any(e["to"] == "failed" and e["result"] == "signal" for e in events)
+
+
+def test_a_host_without_dbus_monitor_is_polled_instead_and_says_so(make_app, target_info,
+                                                                   target, monkeypatch):
+    from dataclasses import replace as dc_replace
+
+    from conftest import start_monitor
+
+    monkeypatch.setenv("RECON_MONITOR_FALLBACK_POLL_SECONDS", "1")
+    app = make_app([target_info], monitor=False)
+    hosts = app.config["RECON"].hosts
+    monkeypatch.setitem(hosts, "demo", dc_replace(hosts["demo"],
+                                                  dbus_monitor="/usr/bin/no-such-monitor"))
+    start_monitor(app)
+    client = client_for(app)
+    assert wait_for(lambda: client.get("/api/services").get_json()["hosts"][0]["events"]
+                    == "poll", timeout=5)
+    target.systemctl("stop", "demo-cron.service")
+    try:
+        started = time.monotonic()
+        assert wait_for(lambda: client.get("/api/services/demo-cron/status").get_json()["state"]
+                        == "inactive", timeout=5)
+        assert time.monotonic() - started < 2.5  # bound: the 1 s fallback poll plus a read
+    finally:
+        target.systemctl("start", "demo-cron.service")

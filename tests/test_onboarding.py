@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import stat
@@ -74,6 +75,7 @@ def test_check_is_green_and_names_the_fix_for_a_missing_sudo_rule(app, target):
     out = runner.invoke(args=["recon", "check"])
     assert out.exit_code == 0, out.output
     assert "FAIL" not in out.output and "sudo allows restart" in out.output
+    assert "ok    demo         unit change signals (dbus-monitor as recon-demo)" in out.output
     target.set_sudo_rule("demo-web.service", "restart", allowed=False)
     try:
         out = runner.invoke(args=["recon", "check", "demo"])
@@ -83,3 +85,15 @@ def test_check_is_green_and_names_the_fix_for_a_missing_sudo_rule(app, target):
         assert "recon sudoers demo-web" in out.output
     finally:
         target.set_sudo_rule("demo-web.service", "restart", allowed=True)
+
+
+def test_check_fails_the_unit_signal_gate_without_dbus_monitor(make_app, target_info,
+                                                                 monkeypatch):
+    app = make_app([target_info], monitor=False)
+    host = app.config["RECON"].hosts["demo"]
+    monkeypatch.setitem(app.config["RECON"].hosts, "demo",
+                        dataclasses.replace(host, dbus_monitor="/usr/bin/no-such-monitor"))
+    out = app.test_cli_runner().invoke(args=["recon", "check", "demo"])
+    failing = [line for line in out.output.splitlines() if line.startswith("FAIL")]
+    assert out.exit_code == 1 and len(failing) == 1 and "unit change signals" in failing[0]
+    assert "monitor_fallback_poll_seconds" in out.output

@@ -22,7 +22,8 @@ from .info import TargetInfo
 from .tree import LOGIN_USER
 
 #: Rules ``set_sudo_rule`` can withdraw: the systemctl actions and ``journal`` (log reads).
-SUDO_ACTIONS: tuple[str, ...] = ("start", "stop", "restart", "reload", "journal")
+SUDO_ACTIONS: tuple[str, ...] = ("start", "stop", "restart", "reload", "enable", "disable",
+                                  "reset-failed", "mask", "unmask", "journal")
 _ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "SYSTEMD_PAGER": "",
         "SYSTEMD_COLORS": "0"}
 

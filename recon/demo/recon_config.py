@@ -13,7 +13,14 @@ DEMO_ACTIONS = {
     "demo-stuck.service": ["status", "reload", "logs"],
     "demo-backup.service": ["status", "start", "logs"],  # a oneshot: start = run it now
 }
-ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs"]
+# Every action, the opt-in ones (boot setup, reset-failed, mask) included, so tests can use them.
+# The timer that runs a demo unit (when a test manages that unit).
+DEMO_TIMERS = {"demo-backup.service": "demo-backup.timer"}
+# Tags of the demo units, to filter the page by.
+DEMO_TAGS = {"demo-web.service": ["web", "prod"], "demo-worker.service": ["prod"],
+             "demo-cron.service": ["batch"]}
+ALL_ACTIONS = ["status", "start", "stop", "restart", "reload", "logs",
+               "enable", "disable", "reset-failed", "mask", "unmask"]
 
 
 def _q(value: object) -> str:
@@ -45,6 +52,11 @@ def demo_config_toml(targets: list[TargetInfo], *, command_timeout: float = 10,
             actions = DEMO_ACTIONS.get(unit, ALL_ACTIONS)
             lines += ["[[services]]", f"slug = {_q(slug)}",
                       f"name = {_q(stem.replace('-', ' ').title())}", f"host = {_q(t.name)}",
-                      f"unit = {_q(unit)}", f"actions = {json.dumps(actions)}", ""]
+                      f"unit = {_q(unit)}", f"actions = {json.dumps(actions)}"]
+            if unit in DEMO_TAGS:
+                lines.append(f"tags = {json.dumps(DEMO_TAGS[unit])}")
+            if unit in DEMO_TIMERS:
+                lines.append(f"timer = {_q(DEMO_TIMERS[unit])}")
+            lines.append("")
     return "\n".join(lines)
 

@@ -1,7 +1,11 @@
 """Services blueprint: fleet status from the monitor's snapshot, history, live events and
 systemctl actions."""
 
-from . import events  # noqa: F401  (registers /api/events on bp)
+from . import (
+    changes,  # noqa: F401  (registers /api/changes on bp)
+    events,  # noqa: F401  (registers /api/events on bp)
+    unit,  # noqa: F401  (registers /api/services/<slug>/unit on bp)
+)
 from .routes import bp
 
 __all__ = ["bp"]

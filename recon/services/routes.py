@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from .. import audit
-from ..auth import Principal, current_user
-from ..config import ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
-from ..errors import ApiError
+from ..auth import current_user
+from ..auth.policy import READ_ACTIONS, may_act
+from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
+from ..errors import ApiError, error_body
 from ..extensions import db
+from ..logs.journal import RUNBOOK_LINES, read_lines
 from ..monitor import snapshot
 from ..runtime import get_service, runtime
 from ..ssh import RemoteError
@@ -40,6 +42,7 @@ def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
         "name": service.name,
         "host": service.host,
         "actions": sorted(service.actions, key=ACTIONS.index),
+        "tags": list(service.tags),
         **status,
     }
 
@@ -126,35 +129,23 @@ def _check_action(service: ServiceConfig, action: str) -> None:
                        allowed=sorted(service.actions, key=ACTIONS.index))
 
 
-READ_ACTIONS = ("status", "logs")
-
-
-def may_act(user: Principal, service: ServiceConfig) -> bool:
-    """Operators may act unless the service names who may; admins always may."""
-    if user.can("admin"):
-        return True
-    if not user.can("operator"):
-        return False
-    return not service.allow or user.username in service.allow or (
-        f"role:{user.role}" in service.allow)
-
-
 @bp.post("/api/services/<slug>/<action>")
 def service_action(slug: str, action: str):
     """Run an allowed action; audited before the response, failures included."""
     service = get_service(slug)
     _check_action(service, action)
-    if action not in READ_ACTIONS and not may_act(current_user(), service):
+    if action not in READ_ACTIONS and not may_act(current_user(), service, action):
         audit.record(action, success=False, service=slug, host=service.host, error="forbidden")
+        hint = ("Masking and unmasking need the admin role." if action in ADMIN_ACTIONS else
+                "Actions need the operator role (and, where the service has an `allow` "
+                "list, to be named in it).")
         raise ApiError(403, "forbidden", f"{current_user().username} may not {action} {slug}",
-                       "Actions need the operator role (and, where the service has an "
-                       "`allow` list, to be named in it).")
+                       hint)
     rt = runtime()
     if action == "status":
         return jsonify(describe(service, snapshot.read_service(service)))
     if action == "logs":
-        from ..logs.journal import runbook_logs
-        return runbook_logs(service)
+        return _runbook_logs(service)
     assert action in SYSTEMCTL_ACTIONS
     host = rt.config.hosts[service.host]
     down = snapshot.host_down(snapshot.read_host(service.host),
@@ -163,7 +154,7 @@ def service_action(slug: str, action: str):
         audit.record(action, success=False, service=slug, host=service.host, error=down.code,
                      output=down.message)
         return jsonify({"success": False, "action": action, "service": slug,
-                        **down.to_dict()}), down.status
+                        **error_body(down)}), down.status
     entry = audit.begin(action, service=slug, host=service.host)
     cause = snapshot.Cause(entry, audit.current_actor(), action)
     db.session.commit()  # hold no database connection while waiting on the host
@@ -173,7 +164,7 @@ def service_action(slug: str, action: str):
         audited = audit.finish_reliably(entry, success=False, error=exc.code,
                                         output=exc.message)
         return jsonify({"success": False, "action": action, "service": slug,
-                        "audit": audited, **exc.to_dict()}), exc.status
+                        "audit": audited, **error_body(exc)}), exc.status
     try:  # the state the action left behind, published before anyone is told
         observed_at = time.time()
         statuses = fetch_statuses(rt.executor, host, [service.unit])
@@ -201,3 +192,16 @@ def service_action(slug: str, action: str):
                     hint="Read the service's logs for why it failed.")
     return jsonify(body)
 
+
+def _runbook_logs(service: ServiceConfig):
+    """``POST /api/services/<slug>/logs``: the runbook's last 50 lines, audited."""
+    rt = runtime()
+    try:
+        lines = read_lines(rt.executor, rt.config.hosts[service.host], service, RUNBOOK_LINES)
+    except RemoteError as exc:
+        audit.record("logs", success=False, service=service.slug, host=service.host,
+                     error=exc.code, output=exc.message)
+        return jsonify({"success": False, "action": "logs", **error_body(exc)}), exc.status
+    audit.record("logs", success=True, service=service.slug, host=service.host)
+    return jsonify({"success": True, "action": "logs", "service": service.slug,
+                    "stdout": "\n".join(lines), "lines": lines})

@@ -2,10 +2,13 @@
 // the live event stream (/api/events) repaints what changes; actions, filters, terminals and
 // the logs drawer. If the stream drops, EventSource resumes it (the server replays what was
 // missed); a slow resync from the snapshot runs while the tab is visible anyway.
-import {
-  api, el, fmtAgo, fmtBytes, fmtClock, fmtSpan, parseSystemdTime, setText,
-} from "./recon.js";
+import { api, el, fmtAgo, fmtBytes, setText } from "./recon.js";
 import { LogsDrawer } from "./logs.js";
+import { classify, describeLine, pointless, whenText } from "./status.js";
+import { collapseColumns, paintDetail, toggleDetail } from "./rowdetail.js";
+import { openTerminal, paintFreshness, paintHost } from "./hosts.js";
+import { createFilter } from "./filter.js";
+import "./changes.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
@@ -14,50 +17,16 @@ for (const article of root.querySelectorAll("article.svc")) panels.set(article.d
 const hostSections = new Map();
 for (const section of root.querySelectorAll("section.host")) hostSections.set(section.dataset.host, section);
 
-const STATES = [ // key, label in the counts, counts as a problem
-  ["running", "Running", false],
-  ["busy", "Changing", false],
-  ["stopped", "Stopped", true],
-  ["failed", "Failed", true],
-  ["unreachable", "Unreachable", true],
-  ["unknown", "Unknown", true],
-];
-const ACTION_VERB = { start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading" };
+const drawer = new LogsDrawer(document.getElementById("logs"));
+const drawerActions = document.getElementById("logs-actions");
+const drawerFeedback = document.getElementById("logs-feedback");
 
-// -- status -> what the panel shows -----------------------------------------------------
-export function classify(s) {
-  if (!s || !s.state) return ["loading", "Loading"];
-  if (s.state === "unreachable") return ["unreachable", "Unreachable"];
-  if (s.load_state === "not-found") return ["unknown", "Unknown"];
-  switch (s.state) {
-    case "active": return s.sub_state === "reloading" ? ["busy", "Reloading"] : ["running", "Running"];
-    case "reloading": return ["busy", "Reloading"];
-    case "activating": return ["busy", "Activating"];
-    case "deactivating": return ["busy", "Stopping"];
-    case "inactive": return ["stopped", "Stopped"];
-    case "failed": return ["failed", "Failed"];
-    default: return ["unknown", "Unknown"];
-  }
-}
+const ACTION_VERB = {
+  start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading",
+  enable: "Enabling", disable: "Disabling", "reset-failed": "Resetting", mask: "Masking", unmask: "Unmasking",
+};
 
-function sinceText(s) {
-  if (!s.since) return ["—", ""];
-  const date = parseSystemdTime(s.since);
-  if (!date) return [s.since, s.since];
-  const age = (Date.now() - date.getTime()) / 1000;
-  const today = new Date().toDateString() === date.toDateString();
-  return [`${fmtClock(date, !today).slice(0, today ? 5 : 16)} (${fmtSpan(age)})`, s.since];
-}
-
-function describeLine(s, key) {
-  if (s.load_state === "not-found") return "Unit not found on the host";
-  if (key === "unreachable" || s.error) return ""; // the host's box says why, once
-  const parts = [];
-  if (s.description) parts.push(s.description);
-  if (s.sub_state && !["running", "dead"].includes(s.sub_state)) parts.push(`(${s.sub_state})`);
-  if (key === "failed" && s.exit_status) parts.push(`exit status ${s.exit_status}`);
-  return parts.join(" ");
-}
+export { classify };
 
 // askedAt: when the status was asked for; a status asked for before this panel's last action
 // answered is older than what the action returned, so it is not painted.
@@ -66,8 +35,10 @@ function applyService(s, askedAt = Infinity) {
   if (!article || askedAt < (article._actedAt || 0)) return;
   article._status = s;
   if (article.dataset.busy) return; // the action's own state wins until it answers
-  paintState(article, ...classify(s));
-  const [since, sinceTitle] = sinceText(s);
+  const [key, label] = classify(s);
+  paintState(article, key, label);
+  // Since when it is in its state: started (running), else its last state change.
+  const [since, sinceTitle] = whenText(s.state === "active" ? s.since : s.state_changed || s.inactive_since || s.since);
   const sinceNode = article.querySelector('[data-f="since"]');
   setText(sinceNode, since);
   sinceNode.title = sinceTitle;
@@ -81,130 +52,33 @@ function applyService(s, askedAt = Infinity) {
   // Buttons that cannot do anything now are disabled and say why (as Cockpit and
   // Supervisor offer Start only for a stopped service), instead of failing when clicked.
   for (const b of article.querySelectorAll("button[data-action]")) {
-    const why = pointless(b.dataset.action, s);
+    const why = pointless(b.dataset.action, s, article.dataset.host);
     b.disabled = Boolean(why);
     b.title = why;
   }
   const desc = article.querySelector("[data-desc]");
-  const text = describeLine(s, article.dataset.state);
+  const text = describeLine(s, key);
   if (desc.textContent !== text) desc.textContent = text;
   desc.title = text;
-}
-
-function pointless(action, s) {
-  if (s.state === "unreachable") return "The host is unreachable";
-  if (action === "start" && s.state === "active") return "Already running";
-  if (action === "stop" && s.state === "inactive") return "Already stopped";
-  if (action === "reload" && s.state !== "active") return "Only a running service can reload";
-  return "";
+  paintDetail(article, s, key);
+  collapseColumns(article.closest(".svc-list"));
+  if (drawerArticle() === article) syncDrawer(article);
 }
 
 function paintState(article, key, label) {
   article.dataset.state = key;
   setText(article.querySelector("[data-state-text]"), label);
+  if (drawerArticle() === article) syncDrawer(article);
 }
 
 function applyHost(h) {
   const section = hostSections.get(h.name);
-  if (!section) return;
-  section._host = h;
-  paintFreshness(section);
-  const reach = section.querySelector("[data-reach]");
-  const box = section.querySelector("[data-host-error]");
-  if (h.state === "pending") { // the monitor has not reached it yet
-    reach.className = "reach reach-checking";
-    setText(reach, "Checking…");
-    box.hidden = true;
-    return;
-  }
-  const ok = h.reachable && !h.error;
-  reach.className = `reach ${h.reachable ? (h.error ? "reach-degraded" : "reach-ok") : "reach-down"}`;
-  setText(reach, h.reachable ? (h.error ? "Status failed" : "Reachable") : "Unreachable");
-  section.dataset.reachable = h.reachable ? "yes" : "no";
-  box.hidden = ok;
-  if (!ok) {
-    setText(box.querySelector("[data-err-code]"), h.error);
-    setText(box.querySelector("[data-err-message]"), h.message);
-    const hint = box.querySelector("[data-err-hint]");
-    setText(hint, h.hint ? `Fix: ${h.hint}` : "");
-    hint.hidden = !h.hint;
-  }
+  if (section) paintHost(section, h);
 }
 
-// How fresh a host's state is: "live" while its D-Bus signals flow, else when it was last
-// read; for a host that is down, since when.
-function paintFreshness(section) {
-  const h = section._host;
-  const node = section.querySelector("[data-fresh]");
-  if (!h || !node) return;
-  const at = (iso) => (iso ? new Date(iso) : null);
-  const seen = at(h.last_seen);
-  let text = "";
-  if (h.state === "down") {
-    const since = at(h.since);
-    text = since ? `unreachable since ${fmtClock(since, new Date().toDateString() !== since.toDateString()).slice(0, 16)}` : "unreachable";
-  } else if (seen) {
-    const age = (Date.now() - seen.getTime()) / 1000;
-    text = h.events === "dbus" ? `live · read ${fmtAgo(age)}` : `polled ${fmtAgo(age)}`;
-  }
-  setText(node, text);
-  node.title = seen ? `Last successful read: ${seen.toLocaleString()}` : "";
-}
-
-// -- counts and filtering --------------------------------------------------------------
-const counts = document.getElementById("counts");
+// -- counts and filtering (filter.js) ---------------------------------------------------
 const filterInput = document.getElementById("filter");
-const problemsOnly = document.getElementById("problems-only");
-const noMatch = document.getElementById("no-match");
-const activeStates = new Set();
-
-function renderCounts() {
-  const tally = Object.fromEntries(STATES.map(([key]) => [key, 0]));
-  for (const article of panels.values()) if (article.dataset.state in tally) tally[article.dataset.state] += 1;
-  counts.replaceChildren(...STATES.filter(([key]) => tally[key] > 0 || key === "running" || activeStates.has(key))
-    .map(([key, label]) => el("button", {
-      type: "button", class: `count count-${key}`, "aria-pressed": activeStates.has(key) ? "true" : "false",
-      dataset: { count: key }, title: `Show only ${label.toLowerCase()} services`,
-      onclick: () => { activeStates.has(key) ? activeStates.delete(key) : activeStates.add(key); renderCounts(); applyFilter(); },
-    }, el("span", { class: "dot", "aria-hidden": "true" }), el("strong", { text: String(tally[key]) }), ` ${label}`)));
-}
-
-function matches(article, terms) {
-  if (!terms.length) return true;
-  const s = article._status || {};
-  const label = article.querySelector("[data-state-text]").textContent;
-  const hay = [article.dataset.name, article.dataset.slug, article.dataset.unit, article.dataset.host,
-    label, s.description || "", s.state || ""].join("\n").toLowerCase();
-  return terms.every((t) => hay.includes(t));
-}
-
-function applyFilter() {
-  const terms = filterInput.value.toLowerCase().split(/\s+/).filter(Boolean);
-  const problemKeys = new Set(STATES.filter((s) => s[2]).map((s) => s[0]));
-  let shown = 0;
-  for (const article of panels.values()) {
-    const key = article.dataset.state;
-    const visible = matches(article, terms)
-      && (!problemsOnly.checked || problemKeys.has(key))
-      && (!activeStates.size || activeStates.has(key));
-    article.hidden = !visible;
-    if (visible) shown += 1;
-  }
-  const filtering = terms.length || problemsOnly.checked || activeStates.size;
-  for (const section of hostSections.values()) {
-    const any = [...section.querySelectorAll("article.svc")].some((a) => !a.hidden);
-    // An unreachable host stays visible under "problems only": the host is the problem.
-    section.hidden = Boolean(filtering) && !any && !(problemsOnly.checked && section.dataset.reachable === "no"
-      && !terms.length && !activeStates.size);
-  }
-  noMatch.hidden = !(filtering && shown === 0);
-}
-
-filterInput.addEventListener("input", applyFilter);
-problemsOnly.addEventListener("change", applyFilter);
-filterInput.addEventListener("keydown", (ev) => {
-  if (ev.key === "Escape" && filterInput.value) { filterInput.value = ""; applyFilter(); }
-});
+const { renderCounts, applyFilter } = createFilter({ panels, hostSections, loaded: () => Boolean(lastOk) });
 
 // -- refresh loop ----------------------------------------------------------------------
 const updated = document.getElementById("updated");
@@ -326,7 +200,7 @@ setInterval(paintUpdated, 1000);
 const confirmDialog = document.getElementById("confirm");
 
 function confirmAction(action, article) {
-  if (!["stop", "restart"].includes(action)) return Promise.resolve(true);
+  if (!["stop", "restart", "disable", "mask"].includes(action)) return Promise.resolve(true);
   const verb = action[0].toUpperCase() + action.slice(1);
   setText(document.getElementById("confirm-title"), `${verb} ${article.dataset.name}?`);
   setText(document.getElementById("confirm-text"),
@@ -359,6 +233,11 @@ function showFeedback(article, ok, title, details) {
   box.className = `feedback ${ok ? "fb-ok" : "fb-error"}`;
   box.replaceChildren(el("div", { class: "fb-title" }, el("span", { text: title }), close), ...details);
   box.hidden = false;
+  if (drawerArticle() === article) { // the row is under the drawer: say it there too
+    drawerFeedback.className = `drawer-feedback ${ok ? "fb-ok" : "fb-error"}`;
+    drawerFeedback.textContent = title;
+    drawerFeedback.hidden = false;
+  }
 }
 
 function resultDetails(r) {
@@ -398,42 +277,52 @@ async function act(article, action) {
   }
 }
 
-// -- terminals -------------------------------------------------------------------------
-function hostFeedback(host, message, hint) {
-  const box = hostSections.get(host).querySelector("[data-host-feedback]");
-  box.className = "host-feedback alert alert-error";
-  box.replaceChildren(el("p", { text: message }), hint ? el("p", { class: "hint", text: `Fix: ${hint}` }) : null,
-    el("button", { type: "button", class: "btn btn-sm btn-quiet", onclick: () => { box.hidden = true; } }, "Dismiss"));
-  box.hidden = false;
+// -- the logs drawer carries the service's state and actions (it covers the row's) ----
+function drawerArticle() {
+  return drawer.service && !drawer.node.hidden ? panels.get(drawer.service.slug) || null : null;
 }
 
-async function openTerminal(host, button) {
-  // Opened inside the click so no popup blocker interferes; pointed at the session below.
-  const win = window.open("", "_blank");
-  button.disabled = true;
-  try {
-    const session = await api("POST", "/api/terminals", { host, mode: "shell" });
-    const url = session.url || (session.session && session.session.url) || `/terminals/${session.id}/`;
-    if (win) { win.opener = null; win.location.href = url; } else window.location.assign(url);
-  } catch (err) {
-    if (win) win.close();
-    hostFeedback(host, `Could not open a terminal on ${host}: ${err.message}`, err.hint);
-  } finally {
-    button.disabled = false;
+function syncDrawer(article) {
+  const badge = document.getElementById("logs-state");
+  badge.dataset.state = article.dataset.state;
+  setText(badge.querySelector("[data-state-text]"), article.querySelector("[data-state-text]").textContent);
+  const rowButtons = [...article.querySelectorAll(".cell-actions button[data-action]")];
+  if (drawerActions.dataset.slug !== article.dataset.slug) {
+    drawerActions.dataset.slug = article.dataset.slug;
+    drawerFeedback.hidden = true;
+    drawerActions.replaceChildren(...rowButtons.map((b) => el("button", {
+      type: "button", class: b.className.replace(" act", ""), dataset: { action: b.dataset.action },
+      "aria-label": b.getAttribute("aria-label"), text: b.textContent,
+    })));
+  }
+  for (const b of rowButtons) {
+    const mirror = drawerActions.querySelector(`button[data-action="${b.dataset.action}"]`);
+    if (mirror) { mirror.disabled = b.disabled; mirror.title = b.title; }
   }
 }
 
+function openDrawer(article, trigger) {
+  drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit }, trigger);
+  syncDrawer(article);
+}
+
+drawerActions.addEventListener("click", (ev) => {
+  const button = ev.target.closest("button[data-action]");
+  const article = drawerArticle();
+  if (button && !button.disabled && article) act(article, button.dataset.action);
+});
+
 // -- wiring ----------------------------------------------------------------------------
-const drawer = new LogsDrawer(document.getElementById("logs"));
 
 root.addEventListener("click", (ev) => {
   const button = ev.target.closest("button");
   if (!button || button.disabled) return;
   const article = button.closest("article.svc");
   if (button.dataset.action && article) act(article, button.dataset.action);
-  else if (button.hasAttribute("data-logs") && article) {
-    drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit }, button);
-  } else if (button.dataset.terminal) openTerminal(button.dataset.terminal, button);
+  else if ((button.hasAttribute("data-logs") || button.hasAttribute("data-full-logs")) && article) {
+    openDrawer(article, button);
+  } else if (button.hasAttribute("data-toggle-detail") && article) toggleDetail(article);
+  else if (button.dataset.terminal) openTerminal(hostSections.get(button.dataset.terminal), button);
 });
 
 document.addEventListener("keydown", (ev) => {

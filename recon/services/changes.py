@@ -1,0 +1,26 @@
+"""``GET /api/changes``: what changed across the fleet lately (the monitor's recorded events),
+newest first — "what happened overnight" in one list."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from flask import jsonify
+
+from ..extensions import db
+from ..monitor.models import MonitorEvent
+from .routes import _int_arg, bp
+
+
+@bp.get("/api/changes")
+def fleet_changes():
+    """Unit and host events of the last ``hours`` (1-168, default 24), at most ``limit``."""
+    hours = _int_arg("hours", 24, 1, 168)
+    limit = _int_arg("limit", 200, 1, 1000)
+    since = time.time() - hours * 3600
+    rows = db.session.scalars(
+        sa.select(MonitorEvent).where(MonitorEvent.at >= since)
+        .order_by(MonitorEvent.id.desc()).limit(limit + 1)).all()
+    return jsonify({"hours": hours, "truncated": len(rows) > limit,
+                    "events": [e.to_dict(payload=False) for e in rows[:limit]]})

@@ -1,0 +1,92 @@
+"""``GET /api/services/<slug>/unit``: what an operator reads before acting on a unit.
+
+The unit file as systemd loads it (``systemctl cat``), the dependencies that matter, every
+property (``systemctl show``), the runbook's ``systemctl status`` text, and the service's
+timer when the config names one. All read-only and unprivileged (no sudo); every argv is
+built from the validated config, never from the request.
+"""
+
+from __future__ import annotations
+
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from flask import jsonify
+
+from ..config import HostConfig, ServiceConfig
+from ..errors import error_body
+from ..extensions import db
+from ..runtime import get_service, runtime
+from ..ssh import RemoteError
+from ..systemd import _blocks, parse_timestamp
+from .routes import bp
+
+DEPENDENCIES = ("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "After", "Before",
+                "WantedBy", "RequiredBy", "Conflicts", "TriggeredBy", "Triggers")
+TIMER_PROPERTIES = ("Id", "ActiveState", "UnitFileState", "NextElapseUSecRealtime",
+                    "LastTriggerUSec", "Result", "TimersCalendar", "TimersMonotonic")
+
+
+def unit_argvs(host: HostConfig, service: ServiceConfig) -> dict[str, list[str]]:
+    """The read-only commands of the detail view (no sudo: systemd lets anyone read these)."""
+    unit = service.unit
+    argvs = {
+        "cat": [host.systemctl, "cat", "--no-pager", unit],
+        "show": [host.systemctl, "show", "--no-pager", unit],
+        # --lines=0: the journal is the logs view's (and may need sudo); this is the summary.
+        "status": [host.systemctl, "status", "--no-pager", "--full", "--lines=0", unit],
+    }
+    if service.timer:
+        argvs["timer"] = [host.systemctl, "show", "--no-pager",
+                          "--property=" + ",".join(TIMER_PROPERTIES), service.timer]
+    return argvs
+
+
+def _iso(value: str | None) -> str | None:
+    when = parse_timestamp(value)
+    return when.isoformat().replace("+00:00", "Z") if when else None
+
+
+def _timer(text: str, name: str) -> dict[str, Any]:
+    props = (_blocks(text) or [{}])[0]
+    return {"unit": name, "state": props.get("ActiveState") or None,
+            "enabled": props.get("UnitFileState") or None,
+            "found": props.get("LoadState", "loaded") != "not-found",
+            "next": _iso(props.get("NextElapseUSecRealtime")),
+            "next_raw": props.get("NextElapseUSecRealtime") or None,
+            "last": _iso(props.get("LastTriggerUSec")),
+            "last_raw": props.get("LastTriggerUSec") or None,
+            "result": props.get("Result") or None,
+            "calendar": props.get("TimersCalendar") or None}
+
+
+@bp.get("/api/services/<slug>/unit")
+def service_unit(slug: str):
+    """The unit's file, dependencies, properties, status text and timer (see module doc)."""
+    service = get_service(slug)
+    rt = runtime()
+    host = rt.config.hosts[service.host]
+    argvs = unit_argvs(host, service)
+    db.session.commit()  # hold no database connection while waiting on the host
+    with ThreadPoolExecutor(max_workers=len(argvs)) as pool:
+        futures = {k: pool.submit(rt.executor.run, host, argv) for k, argv in argvs.items()}
+        try:
+            results = {k: f.result() for k, f in futures.items()}
+        except RemoteError as exc:
+            return jsonify({"service": slug, **error_body(exc)}), exc.status
+    props = (_blocks(results["show"].stdout) or [{}])[0]
+    cat = results["cat"]
+    body: dict[str, Any] = {
+        "service": slug, "unit": service.unit, "host": service.host,
+        "file": cat.stdout if cat.ok else None,
+        "file_error": None if cat.ok else (cat.stderr.strip() or f"exit {cat.exit_code}"),
+        "dependencies": {k: props[k].split() for k in DEPENDENCIES if props.get(k)},
+        "properties": props,
+        # systemctl status exits 3 for a stopped unit and 4 for a missing one: both normal.
+        "status_text": (results["status"].stdout or results["status"].stderr).rstrip("\n"),
+        "status_command": shlex.join(["systemctl", "status", service.unit]),
+        "commands": {k: shlex.join(v) for k, v in argvs.items()},
+        "timer": _timer(results["timer"].stdout, service.timer) if service.timer else None,
+    }
+    return jsonify(body)

@@ -1,0 +1,81 @@
+// A host's header on the dashboard: reachability, freshness, its error and fix, and the
+// Terminal button (off, with the reason, when the server or the host state says so).
+import { api, el, fmtAgo, fmtClock, setText } from "./recon.js";
+
+export function paintHost(section, h) {
+  section._host = h;
+  paintFreshness(section);
+  const reach = section.querySelector("[data-reach]");
+  const box = section.querySelector("[data-host-error]");
+  if (h.state === "pending") { // the monitor has not reached it yet
+    reach.className = "reach reach-checking";
+    setText(reach, "Checking…");
+    box.hidden = true;
+    return;
+  }
+  const ok = h.reachable && !h.error;
+  const term = section.querySelector("button[data-terminal]");
+  if (term) { // the server's reason (no terminal_user, no ttyd) wins; else the host's state
+    const why = term.dataset.off || (h.reachable ? "" : `${h.name} is unreachable`);
+    term.disabled = Boolean(why);
+    term.title = why;
+    const off = section.querySelector("[data-term-off]");
+    if (off.textContent !== why) off.textContent = why;
+  }
+  reach.className = `reach ${h.reachable ? (h.error ? "reach-degraded" : "reach-ok") : "reach-down"}`;
+  setText(reach, h.reachable ? (h.error ? "Status failed" : "Reachable") : "Unreachable");
+  section.dataset.reachable = h.reachable ? "yes" : "no";
+  box.hidden = ok;
+  if (!ok) {
+    setText(box.querySelector("[data-err-code]"), h.error);
+    setText(box.querySelector("[data-err-message]"), h.message);
+    const hint = box.querySelector("[data-err-hint]");
+    setText(hint, h.hint ? `Fix: ${h.hint}` : "");
+    hint.hidden = !h.hint;
+  }
+}
+
+// How fresh a host's state is: "live" while its D-Bus signals flow, else when it was last
+// read; for a host that is down, since when.
+export function paintFreshness(section) {
+  const h = section._host;
+  const node = section.querySelector("[data-fresh]");
+  if (!h || !node) return;
+  const at = (iso) => (iso ? new Date(iso) : null);
+  const seen = at(h.last_seen);
+  let text = "";
+  if (h.state === "down") {
+    const since = at(h.since);
+    text = since ? `unreachable since ${fmtClock(since, new Date().toDateString() !== since.toDateString()).slice(0, 16)}` : "unreachable";
+  } else if (seen) {
+    const age = (Date.now() - seen.getTime()) / 1000;
+    text = h.events === "dbus" ? `live · read ${fmtAgo(age)}` : `polled ${fmtAgo(age)}`;
+  }
+  setText(node, text);
+  node.title = seen ? `Last successful read: ${seen.toLocaleString()}` : "";
+}
+
+function hostFeedback(section, message, hint) {
+  const box = section.querySelector("[data-host-feedback]");
+  box.className = "host-feedback alert alert-error";
+  box.replaceChildren(el("p", { text: message }), hint ? el("p", { class: "hint", text: `Fix: ${hint}` }) : null,
+    el("button", { type: "button", class: "btn btn-sm btn-quiet", onclick: () => { box.hidden = true; } }, "Dismiss"));
+  box.hidden = false;
+}
+
+export async function openTerminal(section, button) {
+  const host = section.dataset.host;
+  // Opened inside the click so no popup blocker interferes; pointed at the session below.
+  const win = window.open("", "_blank");
+  button.disabled = true;
+  try {
+    const session = await api("POST", "/api/terminals", { host, mode: "shell" });
+    const url = session.url || (session.session && session.session.url) || `/terminals/${session.id}/`;
+    if (win) { win.opener = null; win.location.href = url; } else window.location.assign(url);
+  } catch (err) {
+    if (win) win.close();
+    hostFeedback(section, `Could not open a terminal on ${host}: ${err.message}`, err.hint);
+  } finally {
+    button.disabled = Boolean(button.title); // still off if the host went down meanwhile
+  }
+}

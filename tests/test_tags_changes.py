@@ -1,0 +1,37 @@
+"""Tags from the config filter the fleet; /api/changes lists what changed lately (recorded by
+the monitor on the real host)."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import wait_for
+
+from recon.config import ConfigError, parse_config
+
+
+def test_services_carry_their_tags(client):
+    services = {s["slug"]: s for s in client.get("/api/services").get_json()["services"]}
+    assert services["demo-web"]["tags"] == ["web", "prod"]
+    assert services["demo-stuck"]["tags"] == []
+
+
+def test_a_bad_tag_is_a_config_error(tmp_path):
+    raw = {"hosts": {"h": {"address": "a", "user": "u", "key": "k"}},
+           "services": [{"slug": "s", "host": "h", "unit": "x", "tags": ["ok", "Not OK"]}]}
+    with pytest.raises(ConfigError, match="tags"):
+        parse_config(raw, tmp_path / "r.toml", tmp_path, env={}, check_keys=False)
+
+
+def test_changes_lists_a_real_stop_and_start_with_who_did_it(client, target):
+    assert client.post("/api/services/demo-cron/stop").get_json()["success"]
+    assert client.post("/api/services/demo-cron/start").get_json()["success"]
+    events = wait_for(lambda: [e for e in client.get("/api/changes").get_json()["events"]
+                               if e["service"] == "demo-cron" and e["cause"] == "action"])
+    assert [e["action"] for e in events[:2]] == ["start", "stop"]  # newest first
+    assert events[0]["actor"] == "token:test-admin" and events[1]["to"] == "inactive"
+
+
+def test_changes_validates_its_window(client):
+    r = client.get("/api/changes?hours=999")
+    assert r.status_code == 400 and r.get_json()["error"] == "invalid_parameter"
+    assert r.get_json()["hint"]
