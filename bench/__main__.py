@@ -43,9 +43,9 @@ def run(args, r: dict) -> None:
                 floor = Floor(f.infos)
                 try:
                     r["status"] = bench_status(f, srv, floor, args.n)
-                    r["action"] = bench_action(f, srv, floor, max(5, args.n // 4))
-                    r["logs_5000"] = bench_logs(f, srv, floor, max(5, args.n // 4), 5000)
-                    r["logs_100"] = bench_logs(f, srv, floor, max(5, args.n // 4), 100)
+                    r["action"] = bench_action(f, srv, floor, max(10, args.n // 2))
+                    r["logs_5000"] = bench_logs(f, srv, floor, max(10, args.n // 2), 5000)
+                    r["logs_100"] = bench_logs(f, srv, floor, max(10, args.n // 2), 100)
                 finally:
                     floor.close()
             if "events" in want:

@@ -79,11 +79,27 @@ def bench_event_latency(f: Fleet, srv: Server, samples: int) -> dict:
             missed += 1
         else:
             latencies.append((at - t0) * 1000)
-    stream.close()
-    if f.hosts[3].show(unit, "ActiveState")["ActiveState"] != "active":
+    if host.show(unit, "ActiveState")["ActiveState"] != "active":
         host.systemctl("start", unit)
+    crashes, crash_missed = [], 0
+    for _ in range(max(5, samples // 3)):  # a crash: kill -9 of the main process -> failed
+        time.sleep(random.uniform(0.2, 0.5))
+        pid = host.main_pid(unit)
+        while not stream.events.empty():
+            stream.events.get()
+        t0 = time.perf_counter()
+        host.run(["kill", "-9", str(pid)])
+        at = stream.wait_for(slug, "failed")
+        if at is None:
+            crash_missed += 1
+        else:
+            crashes.append((at - t0) * 1000)
+        host.systemctl("start", unit)
+        stream.wait_for(slug, "active")
+    stream.close()
     return {"load": f"{before} -> {load()}", "from_command_start": stats(latencies),
-            "host_systemctl_call": stats(command_ms), "missed": missed, "samples": samples}
+            "host_systemctl_call": stats(command_ms), "missed": missed, "samples": samples,
+            "kill9_to_failed_event": stats(crashes), "kill9_missed": crash_missed}
 
 
 def bench_stale_reads(f: Fleet, srv: Server, cycles: int = 10, reads: int = 3) -> dict:

@@ -56,5 +56,9 @@ def paired(a: list[float], b: list[float]) -> dict[str, float]:
     """Median of a-b and of a/b over the rounds both ran in."""
     n = min(len(a), len(b))
     pairs = list(zip(a[:n], b[:n], strict=True))
+    ratios = sorted(x / y for x, y in pairs)
     return {"diff_median_ms": round(statistics.median(x - y for x, y in pairs), 2),
-            "ratio_median": round(statistics.median(x / y for x, y in pairs), 2), "n": n}
+            "ratio_median": round(statistics.median(ratios), 2),
+            # the spread of the per-round ratio: how much one verdict can be trusted
+            "ratio_p25": round(pct(ratios, 0.25), 2), "ratio_p75": round(pct(ratios, 0.75), 2),
+            "n": n}
