@@ -92,8 +92,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.extensions["recon"] = Runtime.build(app, config)
 
-    from . import audit, dashboard, health, logs, services, terminals
-    for module in (health, dashboard, services, logs, terminals, audit):
+    from . import audit, dashboard, health, logs, rolling, services, terminals
+    for module in (health, dashboard, services, logs, terminals, audit, rolling):
         app.register_blueprint(module.bp)
 
     from . import holds, models  # noqa: F401  (registers the tables)

@@ -37,23 +37,25 @@ def _clip(output: str | None) -> str | None:
 def record(action: str, *, success: bool | None, service: str | None = None,
            host: str | None = None, exit_code: int | None = None, duration_ms: float | None = None,
            error: str | None = None, output: str | None = None,
-           actor: str | None = None) -> AuditEntry:
+           actor: str | None = None, group_id: int | None = None) -> AuditEntry:
     """Write one audit entry and commit it now, so it exists even if the response fails."""
     entry = AuditEntry(
         actor=actor or current_actor(),
         remote_addr=request.remote_addr if has_request_context() else None, action=action,
         service=service, host=host, success=success, exit_code=exit_code,
         duration_ms=duration_ms, error=error,
-        output=_clip(output),
+        output=_clip(output), group_id=group_id,
     )
     db.session.add(entry)
     db.session.commit()
     return entry
 
 
-def begin(action: str, *, service: str | None = None, host: str | None = None) -> int:
+def begin(action: str, *, service: str | None = None, host: str | None = None,
+          actor: str | None = None, group_id: int | None = None) -> int:
     """Record an action as started (success unknown) before it is sent; returns its id."""
-    return record(action, success=None, service=service, host=host).id
+    return record(action, success=None, service=service, host=host, actor=actor,
+                  group_id=group_id).id
 
 
 def finish(entry_id: int, *, success: bool, exit_code: int | None = None,
@@ -144,7 +146,8 @@ def _time_arg(name: str) -> datetime | None:
 @bp.get("/api/audit")
 @require_role("admin")
 def list_audit():
-    """Newest first; filter by ``service``, ``actor``, ``action``, ``since``, ``until``."""
+    """Newest first; filter by ``service``, ``actor``, ``action``, ``group`` (a rolling
+    action's id), ``since``, ``until``."""
     limit = _int_arg("limit", 100, 1, 1000)
     close_interrupted()
     query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
@@ -152,6 +155,8 @@ def list_audit():
         value = request.args.get(name)
         if value is not None:
             query = query.where(getattr(AuditEntry, name) == value)
+    if request.args.get("group") is not None:
+        query = query.where(AuditEntry.group_id == _int_arg("group", 1, 1, 2**62))
     since, until = _time_arg("since"), _time_arg("until")
     if since:
         query = query.where(AuditEntry.at >= since)

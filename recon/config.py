@@ -154,6 +154,8 @@ class Settings:
     audit_retention_days: float = 365.0
     session_retention_days: float = 30.0  # ended (expired or revoked) login sessions
     terminal_retention_days: float = 30.0  # closed terminal sessions
+    # Rolling actions (recon.rolling): how long a step waits for its unit to be active again.
+    rolling_step_timeout: float = 60.0
 
 
 # Allowed range of every numeric setting (inclusive). A value outside is a config error.
@@ -187,6 +189,7 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "history_retention_days": (0.01, 3650),
     "history_max_events": (100, 100_000_000),
     "database_busy_seconds": (0.05, 300),
+    "rolling_step_timeout": (1, 3600),
 }
 
 
