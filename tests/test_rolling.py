@@ -167,3 +167,70 @@ def test_an_allow_list_refuses_the_whole_run_for_an_operator_it_does_not_name(ap
     assert resp.status_code == 403 and resp.get_json()["services"] == ["demo-web"]
     assert target.main_pid(WORKER) == before
     assert client.get("/api/actions").get_json()["actions"] == []
+
+
+def test_under_gunicorn_every_worker_answers_the_progress_of_a_run(make_app, fleet, tmp_path):
+    import http.client
+    import json
+
+    from helpers import Gunicorn
+
+    hosts = fleet[:2]
+    app = make_app([h.info for h in hosts], monitor=False)
+    token = app.config["TEST_TOKENS"]["operator"]
+    before = [h.main_pid(WORKER) for h in hosts]
+    log = tmp_path / "access.log"
+    with Gunicorn(app, workers=2, threads=4, access_log=str(log)) as server:
+
+        def call(method: str, path: str, body=None) -> tuple[int, dict]:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+            try:
+                conn.request(method, path, body=json.dumps(body) if body else None,
+                             headers={"Authorization": f"Bearer {token}",
+                                      "Content-Type": "application/json"})
+                resp = conn.getresponse()
+                return resp.status, json.loads(resp.read())
+            finally:
+                conn.close()
+
+        status, run = call("POST", "/api/actions",
+                           {"action": "restart", "services": [f"{h.name}-demo-worker"
+                                                              for h in hosts]})
+        assert status == 202, run
+        path = f"/api/actions/{run['id']}"
+        assert wait_for(lambda: call("GET", path)[1]["state"] != "running", timeout=60)
+
+        def both_workers_answered():
+            call("GET", path)
+            pids = {line.split()[0] for line in log.read_text().splitlines()
+                    if f"GET {path} " in line}
+            return len(pids) == 2
+        assert wait_for(both_workers_answered, timeout=20, interval=0.05)
+        assert call("GET", path)[1]["state"] == "succeeded"
+    assert all(h.main_pid(WORKER) != b for h, b in zip(hosts, before, strict=True))
+
+
+def test_prune_drops_finished_rolling_actions_past_the_audit_retention(app):
+    import time
+
+    import sqlalchemy as sa
+
+    from recon.extensions import db
+    from recon.prune import run_prune
+    from recon.rolling.models import RollingRun, RollingStep
+
+    now, old = time.time(), time.time() - 400 * 86400
+    with app.app_context():
+        for at, state in ((old, "succeeded"), (now, "succeeded"), (old, "running")):
+            run = RollingRun(action="restart", actor="t", selection="services", state=state,
+                             created_at=at, heartbeat_at=at,
+                             finished_at=at if state != "running" else None)
+            db.session.add(run)
+            db.session.flush()
+            db.session.add(RollingStep(run_id=run.id, position=0, service="demo-web",
+                                       host="demo", unit="demo-web.service", state="ok"))
+        db.session.commit()
+        done = run_prune()
+        assert done["rolling_actions"] == 1 and done["rolling_steps"] == 1
+        assert sorted(db.session.scalars(sa.select(RollingRun.id))) == [2, 3]
+        assert sorted(db.session.scalars(sa.select(RollingStep.run_id))) == [2, 3]
