@@ -64,6 +64,51 @@ def test_operator_runs_a_rolling_restart_and_sees_each_host_done_in_order(browsi
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def test_operator_cancels_a_rolling_restart_during_its_first_step(browsing, serve, fleet,
+                                                                 monkeypatch):
+    import threading
+
+    from recon.rolling import runner
+
+    hosts = fleet[:3]
+    server = serve([h.info for h in hosts])
+    before = [h.main_pid(WORKER) for h in hosts]
+    # The first step really runs; its end is held until the page has sent the cancel.
+    first_done, release = threading.Event(), threading.Event()
+    real = runner._act_and_wait
+
+    def gated(*args, **kwargs):
+        outcome = real(*args, **kwargs)
+        if not first_done.is_set():
+            first_done.set()
+            release.wait(30)
+        return outcome
+
+    monkeypatch.setattr(runner, "_act_and_wait", gated)
+    page = browsing.login(server, "olga")
+    page.wait_for_selector("html[data-status-loaded]")
+    page.click("#rolling summary")
+    page.select_option("#rolling-tag", "prod")  # demo-web and demo-worker on every host
+    expect(page.locator("#rolling-count")).to_have_text("6 services on 3 hosts")
+    page.click("#rolling-start")
+    page.click("#confirm-ok")
+    try:
+        assert first_done.wait(30)
+        expect(page.locator("#rolling-steps li").first.locator(".step-state")).to_have_text(
+            "Running…")
+        page.click("#rolling-cancel")
+        expect(page.locator("#rolling-state")).to_have_text("Cancelling…")
+        browsing.shot(page, "rolling-cancelling")
+    finally:
+        release.set()
+    expect(page.locator("#rolling-state")).to_have_text("Cancelled", timeout=30_000)
+    states = page.locator("#rolling-steps .step-state")
+    expect(states).to_have_text(["Done"] + ["Skipped"] * 5)
+    expect(page.locator("#rolling-message")).to_contain_text("cancelled by olga")
+    browsing.shot(page, "rolling-cancelled")
+    assert [h.main_pid(WORKER) for h in hosts] == before  # the first step was demo-web
+
+
 def test_a_viewer_is_offered_no_rolling_restart(browsing, dashboard):
     page = browsing.login(dashboard, "vic")
     page.wait_for_selector("html[data-status-loaded]")
