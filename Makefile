@@ -7,9 +7,10 @@ BIND ?= 127.0.0.1:8420
 # cached Debian tree once (the client side uses the machine's ssh-keygen, hence openssh-client);
 # for the tests also the Chromium the browser tests drive (Playwright's download is not used),
 # the nginx that runs deploy/nginx/recon.conf in tests/test_nginx_deploy.py, and iproute2's
-# `ss` (the monitor's fault test finds the sshd processes behind a connection with it).
+# `ss` (the monitor's fault test finds the sshd processes behind a connection with it), and
+# prometheus for its `promtool` (tests check the /metrics output and the alerting rules).
 RUN_PACKAGES := systemd-container debootstrap openssh-client
-TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx iproute2
+TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx iproute2 prometheus
 
 .PHONY: install run test lint bench clean
 

@@ -93,11 +93,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["recon"] = Runtime.build(app, config)
 
     from . import audit, dashboard, health, logs, rolling, services, terminals
-    for module in (health, dashboard, services, logs, terminals, audit, rolling):
+    from .metrics import routes as metrics
+    from .notify import routes as notify
+    for module in (health, dashboard, services, logs, terminals, audit, notify, metrics, rolling):
         app.register_blueprint(module.bp)
 
     from . import holds, models  # noqa: F401  (registers the tables)
     from .monitor import models as monitor_models  # noqa: F401
+    from .notify import models as notify_models  # noqa: F401
     done = ensure_schema(app)
     if done:
         logging.getLogger("recon.schema").info("%s", done)

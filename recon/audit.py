@@ -149,7 +149,6 @@ def list_audit():
     """Newest first; filter by ``service``, ``actor``, ``action``, ``group`` (a rolling
     action's id), ``since``, ``until``."""
     limit = _int_arg("limit", 100, 1, 1000)
-    close_interrupted()
     query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     for name in ("service", "actor", "action"):
         value = request.args.get(name)

@@ -120,8 +120,10 @@ def tokens_list() -> None:
 def init_app(app: Flask) -> None:
     """Register the ``recon`` command group (other modules add their commands to it)."""
     from . import onboarding, prune
+    from .notify.routes import cli as notify_cli
     onboarding.register(recon)
     recon.add_command(prune.prune_command)
+    recon.add_command(notify_cli)
     app.cli.add_command(recon)
 
 

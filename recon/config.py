@@ -202,6 +202,8 @@ class ReconConfig:
     services: dict[str, ServiceConfig]
     settings: Settings = field(default_factory=Settings)
     demo: bool = False
+    # Notification channels ([notify.NAME], recon.notify.config), by name.
+    notify: dict[str, Any] = field(default_factory=dict)
     # Not errors, but worth the operator's attention (logged at start, shown by `recon check`).
     warnings: tuple[str, ...] = ()
 
@@ -409,7 +411,7 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
     env = dict(os.environ) if env is None else env
     errors: list[str] = []
     warnings: list[str] = []
-    for key in sorted(set(data) - {"settings", "hosts", "services", "demo"}):
+    for key in sorted(set(data) - {"settings", "hosts", "services", "demo", "notify"}):
         errors.append(f"{source}: {key}: unknown top-level key")
     settings = _settings(data.get("settings", {}), env, errors, source)
     raw_hosts = data.get("hosts", {})
@@ -439,10 +441,13 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
                     ("role:viewer", "role:operator", "role:admin")):
                 warnings.append(f"{source}: services[{i}] ({svc.slug}).allow: {entry!r} names "
                                 "no role (roles: viewer, operator, admin); it matches nobody")
+    from .notify.config import parse_notify
+    notify = parse_notify(data.get("notify", {}), env, errors, source, raw_hosts, services)
     if errors:
         raise ConfigError(source, errors)
     return ReconConfig(source=source, hosts=hosts, services=services, settings=settings,
-                       demo=bool(data.get("demo", False)), warnings=tuple(warnings))
+                       demo=bool(data.get("demo", False)), notify=notify,
+                       warnings=tuple(warnings))
 
 
 def load_config(path: Path, env: dict[str, str] | None = None, *,

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template
 
 from .auth import current_user
+from .auth.policy import may_act
 from .config import ACTIONS, RUN_ACTIONS, SETUP_ACTIONS, HostConfig, ServiceConfig
 from .extensions import db
 from .models import AuditEntry
 from .runtime import runtime
-from .services.routes import may_act
 
 bp = Blueprint("dashboard", __name__)
 SETUP_LABELS = {"enable": "Enable at boot", "disable": "Disable at boot",

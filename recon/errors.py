@@ -7,19 +7,14 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
-from .ssh import RemoteError
+from .problem import ReconError
 
 
-class ApiError(Exception):
+class ApiError(ReconError):
     """A request RECON refuses; raised anywhere in a view, rendered as JSON."""
 
     def __init__(self, status: int, code: str, message: str, hint: str, **extra):
-        super().__init__(message)
-        self.status, self.code, self.message, self.hint = status, code, message, hint
-        self.extra = extra
-
-    def to_dict(self) -> dict:
-        return {"error": self.code, "message": self.message, "hint": self.hint, **self.extra}
+        super().__init__(message, hint=hint, status=status, code=code, **extra)
 
 
 def error_response(body: dict, status: int) -> tuple[Response, int]:
@@ -47,12 +42,8 @@ def with_ssh_command(body: dict) -> dict:
 def init_app(app: Flask) -> None:
     """Register the JSON error handlers."""
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return error_response(exc.to_dict(), exc.status)
-
-    @app.errorhandler(RemoteError)
-    def _remote_error(exc: RemoteError):
+    @app.errorhandler(ReconError)
+    def _recon_error(exc: ReconError):
         return error_response(exc.to_dict(), exc.status)
 
     @app.errorhandler(HTTPException)

@@ -16,6 +16,7 @@ from typing import Any
 from .config import SYSTEMCTL_ACTIONS, HostConfig, ServiceConfig
 from .ssh import CommandFailed, CommandResult, Executor, SudoRefused
 from .ssh.errors import is_sudo_refusal
+from .ssh.executor import privileged
 
 STATUS_PROPERTIES = (
     "Id", "Description", "LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID",
@@ -51,8 +52,7 @@ def action_argv(host: HostConfig, action: str, unit: str) -> list[str]:
     """``sudo -n systemctl ACTION UNIT`` — ``-n`` so a missing rule fails at once."""
     if action not in SYSTEMCTL_ACTIONS:
         raise ValueError(f"not a systemctl action: {action}")
-    argv = [host.systemctl, action, unit]
-    return [host.sudo, "-n", *argv] if host.use_sudo else argv
+    return privileged(host, [host.systemctl, action, unit])
 
 
 def sudo_refused(result: CommandResult) -> bool:

@@ -53,15 +53,16 @@ def target_info(target: Host) -> TargetInfo:
 
 
 def build_app(tmp_path: Path, infos: list[TargetInfo], known_hosts: Path | None = None,
-              **config: float) -> Flask:
-    """An app with its own database and known_hosts copy, configured for ``infos``."""
+              extra_toml: str = "", **config: float) -> Flask:
+    """An app with its own database and known_hosts copy, configured for ``infos``
+    (``extra_toml`` is appended to its recon.toml, e.g. [notify.NAME] tables)."""
     config.setdefault("command_timeout", 5)
     config.setdefault("connect_timeout", 3)
     if known_hosts is None:
         known_hosts = tmp_path / "known_hosts"
         known_hosts.write_text("".join(i.host_key_line.strip() + "\n" for i in infos))
     path = tmp_path / "recon.toml"
-    path.write_text(demo_config_toml(infos, known_hosts=known_hosts, **config))
+    path.write_text(demo_config_toml(infos, known_hosts=known_hosts, **config) + extra_toml)
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test",

@@ -10,8 +10,8 @@ from conftest import client_for, token_client
 
 from recon.auth import Principal
 from recon.auth.accounts import create_user
+from recon.auth.policy import may_act
 from recon.config import ServiceConfig
-from recon.services.routes import may_act
 
 PUBLIC = {"auth.login", "health.healthz", "static"}
 PASSWORD = "correct horse battery"

@@ -119,12 +119,15 @@ def test_a_hanging_action_times_out_and_leaves_nothing_on_the_target(make_app, t
     while target.remote_processes("systemctl reload") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert target.remote_processes("systemctl reload") == []
-    assert client.get("/api/services/demo-stuck/status").get_json()["state"] == "reloading"
+    # the snapshot follows systemd (a D-Bus signal, then a read): reloading, then active
+    assert wait_for(lambda: client.get("/api/services/demo-stuck/status").get_json()["state"]
+                    == "reloading", timeout=3)
     deadline = time.monotonic() + 10
     while target.remote_processes("sleep 600") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert target.remote_processes("sleep 600") == []
-    assert client.get("/api/services/demo-stuck/status").get_json()["active"] is True
+    assert wait_for(lambda: client.get("/api/services/demo-stuck/status").get_json()["active"],
+                    timeout=3)
 
 
 def test_sshd_restarted_under_the_pool_recovers_by_itself(client, target):

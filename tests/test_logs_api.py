@@ -3,6 +3,7 @@ journald records the units' output, read through sudo with the real journalctl."
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -177,9 +178,8 @@ def test_logs_are_a_viewer_read_and_not_audited(app, viewer, anon):
 
 def test_a_service_without_logs_action_answers_403(tmp_path, target_info):
     toml = demo_config_toml([target_info], known_hosts=target_info.known_hosts_path)
-    toml = toml.replace('unit = "demo-worker.service"\nactions = '
-                        '["status", "start", "stop", "restart", "reload", "logs"]',
-                        'unit = "demo-worker.service"\nactions = ["status"]')
+    toml = re.sub(r'unit = "demo-worker.service"\nactions = \[[^\]]*\]',
+                  'unit = "demo-worker.service"\nactions = ["status"]', toml)
     assert 'actions = ["status"]' in toml
     (tmp_path / "recon.toml").write_text(toml)
     app = create_app({"TESTING": True, "SECRET_KEY": "t",

@@ -27,7 +27,7 @@ from recon.logs.query import (
     parse_time,
     sudoers_args_regex,
 )
-from recon.logs.remote import Finished
+from recon.ssh import CommandResult
 
 CURSOR = ("s=70536b4268564895bad3892e247b00c3;i=1ac;b=0c583325d28e4b1b8c61377f59bcb3c8;"
           "m=557158df;t=660e8128f3bd9;x=3054645266ba3dba")
@@ -184,9 +184,9 @@ class OldJournalctl(Reader):
     def run(self, host, query, output):
         self.calls.append(output)
         if output == "export":
-            return Finished(1, "journalctl: invalid output mode", False), []
+            return CommandResult((), 1, "", "journalctl: invalid output mode", 1.0), []
         out = "2026-11-23T02:08:08+0000 h w[2]: second\n2026-11-23T02:08:07+0000 h w[1]: first\n"
-        return Finished(0, "", False), parse_text(out)
+        return CommandResult((), 0, "", "", 1.0), parse_text(out)
 
 
 def test_a_host_without_json_output_falls_back_to_short_iso_and_is_remembered(tmp_path):

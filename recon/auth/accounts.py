@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import utcnow
+from ..problem import ReconError
 from . import ROLES
 from .models import (
     TOKEN_PREFIX,
@@ -26,12 +27,15 @@ FREE_FAILURES = 4       # failures before delays start
 MAX_DELAY = 300.0       # seconds
 
 
-class AccountError(ValueError):
-    """A refused account operation; ``code`` is the API error code."""
+class AccountError(ReconError, ValueError):
+    """A refused account operation; ``code`` is the API error code (404 for an unknown
+    user or token, 409 for one that exists, 400 otherwise)."""
+
+    hint = "Check the request body."
 
     def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+        status = 404 if code.startswith("unknown_") else 409 if code.endswith("_exists") else 400
+        super().__init__(message, code=code, status=status)
 
 
 def aware(dt: datetime | None) -> datetime | None:

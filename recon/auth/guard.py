@@ -81,7 +81,8 @@ def _refuse(status: int, code: str, message: str, hint: str):
 
 def _wants_json() -> bool:
     path = request.path
-    if path.startswith("/api/") or (path.startswith("/terminals/") and "/tty/" in path):
+    if path.startswith("/api/") or path == "/metrics" or (
+            path.startswith("/terminals/") and "/tty/" in path):
         return True
     return request.accept_mimetypes.best == "application/json"
 

@@ -23,7 +23,6 @@ from ..errors import ApiError
 from ..extensions import db
 from . import current_user, require_role
 from .accounts import (
-    AccountError,
     clear_failures,
     create_token,
     create_user,
@@ -125,12 +124,7 @@ def me():
 
 
 def _account_call(fn, *args):
-    try:
-        return fn(*args)
-    except AccountError as exc:
-        status = 404 if exc.code.startswith("unknown_") else (
-            409 if exc.code.endswith("_exists") else 400)
-        raise ApiError(status, exc.code, exc.message, "Check the request body.") from None
+    return fn(*args)  # an AccountError renders itself (recon.problem)
 
 
 def _body(*keys: str) -> list[str]:

@@ -8,18 +8,16 @@ text lines from then on; text lines carry no cursor.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
-from flask import jsonify
-
-from .. import audit
 from ..config import HostConfig, ServiceConfig
-from ..runtime import runtime
-from ..ssh import CommandFailed, Executor, RemoteError, SudoRefused
+from ..ssh import CommandFailed, CommandResult, Executor, SudoRefused
 from ..ssh.errors import is_sudo_refusal
+from ..ssh.executor import privileged
 from ..systemd import sudo_refused
 from .parse import sink_for
 from .query import InvalidParameter, LogQuery, Mode, Output
-from .remote import Finished, run_into
+from .remote import run_into
 
 RUNBOOK_LINES = 50
 # 5000 JSON lines are ~2 MB; the executor's default cap (1 MB) would cut them.
@@ -46,22 +44,18 @@ class JournalModes:
             self._text.add(self._key(host))
 
 
-def with_sudo(host: HostConfig, argv: list[str]) -> list[str]:
-    return [host.sudo, "-n", *argv] if host.use_sudo else argv
-
-
 def journal_argv(host: HostConfig, unit: str, lines: int) -> list[str]:
     """``sudo -n journalctl`` for the last ``lines`` lines as text, in the sudoers rule's shape
     (also what ``recon check`` probes with ``sudo -l``)."""
     query = LogQuery(unit=unit, lines=int(lines))
-    return with_sudo(host, query.argv(host.journalctl, "short-iso", extra_line=False))
+    return privileged(host, query.argv(host.journalctl, "short-iso", extra_line=False))
 
 
-def _refused(result: Finished) -> bool:
+def _refused(result: CommandResult) -> bool:
     return is_sudo_refusal(result.exit_code, result.stderr)
 
 
-def _no_matches(result: Finished, lines: list) -> bool:
+def _no_matches(result: CommandResult, lines: list) -> bool:
     # journalctl -g exits 1 when nothing matched, with nothing on stderr.
     return result.exit_code == 1 and not lines and not result.stderr.strip()
 
@@ -72,10 +66,10 @@ class Reader:
     def __init__(self, executor: Executor, modes: JournalModes):
         self.executor, self.modes = executor, modes
 
-    def run(self, host: HostConfig, query: LogQuery, output: Output) -> tuple[Finished, list]:
+    def run(self, host: HostConfig, query: LogQuery, output: Output) -> tuple[CommandResult, list]:
         """Run the query in ``output`` form; its lines parsed as they arrived. A journalctl
         that answered in another form than asked for is reported as exit code -2."""
-        argv = with_sudo(host, query.argv(host.journalctl, output))
+        argv = privileged(host, query.argv(host.journalctl, output))
         # Without -n (see LogQuery.unbounded) the output is cut by size instead; a cut
         # answer says truncated, and the next page starts at its last cursor.
         cap = min(READ_CAP, max(256 * 1024, (query.lines + 1) * 4096)) if query.unbounded \
@@ -83,7 +77,9 @@ class Reader:
         sink = sink_for(output)
         finished = run_into(self.executor, host, argv, sink, cap=cap)
         if sink.foreign:
-            finished = Finished(-2, finished.stderr or "unexpected output format", False)
+            finished = replace(finished, exit_code=-2,
+                               stderr=finished.stderr or "unexpected output format",
+                               truncated=False)
         return finished, sink.finish()
 
     def read(self, host: HostConfig, query: LogQuery) -> tuple[list[dict], bool, Mode]:
@@ -116,25 +112,11 @@ class Reader:
         return lines, truncated or result.truncated, mode
 
 
-def read_lines(service: ServiceConfig, lines: int) -> list[str]:
+def read_lines(executor: Executor, host: HostConfig, service: ServiceConfig,
+               lines: int) -> list[str]:
     """The last ``lines`` journal lines of a service, as text lines (oldest first)."""
-    rt = runtime()
-    host = rt.config.hosts[service.host]
-    result = rt.executor.run(host, journal_argv(host, service.unit, lines))
+    result = executor.run(host, journal_argv(host, service.unit, lines))
     if sudo_refused(result):
         raise SudoRefused(f"sudo on {host.name} refused journalctl for {service.unit}: "
                           f"{result.stderr.strip()[:300]}", host=host.name)
     return [line for line in reversed(result.stdout.splitlines()) if not line.startswith("-- ")]
-
-
-def runbook_logs(service: ServiceConfig):
-    """``POST /api/services/<slug>/logs``: the runbook's last 50 lines, audited."""
-    try:
-        lines = read_lines(service, RUNBOOK_LINES)
-    except RemoteError as exc:
-        audit.record("logs", success=False, service=service.slug, host=service.host,
-                     error=exc.code, output=exc.message)
-        return jsonify({"success": False, "action": "logs", **exc.to_dict()}), exc.status
-    audit.record("logs", success=True, service=service.slug, host=service.host)
-    return jsonify({"success": True, "action": "logs", "service": service.slug,
-                    "stdout": "\n".join(lines), "lines": lines})

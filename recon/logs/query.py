@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from ..problem import ReconError
+
 MAX_LINES = 5000
 MAX_STREAM_BACKLOG = 1000
 GREP_MAX_CHARS = 200
@@ -52,12 +54,15 @@ _CURSOR_ERE = (r"s=[0-9a-f]{32};i=[0-9a-f]{1,16};b=[0-9a-f]{32};m=[0-9a-f]{1,16}
                r"t=[0-9a-f]{1,16};x=[0-9a-f]{1,16}")
 
 
-class InvalidParameter(ValueError):
-    """A request parameter that cannot be used; ``parameter`` names it."""
+class InvalidParameter(ReconError, ValueError):
+    """A request parameter that cannot be used; ``parameter`` names it (400)."""
+
+    status = 400
+    code = "invalid_parameter"
 
     def __init__(self, parameter: str, message: str, hint: str):
-        super().__init__(message)
-        self.parameter, self.message, self.hint = parameter, message, hint
+        super().__init__(message, hint=hint, parameter=parameter)
+        self.parameter = parameter
 
 
 def parse_lines(raw: str | None, default: int, maximum: int, minimum: int = 1) -> int:

@@ -17,10 +17,10 @@ from ..config import ServiceConfig
 from ..errors import ApiError
 from ..runtime import get_service, runtime
 from ..sse import client_socket
+from ..ssh.executor import privileged
 from .journal import JournalModes, Reader
 from .query import (
     MAX_LINES,
-    InvalidParameter,
     LogQuery,
     parse_cursor,
     parse_grep,
@@ -75,9 +75,6 @@ def _service(slug: str) -> ServiceConfig:
     return service
 
 
-def _invalid(exc: InvalidParameter) -> ApiError:
-    return ApiError(400, "invalid_parameter", exc.message, exc.hint, parameter=exc.parameter)
-
 
 def _query(service: ServiceConfig, *, follow: bool) -> LogQuery:
     """The request's parameters, each validated; 400 names the first bad one."""
@@ -92,21 +89,19 @@ def _query(service: ServiceConfig, *, follow: bool) -> LogQuery:
         if len(args.getlist(name)) > 1:
             raise ApiError(400, "invalid_parameter", f"{name} is given more than once",
                            f"Pass {name} once.", parameter=name)
-    try:
-        cursor = parse_cursor(args.get("cursor"))
-        if follow:
-            cursor = parse_cursor(request.headers.get("Last-Event-ID"), "Last-Event-ID") or cursor
-        return LogQuery(
-            unit=service.unit,
-            lines=parse_lines(args.get("lines"), STREAM_BACKLOG if follow else 100, MAX_LINES,
-                              minimum=0 if follow else 1),
-            priority=parse_priority(args.get("priority")),
-            since=parse_time("since", args.get("since")),
-            until=None if follow else parse_time("until", args.get("until")),
-            grep=parse_grep(args.get("grep")),
-            cursor=cursor, follow=follow)
-    except InvalidParameter as exc:
-        raise _invalid(exc) from None
+    # A bad value raises InvalidParameter, which renders itself as a 400 naming it.
+    cursor = parse_cursor(args.get("cursor"))
+    if follow:
+        cursor = parse_cursor(request.headers.get("Last-Event-ID"), "Last-Event-ID") or cursor
+    return LogQuery(
+        unit=service.unit,
+        lines=parse_lines(args.get("lines"), STREAM_BACKLOG if follow else 100, MAX_LINES,
+                          minimum=0 if follow else 1),
+        priority=parse_priority(args.get("priority")),
+        since=parse_time("since", args.get("since")),
+        until=None if follow else parse_time("until", args.get("until")),
+        grep=parse_grep(args.get("grep")),
+        cursor=cursor, follow=follow)
 
 
 def _check_mode(query: LogQuery, mode: str, host: str) -> None:
@@ -123,10 +118,7 @@ def _read(slug: str):
     rt, state = runtime(), logs_state()
     host = rt.config.hosts[service.host]
     _check_mode(query, state.modes.get(host), host.name)
-    try:
-        lines, truncated, mode = Reader(rt.executor, state.modes).read(host, query)
-    except InvalidParameter as exc:
-        raise _invalid(exc) from None
+    lines, truncated, mode = Reader(rt.executor, state.modes).read(host, query)
     return service, host, query, lines, truncated
 
 
@@ -191,8 +183,7 @@ def service_logs_stream(slug: str):
             holds.release(hold)
 
     try:
-        stream.start([host.sudo, "-n", *argv] if host.use_sudo else argv,
-                     settings.log_stream_max_seconds)
+        stream.start(privileged(host, argv), settings.log_stream_max_seconds)
     except BaseException:
         holds.release(hold)
         raise

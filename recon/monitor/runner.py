@@ -18,6 +18,7 @@ import uuid
 import sqlalchemy as sa
 from flask import Flask
 
+from .. import audit
 from ..extensions import db
 from .models import MonitorLease
 from .snapshot import prune, write_transaction
@@ -28,6 +29,7 @@ LEASE_NAME = "fleet"
 LEASE_SECONDS = 10.0
 RENEW_SECONDS = 2.0
 PRUNE_SECONDS = 3600.0
+REPAIR_SECONDS = 30.0
 
 
 def take_lease(owner: str, now: float | None = None, seconds: float = LEASE_SECONDS) -> bool:
@@ -62,6 +64,8 @@ class Monitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
+        self._last_repair = 0.0
+        self.notifier = None  # recon.notify's threads, run by the lease holder
 
     def start(self, wait: float = 0) -> Monitor:
         """Start the lease thread; with ``wait``, block until the first round of reads is
@@ -110,8 +114,8 @@ class Monitor:
             try:
                 with self.app.app_context():
                     leader = take_lease(self.owner)
-                    if leader and time.time() - self._last_prune > PRUNE_SECONDS:
-                        self._prune()
+                    if leader:
+                        self._repair()
             except sa.exc.OperationalError:
                 leader = self.leader  # database busy: keep doing what we did, retry soon
             if leader and not self.leader:
@@ -123,11 +127,18 @@ class Monitor:
             self.leader = leader
             self._stop.wait(RENEW_SECONDS)
 
-    def _prune(self) -> None:
-        settings = self.app.extensions["recon"].config.settings
-        prune(keep_seconds=settings.history_retention_days * 86400,
-              keep_events=settings.history_max_events)
-        self._last_prune = time.time()
+    def _repair(self) -> None:
+        """The leader's background repairs: audit entries of a dashboard that died mid-action
+        closed as interrupted (every ``REPAIR_SECONDS``), history pruned (hourly)."""
+        now = time.time()
+        if now - self._last_repair >= REPAIR_SECONDS:
+            audit.close_interrupted()
+            self._last_repair = now
+        if now - self._last_prune >= PRUNE_SECONDS:
+            settings = self.app.extensions["recon"].config.settings
+            prune(keep_seconds=settings.history_retention_days * 86400,
+                  keep_events=settings.history_max_events)
+            self._last_prune = now
 
     def _start_supervisors(self) -> None:
         rt = self.app.extensions["recon"]
@@ -137,8 +148,13 @@ class Monitor:
                                  config.settings)
             self.supervisors[name] = sup
             sup.start()
+        from .. import notify
+        self.notifier = notify.start(self.app, self.owner)
 
     def _stop_supervisors(self) -> None:
+        notifier, self.notifier = self.notifier, None
+        if notifier is not None:
+            notifier.stop()
         sups, self.supervisors = list(self.supervisors.values()), {}
         for sup in sups:
             sup.request_stop()

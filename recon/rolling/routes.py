@@ -17,12 +17,12 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from .. import audit
 from ..auth import current_user, require_role
+from ..auth.policy import may_act
 from ..config import ServiceConfig
 from ..errors import ApiError
 from ..extensions import db
 from ..monitor import snapshot
 from ..runtime import runtime
-from ..services.routes import may_act
 from . import runner
 from .models import RollingRun, RollingStep
 

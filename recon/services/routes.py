@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from .. import audit
-from ..auth import Principal, current_user
+from ..auth import current_user
+from ..auth.policy import READ_ACTIONS, may_act
 from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
 from ..errors import ApiError
 from ..extensions import db
+from ..logs.journal import RUNBOOK_LINES, read_lines
 from ..monitor import snapshot
 from ..runtime import get_service, runtime
 from ..ssh import RemoteError
@@ -127,20 +129,6 @@ def _check_action(service: ServiceConfig, action: str) -> None:
                        allowed=sorted(service.actions, key=ACTIONS.index))
 
 
-READ_ACTIONS = ("status", "logs")
-
-
-def may_act(user: Principal, service: ServiceConfig, action: str | None = None) -> bool:
-    """Operators may act unless the service names who may; admins always may; only admins
-    may mask or unmask (``action``)."""
-    if user.can("admin"):
-        return True
-    if not user.can("operator") or action in ADMIN_ACTIONS:
-        return False
-    return not service.allow or user.username in service.allow or (
-        f"role:{user.role}" in service.allow)
-
-
 @bp.post("/api/services/<slug>/<action>")
 def service_action(slug: str, action: str):
     """Run an allowed action; audited before the response, failures included."""
@@ -157,8 +145,7 @@ def service_action(slug: str, action: str):
     if action == "status":
         return jsonify(describe(service, snapshot.read_service(service)))
     if action == "logs":
-        from ..logs.journal import runbook_logs
-        return runbook_logs(service)
+        return _runbook_logs(service)
     assert action in SYSTEMCTL_ACTIONS
     host = rt.config.hosts[service.host]
     down = snapshot.host_down(snapshot.read_host(service.host),
@@ -205,3 +192,16 @@ def service_action(slug: str, action: str):
                     hint="Read the service's logs for why it failed.")
     return jsonify(body)
 
+
+def _runbook_logs(service: ServiceConfig):
+    """``POST /api/services/<slug>/logs``: the runbook's last 50 lines, audited."""
+    rt = runtime()
+    try:
+        lines = read_lines(rt.executor, rt.config.hosts[service.host], service, RUNBOOK_LINES)
+    except RemoteError as exc:
+        audit.record("logs", success=False, service=service.slug, host=service.host,
+                     error=exc.code, output=exc.message)
+        return jsonify({"success": False, "action": "logs", **exc.to_dict()}), exc.status
+    audit.record("logs", success=True, service=service.slug, host=service.host)
+    return jsonify({"success": True, "action": "logs", "service": service.slug,
+                    "stdout": "\n".join(lines), "lines": lines})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..problem import ReconError
 
-class RemoteError(Exception):
+
+class RemoteError(ReconError):
     """Base of every failure talking to a host. ``code`` is stable API vocabulary."""
 
     code = "remote_error"
@@ -11,15 +13,12 @@ class RemoteError(Exception):
     hint = "Check the host's SSH service and RECON's configuration for it."
 
     def __init__(self, message: str, *, hint: str | None = None, host: str | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, hint=hint)
         self.host = host
-        if hint is not None:
-            self.hint = hint
 
     def to_dict(self) -> dict[str, str]:
-        """The JSON error body every API route uses."""
-        body = {"error": self.code, "message": self.message, "hint": self.hint}
+        """The JSON error body, with the host and its exact ssh command for troubleshooting."""
+        body = super().to_dict()
         if self.host:
             body["host"] = self.host
         from flask import has_app_context

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import paramiko
 
 from ..config import HostConfig
+from ..metrics.process import observe_ssh
 from .connection import Connection
 from .errors import ChannelBusy, CommandTimeout, RemoteError, Unreachable
 from .hostkeys import HostKeyStore
@@ -43,6 +44,12 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
+
+
+def privileged(host: HostConfig, argv: Sequence[str]) -> list[str]:
+    """``argv`` as RECON runs a privileged command on ``host``: ``sudo -n`` (so a missing
+    rule fails at once instead of asking for a password) unless the host uses no sudo."""
+    return [host.sudo, "-n", *argv] if host.use_sudo else list(argv)
 
 
 def remote_command(argv: Sequence[str], timeout: float | None, *,
@@ -180,6 +187,7 @@ class Executor:
         finally:
             conn.channels.release()
         elapsed = (time.monotonic() - started) * 1000
+        observe_ssh(host.name, elapsed / 1000)
         if status is None or status == REMOTE_TIMEOUT_EXIT:
             raise CommandTimeout(f"{shlex.join(argv)} on {host.name} did not finish within "
                                  f"{timeout:g} s", host=host.name)

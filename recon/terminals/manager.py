@@ -179,10 +179,6 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
                                  credential(sess.id), True,
                                  f"{host.name} ({host.terminal_user})", command)
         pid = ttyd.spawn(argv, sock, sock.with_suffix(".log"), s.terminal_start_timeout_seconds)
-    except ttyd.TtydError as exc:
-        close(sess.id, "process_exited")
-        code = "ttyd_unavailable" if exc.status == 503 else "terminal_start_failed"
-        raise ApiError(exc.status, code, exc.message, exc.hint) from None
     except BaseException:
         close(sess.id, "process_exited")
         raise

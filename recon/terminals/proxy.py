@@ -101,11 +101,7 @@ def websocket_view(sess: TerminalSession) -> Response:
         raise ApiError(501, "websocket_unsupported",
                        "this server cannot hand over the connection for a WebSocket",
                        "Run RECON under gunicorn (make run) or the werkzeug dev server.")
-    try:
-        down_ws = websocket.parse_upgrade(request.environ)
-    except websocket.HandshakeError as exc:
-        raise ApiError(exc.status, "bad_upgrade", exc.message,
-                       "Connect with a WebSocket client offering the 'tty' subprotocol.") from None
+    down_ws = websocket.parse_upgrade(request.environ)  # a HandshakeError renders itself
     hold = holds.acquire("terminal", current_user().username)
     try:
         up, up_ws, early = websocket.connect_upstream(

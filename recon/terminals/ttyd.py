@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ..config import HostConfig
+from ..problem import ReconError
 
 SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
@@ -43,12 +44,13 @@ exit "$rc"
 """
 
 
-class TtydError(Exception):
-    """ttyd could not be started (missing binary, bad socket path, no readiness)."""
+class TtydError(ReconError):
+    """ttyd could not be started (missing binary, bad socket path, no readiness); 503 means
+    terminals are unavailable here (``ttyd_unavailable``), anything else a failed start."""
 
     def __init__(self, message: str, hint: str, status: int = 502):
-        super().__init__(message)
-        self.message, self.hint, self.status = message, hint, status
+        code = "ttyd_unavailable" if status == 503 else "terminal_start_failed"
+        super().__init__(message, hint=hint, status=status, code=code)
 
 
 def resolve_ttyd(configured: str) -> str:

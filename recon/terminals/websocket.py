@@ -32,6 +32,8 @@ from wsproto.events import (
 )
 from wsproto.utilities import ProtocolError
 
+from ..problem import ReconError
+
 SUBPROTOCOL = "tty"
 SEND_TIMEOUT = 30.0  # a peer that takes no data for this long is gone
 RECV_BYTES = 256 * 1024
@@ -39,10 +41,14 @@ _UPGRADE_HEADERS = ("host", "connection", "upgrade", "sec-websocket-key",
                     "sec-websocket-version", "sec-websocket-protocol")
 
 
-class HandshakeError(Exception):
+class HandshakeError(ReconError):
+    """A WebSocket upgrade that cannot go ahead (400: the client's; 502: ttyd's)."""
+
+    code = "bad_upgrade"
+    hint = "Connect with a WebSocket client offering the 'tty' subprotocol."
+
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+        super().__init__(message, status=status)
 
 
 def server_socket(environ: dict) -> tuple[socket.socket, str] | None:

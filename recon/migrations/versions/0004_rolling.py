@@ -1,7 +1,7 @@
 """rolling actions: runs, steps, audit group id
 
-Revision ID: 0003_rolling
-Revises: 0002_monitor_hardening
+Revision ID: 0004_rolling
+Revises: 0003_notify
 Create Date: 2026-11-29 19:25:29.856993
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0003_rolling'
-down_revision = '0002_monitor_hardening'
+revision = '0004_rolling'
+down_revision = '0003_notify'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,209 @@
+"""From monitor events to messages, without storms.
+
+Per channel and subject (a unit or a host) one *problem* is kept open in SQLite:
+
+- a unit that fails (state ``failed``, or a crash systemd is about to restart) opens one and
+  is told at once (``unit_failed``); further failures while it is open are counted, and told
+  once per ``group_seconds`` window ("failed 5 times in the last 10 min"); it is resolved
+  (``unit_recovered``, with the count) once the unit stayed up ``resolve_seconds``;
+- a host that goes down opens one that is told only if it is still down after
+  ``for_seconds`` (``host_unreachable``); while it is open the host's unit events are
+  suppressed (a host going down with 20 units is one message), and its return is told once
+  (``host_back``) -- if it was told at all;
+- an action that failed (the audit trail) is told once (``action_failed``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..config import ReconConfig
+from ..models import AuditEntry
+from ..monitor.models import MonitorEvent
+from .config import ChannelConfig
+from .models import NotifyProblem
+
+STALE_SECONDS = 3600.0  # older events (a notifier that was off) are not announced late
+
+
+@dataclass
+class Message:
+    """One notification, before it is queued for a channel."""
+
+    channel: str
+    event: str
+    title: str
+    text: str
+    host: str | None = None
+    service: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(epoch))
+
+
+class Rules:
+    """Applies one batch of events (and a clock tick) to the problems of every channel."""
+
+    def __init__(self, session: Session, config: ReconConfig, now: float | None = None):
+        self.session, self.config = session, config
+        self.now = time.time() if now is None else now
+        self.channels: list[ChannelConfig] = list(config.notify.values())
+        self.messages: list[Message] = []
+        self.suppressed = 0
+
+    # -- problems ------------------------------------------------------------------------
+    def _problem(self, channel: str, key: str) -> NotifyProblem | None:
+        return self.session.get(NotifyProblem, (channel, key))
+
+    def _emit(self, ch: ChannelConfig, event: str, title: str, text: str, *, host: str | None,
+              service: str | None = None, **data: Any) -> None:
+        svc_host = self.config.services[service].host if service in self.config.services else None
+        if ch.wants(event, host=host, service=service, service_host=svc_host):
+            self.messages.append(Message(ch.name, event, f"[RECON] {title}", text, host, service,
+                                         data))
+
+    def _host_down(self, channel: str, host: str) -> bool:
+        return self._problem(channel, f"host:{host}") is not None
+
+    # -- monitor events ------------------------------------------------------------------
+    def event(self, ev: MonitorEvent) -> None:
+        if ev.at < self.now - STALE_SECONDS:
+            return
+        for ch in self.channels:
+            if ev.kind == "host":
+                self._host_event(ch, ev)
+            elif ev.service in self.config.services:
+                self._unit_event(ch, ev)
+
+    def _host_event(self, ch: ChannelConfig, ev: MonitorEvent) -> None:
+        key, problem = f"host:{ev.host}", self._problem(ch.name, f"host:{ev.host}")
+        if ev.to_state == "down":
+            if problem is None:
+                state = json.loads(ev.payload)
+                self.session.add(NotifyProblem(
+                    channel=ch.name, key=key, host=ev.host, service=None, opened_at=ev.at,
+                    window_start=ev.at, reported=0,
+                    detail=f"{state.get('error') or 'down'}: {state.get('message') or ''}"))
+            return
+        if problem is None:
+            return
+        if problem.reported:
+            down = ev.at - problem.opened_at
+            self._emit(ch, "host_back", f"resolved: {ev.host} is reachable again",
+                       f"{ev.host} is reachable again after {_ago(down)} (down since "
+                       f"{_clock(problem.opened_at)}; was: {problem.detail}).",
+                       host=ev.host, resolved=True, down_seconds=round(down, 1))
+        self.session.delete(problem)
+        self.session.flush()
+
+    def _unit_event(self, ch: ChannelConfig, ev: MonitorEvent) -> None:
+        if self._host_down(ch.name, ev.host):
+            self.suppressed += 1
+            return
+        status = json.loads(ev.payload)
+        failing = ev.to_state == "failed" or status.get("sub_state") == "auto-restart"
+        up = ev.to_state in ("active", "reloading") or (
+            ev.to_state == "inactive" and status.get("result") == "success")
+        key, problem = f"unit:{ev.service}", self._problem(ch.name, f"unit:{ev.service}")
+        detail = _describe(status)
+        if failing:
+            if problem is None:
+                problem = NotifyProblem(channel=ch.name, key=key, host=ev.host,
+                                        service=ev.service, opened_at=ev.at,
+                                        window_start=ev.at, count=1, reported=1, detail=detail)
+                self.session.add(problem)
+                self._emit(ch, "unit_failed", f"{ev.service} on {ev.host} failed",
+                           f"{ev.service} ({status.get('unit')}) on {ev.host} failed at "
+                           f"{_clock(ev.at)}: {detail}.", host=ev.host, service=ev.service,
+                           count=1, resolved=False, unit=status.get("unit"))
+            elif not problem.failing:
+                problem.count += 1
+                problem.failing, problem.cleared_at, problem.detail = True, None, detail
+        elif up and problem is not None and problem.failing:
+            problem.failing, problem.cleared_at = False, ev.at
+
+    # -- the audit trail -----------------------------------------------------------------
+    def action(self, entry: AuditEntry) -> None:
+        service = self.config.services.get(entry.service or "")
+        host = entry.host or (service.host if service else None)
+        what = entry.error or (f"exit {entry.exit_code}" if entry.exit_code is not None
+                               else "failed")
+        for ch in self.channels:
+            self._emit(ch, "action_failed",
+                       f"{entry.action} of {entry.service} on {host} failed",
+                       f"{entry.actor} ran {entry.action} on {entry.service} ({host}) at "
+                       f"{entry.at:%H:%M:%S} UTC: {what}.", host=host, service=entry.service,
+                       action=entry.action, actor=entry.actor, audit_id=entry.id,
+                       error=entry.error, exit_code=entry.exit_code)
+
+    # -- the clock -----------------------------------------------------------------------
+    def tick(self) -> None:
+        """Time-based steps: a host down long enough, a flapping window ending, a unit that
+        stayed up long enough to be resolved."""
+        names = {ch.name: ch for ch in self.channels}
+        for problem in list(self.session.scalars(sa.select(NotifyProblem))):
+            ch = names.get(problem.channel)
+            if ch is None:  # the channel left the config
+                self.session.delete(problem)
+            elif problem.key.startswith("host:"):
+                self._tick_host(ch, problem)
+            else:
+                self._tick_unit(ch, problem)
+
+    def _tick_host(self, ch: ChannelConfig, p: NotifyProblem) -> None:
+        if p.reported or self.now - p.opened_at < ch.for_seconds:
+            return
+        units = len(self.config.services_on(p.host))
+        self._emit(ch, "host_unreachable", f"{p.host} is unreachable",
+                   f"{p.host} is unreachable since {_clock(p.opened_at)} ({p.detail}); its "
+                   f"{units} service(s) are not monitored meanwhile.", host=p.host,
+                   resolved=False, since=p.opened_at, services=units)
+        p.reported = 1
+
+    def _tick_unit(self, ch: ChannelConfig, p: NotifyProblem) -> None:
+        if not p.failing and p.cleared_at is not None and (
+                self.now - p.cleared_at >= ch.resolve_seconds):
+            span = _ago(p.cleared_at - p.opened_at)
+            times = f"failed {p.count} times in {span}" if p.count > 1 else "failed once"
+            self._emit(ch, "unit_recovered", f"resolved: {p.service} on {p.host} is up again",
+                       f"{p.service} on {p.host} is up again since {_clock(p.cleared_at)} "
+                       f"({times}, first at {_clock(p.opened_at)}).", host=p.host,
+                       service=p.service, count=p.count, resolved=True)
+            self.session.delete(p)
+        elif self.now - p.window_start >= ch.group_seconds:
+            if p.count > p.reported:
+                new = p.count - p.reported
+                self._emit(ch, "unit_failed", f"{p.service} on {p.host} keeps failing",
+                           f"{p.service} on {p.host} failed {new} more time(s) in the last "
+                           f"{_ago(self.now - p.window_start)} ({p.count} since "
+                           f"{_clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
+                           service=p.service, count=p.count, grouped=new, resolved=False)
+                p.reported = p.count
+            p.window_start = self.now
+
+
+def _describe(status: dict[str, Any]) -> str:
+    parts = [f"{status.get('state')}/{status.get('sub_state')}"]
+    if status.get("result"):
+        parts.append(f"result {status['result']}")
+    if status.get("exit_signal"):
+        parts.append(f"killed by {status['exit_signal']}")
+    elif status.get("exit_code") not in (None, 0):
+        parts.append(f"exit code {status['exit_code']}")
+    return ", ".join(parts)

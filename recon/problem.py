@@ -1,0 +1,35 @@
+"""One error type for everything RECON refuses or fails at: an HTTP status, a stable ``code``,
+a message and a hint that says the fix (plus extra fields). Domain modules raise subclasses;
+``recon.errors`` renders every one of them the same way, in one handler.
+
+Kept free of Flask so the SSH, systemd, logs and terminal layers can raise without knowing
+about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReconError(Exception):
+    """Base of every RECON error. Subclasses set ``status``/``code``/``hint`` as defaults."""
+
+    status = 500
+    code = "error"
+    hint = "See the dashboard's log."
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None,
+                 code: str | None = None, **extra: Any):
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON error body: ``{"error", "message", "hint", ...extra}``."""
+        return {"error": self.code, "message": self.message, "hint": self.hint, **self.extra}
