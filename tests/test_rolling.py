@@ -234,3 +234,27 @@ def test_prune_drops_finished_rolling_actions_past_the_audit_retention(app):
         assert done["rolling_actions"] == 1 and done["rolling_steps"] == 1
         assert sorted(db.session.scalars(sa.select(RollingRun.id))) == [2, 3]
         assert sorted(db.session.scalars(sa.select(RollingStep.run_id))) == [2, 3]
+
+
+def test_a_running_rolling_action_does_not_hold_back_failure_notifications(make_app,
+                                                                          target_info):
+    import sqlalchemy as sa
+
+    from recon import audit
+    from recon.extensions import db
+    from recon.notify.models import NotifyDelivery
+    from recon.notify.worker import process
+
+    toml = ('\n[notify.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/hook"\n'
+            'events = ["action_failed"]\n')
+    app = make_app([target_info], monitor=False, extra_toml=toml)
+    config = app.config["RECON"]
+    with app.app_context():
+        process(config)  # the cursors start at the newest rows
+        # the run's own entry stays open while its steps go; a single action fails meanwhile
+        audit.record("rolling.restart", success=None, group_id=1, actor="olga")
+        audit.record("restart", success=False, service="demo-worker", host="demo",
+                     error="action_failed", exit_code=1, actor="olga")
+        process(config)
+        events = db.session.scalars(sa.select(NotifyDelivery.event)).all()
+    assert events == ["action_failed"]
