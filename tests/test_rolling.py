@@ -258,3 +258,33 @@ def test_a_running_rolling_action_does_not_hold_back_failure_notifications(make_
         process(config)
         events = db.session.scalars(sa.select(NotifyDelivery.event)).all()
     assert events == ["action_failed"]
+
+
+def test_a_long_rolling_action_keeps_its_audit_entries_open_while_its_runner_lives(
+        make_app, target_info):
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from recon import audit
+    from recon.extensions import db
+    from recon.models import AuditEntry
+    from recon.rolling.models import RollingRun
+
+    app = make_app([target_info], monitor=False)  # its leader would close entries too
+    with app.app_context():
+        now = time.time()
+        run = RollingRun(action="restart", actor="t", selection="services", state="running",
+                         created_at=now - 3600, heartbeat_at=now)
+        db.session.add(run)
+        db.session.flush()
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        group = AuditEntry(actor="t", action="rolling.restart", group_id=run.id, at=hour_ago)
+        single = AuditEntry(actor="t", action="restart", service="demo-web", at=hour_ago)
+        db.session.add_all([group, single])
+        db.session.commit()
+        assert audit.close_interrupted() == 1  # the lone action only
+        assert db.session.get(AuditEntry, group.id).success is None
+        run.heartbeat_at = now - 3600  # its runner went silent
+        db.session.commit()
+        assert audit.close_interrupted() == 1
+        assert db.session.get(AuditEntry, group.id).error == "interrupted"

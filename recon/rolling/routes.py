@@ -149,16 +149,9 @@ def start_run():
     return resp, 202
 
 
-def _stale_after() -> float:
-    """A running run whose runner was silent this long lost its process."""
-    config = runtime().config
-    longest = max((h.connect_timeout * 2 + h.command_timeout + 5
-                   for h in config.hosts.values()), default=60)
-    return longest + runner.HEARTBEAT_SECONDS + 30
-
-
 def _view(run: RollingRun) -> dict[str, Any]:
-    if run.state == "running" and time.time() - run.heartbeat_at > _stale_after():
+    stale = runner.stale_after(runtime().config)
+    if run.state == "running" and time.time() - run.heartbeat_at > stale:
         with db.session.no_autoflush:
             runner._finish_run(run.id, "interrupted", "interrupted",
                                "the dashboard process running it stopped")

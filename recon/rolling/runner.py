@@ -34,6 +34,14 @@ HEARTBEAT_SECONDS = 2.0
 DOWN_VERDICT_SECONDS = 60.0  # as single actions: an older "down" verdict is not trusted
 
 
+def stale_after(config) -> float:
+    """A running run whose runner was silent this long lost its process (the longest a
+    command can take without a heartbeat, plus slack)."""
+    longest = max((h.connect_timeout * 2 + h.command_timeout + 5
+                   for h in config.hosts.values()), default=60)
+    return longest + HEARTBEAT_SECONDS + 30
+
+
 @dataclass
 class Outcome:
     ok: bool
