@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -26,11 +26,14 @@ SSH_DEBUGGABLE = ("unreachable", "timeout", "host_down", "auth_failed", "host_ke
                   "host_key_changed", "key_unreadable")
 
 
+def error_body(exc: ReconError) -> dict:
+    """The JSON body of ``exc`` as every route answers it (with the host's ssh command)."""
+    return with_ssh_command(exc.to_dict())
+
+
 def with_ssh_command(body: dict) -> dict:
     """Add ``ssh``: this host's troubleshooting command (port, key, known_hosts), and say so
     in the hint."""
-    from flask import current_app
-
     config = current_app.config.get("RECON")
     host = config.hosts.get(body.get("host") or "") if config else None
     if host is not None and body.get("error") in SSH_DEBUGGABLE and "ssh" not in body:
@@ -44,7 +47,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ReconError)
     def _recon_error(exc: ReconError):
-        return error_response(exc.to_dict(), exc.status)
+        return error_response(error_body(exc), exc.status)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

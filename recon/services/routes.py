@@ -20,7 +20,7 @@ from .. import audit
 from ..auth import current_user
 from ..auth.policy import READ_ACTIONS, may_act
 from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
-from ..errors import ApiError
+from ..errors import ApiError, error_body
 from ..extensions import db
 from ..logs.journal import RUNBOOK_LINES, read_lines
 from ..monitor import snapshot
@@ -32,6 +32,8 @@ bp = Blueprint("services", __name__)
 log = logging.getLogger("recon.services")
 # A "host is down" verdict of the monitor older than this is not trusted to refuse a request.
 DOWN_VERDICT_SECONDS = 60.0
+# ...and for a synchronous read, only once the host has been down this long.
+FRESH_DOWN_SECONDS = 3.0
 
 
 def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +92,12 @@ def service_status(slug: str):
     within ``status_fresh_timeout`` (a host in back-off in this process answers at once)."""
     service = get_service(slug)
     if request.args.get("fresh") in ("1", "true", "yes"):
+        # A host the monitor has found down for a while (not a blip such as an sshd
+        # restart) answers at once, rather than after this worker's own connect timeout.
+        down = snapshot.host_down(snapshot.read_host(service.host),
+                                  fresh_within=DOWN_VERDICT_SECONDS, down_for=FRESH_DOWN_SECONDS)
+        if down is not None:
+            raise down
         timeout = runtime().config.settings.status_fresh_timeout
         return jsonify(describe(service, _read_now(service, timeout)))
     return jsonify(describe(service, snapshot.read_service(service)))
@@ -154,7 +162,7 @@ def service_action(slug: str, action: str):
         audit.record(action, success=False, service=slug, host=service.host, error=down.code,
                      output=down.message)
         return jsonify({"success": False, "action": action, "service": slug,
-                        **down.to_dict()}), down.status
+                        **error_body(down)}), down.status
     entry = audit.begin(action, service=slug, host=service.host)
     cause = snapshot.Cause(entry, audit.current_actor(), action)
     db.session.commit()  # hold no database connection while waiting on the host
@@ -164,7 +172,7 @@ def service_action(slug: str, action: str):
         audited = audit.finish_reliably(entry, success=False, error=exc.code,
                                         output=exc.message)
         return jsonify({"success": False, "action": action, "service": slug,
-                        "audit": audited, **exc.to_dict()}), exc.status
+                        "audit": audited, **error_body(exc)}), exc.status
     try:  # the state the action left behind, published before anyone is told
         observed_at = time.time()
         statuses = fetch_statuses(rt.executor, host, [service.unit])
@@ -201,7 +209,7 @@ def _runbook_logs(service: ServiceConfig):
     except RemoteError as exc:
         audit.record("logs", success=False, service=service.slug, host=service.host,
                      error=exc.code, output=exc.message)
-        return jsonify({"success": False, "action": "logs", **exc.to_dict()}), exc.status
+        return jsonify({"success": False, "action": "logs", **error_body(exc)}), exc.status
     audit.record("logs", success=True, service=service.slug, host=service.host)
     return jsonify({"success": True, "action": "logs", "service": service.slug,
                     "stdout": "\n".join(lines), "lines": lines})

@@ -17,14 +17,10 @@ class RemoteError(ReconError):
         self.host = host
 
     def to_dict(self) -> dict[str, str]:
-        """The JSON error body, with the host and its exact ssh command for troubleshooting."""
+        """The JSON error body, naming the host (the HTTP layer adds its ssh command)."""
         body = super().to_dict()
         if self.host:
             body["host"] = self.host
-        from flask import has_app_context
-        if has_app_context():  # the host's exact ssh command for troubleshooting
-            from ..errors import with_ssh_command
-            body = with_ssh_command(body)
         return body
 
 
