@@ -1,4 +1,6 @@
-"""The audit trail: who did what, when, to which service — written before the response."""
+"""The audit trail: who did what, when, to which service — written before the response.
+
+The store only; ``GET /api/audit`` is in :mod:`recon.audit_api`."""
 
 from __future__ import annotations
 
@@ -9,14 +11,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, has_request_context, jsonify, request
+from flask import current_app, g, has_request_context, request
 
-from .auth import require_role
-from .errors import ApiError
 from .extensions import db
 from .models import AuditEntry
 
-bp = Blueprint("audit", __name__)
 log = logging.getLogger("recon.audit")
 # How long a request keeps retrying to record an action's outcome in a locked database
 # before a background thread takes over (the action ran: its outcome must not be lost).
@@ -123,50 +122,3 @@ def close_interrupted(now: datetime | None = None) -> int:
         .execution_options(synchronize_session=False))
     db.session.commit()
     return result.rowcount
-
-
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = lo - 1
-    if not lo <= value <= hi:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer {lo}-{hi}",
-                       f"Pass e.g. ?{name}={default}.", parameter=name)
-    return value
-
-
-def _time_arg(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an ISO 8601 time",
-                       f"Pass e.g. ?{name}=2026-11-22T10:00:00Z.", parameter=name) from None
-
-
-@bp.get("/api/audit")
-@require_role("admin")
-def list_audit():
-    """Newest first; filter by ``service``, ``actor``, ``action``, ``group`` (a rolling
-    action's id), ``since``, ``until``."""
-    limit = _int_arg("limit", 100, 1, 1000)
-    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    for name in ("service", "actor", "action"):
-        value = request.args.get(name)
-        if value is not None:
-            query = query.where(getattr(AuditEntry, name) == value)
-    if request.args.get("group") is not None:
-        query = query.where(AuditEntry.group_id == _int_arg("group", 1, 1, 2**62))
-    since, until = _time_arg("since"), _time_arg("until")
-    if since:
-        query = query.where(AuditEntry.at >= since)
-    if until:
-        query = query.where(AuditEntry.at <= until)
-    entries = db.session.scalars(query).all()
-    return jsonify({"entries": [e.to_dict() for e in entries]})
