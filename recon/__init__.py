@@ -92,10 +92,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.extensions["recon"] = Runtime.build(app, config)
 
-    from . import audit, dashboard, health, logs, services, terminals
+    from . import audit_api, dashboard, health, logs, rolling, services, terminals
     from .metrics import routes as metrics
     from .notify import routes as notify
-    for module in (health, dashboard, services, logs, terminals, audit, notify, metrics):
+    for module in (health, dashboard, services, logs, terminals, audit_api, notify, metrics,
+                   rolling):
         app.register_blueprint(module.bp)
 
     from . import holds, models  # noqa: F401  (registers the tables)

@@ -1,4 +1,6 @@
-"""The audit trail: who did what, when, to which service — written before the response."""
+"""The audit trail: who did what, when, to which service — written before the response.
+
+The store only; ``GET /api/audit`` is in :mod:`recon.audit_api`."""
 
 from __future__ import annotations
 
@@ -9,14 +11,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, has_request_context, jsonify, request
+from flask import current_app, g, has_request_context, request
 
-from .auth import require_role
-from .errors import ApiError
 from .extensions import db
 from .models import AuditEntry
 
-bp = Blueprint("audit", __name__)
 log = logging.getLogger("recon.audit")
 # How long a request keeps retrying to record an action's outcome in a locked database
 # before a background thread takes over (the action ran: its outcome must not be lost).
@@ -37,23 +36,25 @@ def _clip(output: str | None) -> str | None:
 def record(action: str, *, success: bool | None, service: str | None = None,
            host: str | None = None, exit_code: int | None = None, duration_ms: float | None = None,
            error: str | None = None, output: str | None = None,
-           actor: str | None = None) -> AuditEntry:
+           actor: str | None = None, group_id: int | None = None) -> AuditEntry:
     """Write one audit entry and commit it now, so it exists even if the response fails."""
     entry = AuditEntry(
         actor=actor or current_actor(),
         remote_addr=request.remote_addr if has_request_context() else None, action=action,
         service=service, host=host, success=success, exit_code=exit_code,
         duration_ms=duration_ms, error=error,
-        output=_clip(output),
+        output=_clip(output), group_id=group_id,
     )
     db.session.add(entry)
     db.session.commit()
     return entry
 
 
-def begin(action: str, *, service: str | None = None, host: str | None = None) -> int:
+def begin(action: str, *, service: str | None = None, host: str | None = None,
+          actor: str | None = None, group_id: int | None = None) -> int:
     """Record an action as started (success unknown) before it is sent; returns its id."""
-    return record(action, success=None, service=service, host=host).id
+    return record(action, success=None, service=service, host=host, actor=actor,
+                  group_id=group_id).id
 
 
 def finish(entry_id: int, *, success: bool, exit_code: int | None = None,
@@ -101,60 +102,23 @@ def _finish_later(app, entry_id: int, outcome: dict) -> None:
 def close_interrupted(now: datetime | None = None) -> int:
     """Mark started entries that can no longer be running as failed ("interrupted"): their
     dashboard process died mid-action. Safe from any process: it only touches entries older
-    than the longest possible action."""
+    than the longest possible action (a rolling action's: once its runner went silent)."""
     config = current_app.config["RECON"]
     # connect (twice: one reconnect) + command + the remote kill grace + slack
     longest = max((h.connect_timeout * 2 + h.command_timeout + 5
                    for h in config.hosts.values()), default=60)
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=longest)
+    # A rolling action's entries stay open as long as its runner keeps its heartbeat.
+    from .rolling.models import RollingRun
+    from .rolling.runner import stale_after
+    live = sa.select(RollingRun.id).where(
+        RollingRun.state == "running",
+        RollingRun.heartbeat_at >= cutoff.timestamp() + longest - stale_after(config))
     result = db.session.execute(
         sa.update(AuditEntry)
-        .where(AuditEntry.success.is_(None), AuditEntry.at < cutoff)
+        .where(AuditEntry.success.is_(None), AuditEntry.at < cutoff,
+               sa.or_(AuditEntry.group_id.is_(None), AuditEntry.group_id.not_in(live)))
         .values(success=False, error="interrupted")
         .execution_options(synchronize_session=False))
     db.session.commit()
     return result.rowcount
-
-
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = lo - 1
-    if not lo <= value <= hi:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer {lo}-{hi}",
-                       f"Pass e.g. ?{name}={default}.", parameter=name)
-    return value
-
-
-def _time_arg(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an ISO 8601 time",
-                       f"Pass e.g. ?{name}=2026-11-22T10:00:00Z.", parameter=name) from None
-
-
-@bp.get("/api/audit")
-@require_role("admin")
-def list_audit():
-    """Newest first; filter by ``service``, ``actor``, ``action``, ``since``, ``until``."""
-    limit = _int_arg("limit", 100, 1, 1000)
-    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    for name in ("service", "actor", "action"):
-        value = request.args.get(name)
-        if value is not None:
-            query = query.where(getattr(AuditEntry, name) == value)
-    since, until = _time_arg("since"), _time_arg("until")
-    if since:
-        query = query.where(AuditEntry.at >= since)
-    if until:
-        query = query.where(AuditEntry.at <= until)
-    entries = db.session.scalars(query).all()
-    return jsonify({"entries": [e.to_dict() for e in entries]})

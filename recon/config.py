@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .settings import SETTING_RANGES, Settings  # noqa: F401  (re-exported)
+
 ACTIONS = ("status", "start", "stop", "restart", "reload", "logs",
            "enable", "disable", "reset-failed", "mask", "unmask")
 SYSTEMCTL_ACTIONS = ("start", "stop", "restart", "reload",
@@ -45,6 +47,7 @@ UNIT_RE = re.compile(
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 ALLOW_RE = re.compile(r"^(role:(viewer|operator|admin)|[A-Za-z0-9][A-Za-z0-9_.@:-]{0,69})$")
 PUBKEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$")
+
 
 
 class ConfigError(Exception):
@@ -110,84 +113,6 @@ class ServiceConfig:
     timer: str | None = None
     # Labels to filter the dashboard by ("web", "prod"), in file order.
     tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Scalar settings; each can be overridden by an env var ``RECON_<NAME>``."""
-
-    status_cache_seconds: float = 0.0  # ignored since the monitor; kept so older files load
-    known_hosts: str = "known_hosts"
-    refresh_seconds: int = 30  # the page's fallback refresh while its live stream is down
-    # The fleet monitor (recon.monitor): one supervisor per host in one process at a time.
-    monitor_poll_seconds: float = 15.0  # safety read while D-Bus signals flow
-    monitor_fallback_poll_seconds: float = 2.0  # read interval on hosts without D-Bus signals
-    monitor_probe_timeout: float = 5.0  # a read slower than this marks the host down
-    status_fresh_timeout: float = 3.0  # deadline of GET .../status?fresh=1
-    history_retention_days: float = 30.0
-    history_max_events: int = 200000
-    database_busy_seconds: float = 5.0  # how long a request waits for a locked database
-    audit_output_bytes: int = 2048
-    max_request_bytes: int = 1048576  # larger request bodies answer 413
-    # Browser terminals (recon.terminals): one ttyd per session, reaped by the GC thread.
-    terminal_ttl_seconds: float = 1800.0
-    terminal_idle_seconds: float = 120.0
-    terminal_heartbeat_seconds: float = 15.0
-    terminal_gc_seconds: float = 30.0
-    terminal_max_sessions_per_user: int = 3
-    terminal_start_timeout_seconds: float = 10.0
-    terminal_run_dir: str = ""  # "" = <instance>/run
-    ttyd_path: str = ""  # "" = $TTYD_PATH, else `ttyd` on PATH
-    # Live log follows (recon.logs): bounds per dashboard process and per service, the SSE
-    # comment interval, and the longest a stream runs before the browser resumes it.
-    log_streams_max: int = 32
-    log_streams_per_service: int = 8
-    log_stream_keepalive_seconds: float = 15.0
-    log_stream_max_seconds: float = 3600.0
-    # Threads held by terminal WebSockets and log streams, across all workers (SQLite).
-    held_threads_max: int = 64
-    held_threads_per_user: int = 8
-    log_streams_per_user: int = 4
-    terminal_revoke_check_seconds: float = 1.0
-    # Retention, pruned by `recon prune` and the background GC thread.
-    login_failure_retention_hours: float = 24.0
-    audit_retention_days: float = 365.0
-    session_retention_days: float = 30.0  # ended (expired or revoked) login sessions
-    terminal_retention_days: float = 30.0  # closed terminal sessions
-
-
-# Allowed range of every numeric setting (inclusive). A value outside is a config error.
-SETTING_RANGES: dict[str, tuple[float, float]] = {
-    "status_cache_seconds": (0, 3600),
-    "refresh_seconds": (1, 86400),
-    "audit_output_bytes": (0, 1_000_000),
-    "max_request_bytes": (1024, 1_073_741_824),
-    "terminal_ttl_seconds": (0.1, 7 * 86400),
-    "terminal_idle_seconds": (0.1, 86400),
-    "terminal_heartbeat_seconds": (0.1, 3600),
-    "terminal_gc_seconds": (0.01, 3600),
-    "terminal_max_sessions_per_user": (1, 100),
-    "terminal_start_timeout_seconds": (0.1, 300),
-    "log_streams_max": (1, 10_000),
-    "log_streams_per_service": (1, 10_000),
-    "log_stream_keepalive_seconds": (0.05, 3600),
-    "log_stream_max_seconds": (0.1, 7 * 86400),
-    "held_threads_max": (1, 100_000),
-    "held_threads_per_user": (1, 100_000),
-    "log_streams_per_user": (1, 100_000),
-    "terminal_revoke_check_seconds": (0.05, 60),
-    "login_failure_retention_hours": (0.01, 24 * 3650),
-    "audit_retention_days": (0.01, 3650 * 10),
-    "session_retention_days": (0.01, 3650),
-    "terminal_retention_days": (0.01, 3650),
-    "monitor_poll_seconds": (1, 3600),
-    "monitor_fallback_poll_seconds": (0.2, 3600),
-    "monitor_probe_timeout": (0.5, 120),
-    "status_fresh_timeout": (0.5, 120),
-    "history_retention_days": (0.01, 3650),
-    "history_max_events": (100, 100_000_000),
-    "database_busy_seconds": (0.05, 300),
-}
 
 
 @dataclass(frozen=True)

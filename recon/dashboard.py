@@ -45,6 +45,18 @@ def _panels() -> dict[str, list[Panel]]:
     return grouped
 
 
+def _rollable() -> dict[str, list[tuple[ServiceConfig, tuple[str, ...]]]]:
+    """Per host, the services this user may include in a rolling action, with the rolling
+    actions each allows."""
+    from .rolling.routes import ROLLING_ACTIONS
+    user, grouped = current_user(), {}
+    for svc in runtime().config.services.values():
+        allowed = tuple(a for a in ROLLING_ACTIONS if a in svc.actions and may_act(user, svc, a))
+        if allowed:
+            grouped.setdefault(svc.host, []).append((svc, allowed))
+    return grouped
+
+
 def terminal_off(host: HostConfig) -> str:
     """Why terminals cannot open on ``host`` (known without asking it), or ""."""
     from .terminals.ttyd import TtydError, resolve_ttyd
@@ -63,7 +75,7 @@ def index():
     return render_template("dashboard/index.html", hosts=_panels(), user=current_user(),
                            all_actions=RUN_ACTIONS,
                            terminals={n: terminal_off(h) for n, h in config.hosts.items()},
-                           setup_labels=SETUP_LABELS,
+                           setup_labels=SETUP_LABELS, rollable=_rollable(),
                            tags=sorted({t for s in config.services.values() for t in s.tags}),
                            refresh_seconds=config.settings.refresh_seconds)
 

@@ -33,6 +33,8 @@ class AuditEntry(db.Model):
     duration_ms: Mapped[float | None]
     error: Mapped[str | None] = mapped_column(sa.String(64))
     output: Mapped[str | None] = mapped_column(sa.Text)
+    # A rolling action's id: its own entry and each step's entry carry it.
+    group_id: Mapped[int | None] = mapped_column(index=True)
 
     def to_dict(self) -> dict:
         return {
@@ -49,4 +51,5 @@ class AuditEntry(db.Model):
             "duration_ms": self.duration_ms,
             "error": self.error,
             "output": self.output,
+            "group_id": self.group_id,
         }

@@ -22,6 +22,7 @@ PRUNE_EVERY = 600.0
 def run_prune(now: datetime | None = None) -> Counter:
     """One pass in the current app context; returns deleted rows per kind."""
     from . import holds
+    from .rolling.models import RollingRun, RollingStep
     from .terminals.models import TerminalSession
 
     s = current_app.config["RECON"].settings
@@ -44,6 +45,12 @@ def run_prune(now: datetime | None = None) -> Counter:
     delete("terminals", sa.delete(TerminalSession).where(
         TerminalSession.closed_at.is_not(None),
         TerminalSession.closed_at < now - s.terminal_retention_days * days))
+    # Rolling actions are kept as long as the audit entries that point at them.
+    old_runs = sa.select(RollingRun.id).where(
+        RollingRun.finished_at.is_not(None),
+        RollingRun.finished_at < (now - s.audit_retention_days * days).timestamp())
+    delete("rolling_steps", sa.delete(RollingStep).where(RollingStep.run_id.in_(old_runs)))
+    delete("rolling_actions", sa.delete(RollingRun).where(RollingRun.id.in_(old_runs)))
     db.session.commit()
     done["held_slots"] += holds.prune_dead()
     return done
@@ -52,6 +59,7 @@ def run_prune(now: datetime | None = None) -> Counter:
 @click.command("prune")
 @with_appcontext
 def prune_command() -> None:
-    """Delete login failures, audit rows, ended sessions and closed terminals past retention."""
+    """Delete login failures, audit rows, finished rolling actions, ended sessions and closed
+    terminals past retention."""
     done = run_prune()
     click.echo("pruned " + ", ".join(f"{n} {kind}" for kind, n in sorted(done.items())))

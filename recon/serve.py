@@ -72,6 +72,14 @@ def start_demo(instance: Path):
     return bed
 
 
+def startup_summary(config) -> str:
+    """One line saying what this start loaded: the config file, its hosts and services."""
+    hosts = ", ".join(f"{h.name} ({h.user}@{h.address}:{h.port})" for h in config.hosts.values())
+    services = ", ".join(s.slug for s in config.services.values())
+    return (f"config {config.source}; {len(config.hosts)} host(s): {hosts or '(none)'}; "
+            f"{len(config.services)} service(s): {services or '(none)'}")
+
+
 def announce_admin(demo: bool) -> None:
     """Create the first admin when there are no users and print its password once."""
     from . import create_app
@@ -81,6 +89,7 @@ def announce_admin(demo: bool) -> None:
     # A throwaway app in the master: workers build their own after the fork (and start their
     # own background threads), so nothing the master opened is shared with them.
     app = create_app()
+    log.info("RECON loaded %s", startup_summary(app.config["RECON"]))
     password = ensure_admin(app)
     with app.app_context():
         db.engine.dispose()

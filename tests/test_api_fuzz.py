@@ -3,6 +3,7 @@ never produce a 500, and every command that reaches the target is on the allowli
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from urllib.parse import quote
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recon.config import ACTIONS, HostConfig
+from recon.logs.query import sudoers_args_regex
 from recon.monitor.watch import watch_argv
 
 MUTATING = {"start", "stop", "restart", "reload", "enable", "disable", "reset-failed", "mask",
@@ -50,10 +52,17 @@ def allowed(command: str, info) -> bool:
         if argv[:1] == [info.systemctl]:
             return len(argv) == 3 and argv[1] in MUTATING and argv[2] in units
         if argv[:1] == [info.journalctl]:
-            return argv[1:3] == ["-u", argv[2]] and argv[2] in units
+            return _journal_read(argv[1:], units)
     if argv[:1] == [info.journalctl]:
-        return argv[1] == "-u" and argv[2] in units
+        return _journal_read(argv[1:], units)
     return False
+
+
+def _journal_read(args: list[str], units: set[str]) -> bool:
+    """Exactly what the host's sudoers journal rule admits for one of the units (the whole
+    argument string, not just its ``-u UNIT`` prefix)."""
+    return len(args) > 1 and args[1] in units and re.search(
+        sudoers_args_regex(args[1]), " ".join(args)) is not None
 
 
 @settings(max_examples=150, deadline=None,

@@ -180,10 +180,10 @@ def test_tag_filter_and_what_changed_in_the_last_day(browsing, dashboard, target
     page = browsing.login(dashboard, "olga")
     wait_all_running(page)
     visible = page.locator("article.svc:visible")
-    page.get_by_label("Tag").select_option("prod")
+    page.locator("#tag-filter").select_option("prod")
     expect(visible).to_have_count(2)  # demo-web, demo-worker
     expect(panel(page, "demo-web").locator(".tag")).to_have_text(["web", "prod"])
-    page.get_by_label("Tag").select_option("")
+    page.locator("#tag-filter").select_option("")
     expect(visible).to_have_count(4)
     try:
         button(page, "demo-cron", "stop").click()

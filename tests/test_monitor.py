@@ -273,3 +273,17 @@ def test_a_host_without_dbus_monitor_is_polled_instead_and_says_so(make_app, tar
         assert time.monotonic() - started < 2.5  # bound: the 1 s fallback poll plus a read
     finally:
         target.systemctl("start", "demo-cron.service")
+
+
+def test_a_fresh_read_of_a_host_down_for_a_while_answers_at_once(make_app, target_info):
+    from helpers import free_port
+
+    dead = replace(target_info, name="dead", address="127.0.0.1", port=free_port())
+    app = make_app([target_info, dead], connect_timeout=2)
+    client = client_for(app)
+    time.sleep(3.2)  # the rule under test is about the host's age of being down
+    started = time.monotonic()
+    resp = client.get("/api/services/dead-demo-web/status?fresh=1")
+    assert time.monotonic() - started < 0.5  # bound: from the snapshot, no connect attempt
+    assert resp.status_code == 503 and resp.get_json()["error"] == "host_down"
+    assert resp.get_json()["cause"] == "unreachable"

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from flask import g
 
+from ..problem import ReconError
+
 ROLES = ("viewer", "operator", "admin")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,10 +45,9 @@ def require_role(role: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from ..errors import ApiError
             if not current_user().can(role):
-                raise ApiError(403, "forbidden", f"this needs the {role} role",
-                               "Ask an admin for a role that allows it.")
+                raise ReconError(f"this needs the {role} role", status=403, code="forbidden",
+                                 hint="Ask an admin for a role that allows it.")
             return view(*args, **kwargs)
         view_with_role = wrapper
         view_with_role.required_role = role  # type: ignore[attr-defined]

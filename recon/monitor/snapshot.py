@@ -198,10 +198,14 @@ def read_host(name: str) -> HostState | None:
 CONNECTIVITY = ("unreachable", "timeout", "host_busy")
 
 
-def host_down(row: HostState | None, *, fresh_within: float) -> RemoteError | None:
+def host_down(row: HostState | None, *, fresh_within: float,
+              down_for: float = 0.0) -> RemoteError | None:
     """The error to answer at once when the monitor saw the host fail in the last
-    ``fresh_within`` seconds (an older verdict is not trusted: the host is tried)."""
+    ``fresh_within`` seconds (an older verdict is not trusted: the host is tried), and it
+    has been down for at least ``down_for`` seconds (a blip is tried too)."""
     if row is None or row.state != "down" or time.time() - row.checked_at > fresh_within:
+        return None
+    if time.time() - row.since < down_for:
         return None
     cause = RemoteError(row.message or "the host is down", hint=row.hint, host=row.name)
     cause.code = row.error or "unreachable"

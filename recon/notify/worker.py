@@ -72,8 +72,11 @@ def process(config: ReconConfig, *, tick: bool = True, now: float | None = None)
         cutoff = datetime.fromtimestamp(now - PENDING_ACTION_SECONDS, UTC)
         for entry in session.scalars(sa.select(AuditEntry).where(
                 AuditEntry.id > actions.position).order_by(AuditEntry.id).limit(500)):
-            if entry.success is None and _aware(entry.at) > cutoff:
+            if (entry.success is None and entry.action in SYSTEMCTL_ACTIONS
+                    and _aware(entry.at) > cutoff):
                 break  # still running: read again next time
+            # (a rolling action's own entry stays open for the whole run; it is never told,
+            # so it must not hold back the failures audited after it)
             if (entry.success is False and entry.action in SYSTEMCTL_ACTIONS
                     and entry.error not in NOT_BREAKAGE):
                 rules.action(entry)

@@ -32,6 +32,8 @@ bp = Blueprint("services", __name__)
 log = logging.getLogger("recon.services")
 # A "host is down" verdict of the monitor older than this is not trusted to refuse a request.
 DOWN_VERDICT_SECONDS = 60.0
+# ...and for a synchronous read, only once the host has been down this long.
+FRESH_DOWN_SECONDS = 3.0
 
 
 def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +92,12 @@ def service_status(slug: str):
     within ``status_fresh_timeout`` (a host in back-off in this process answers at once)."""
     service = get_service(slug)
     if request.args.get("fresh") in ("1", "true", "yes"):
+        # A host the monitor has found down for a while (not a blip such as an sshd
+        # restart) answers at once, rather than after this worker's own connect timeout.
+        down = snapshot.host_down(snapshot.read_host(service.host),
+                                  fresh_within=DOWN_VERDICT_SECONDS, down_for=FRESH_DOWN_SECONDS)
+        if down is not None:
+            raise down
         timeout = runtime().config.settings.status_fresh_timeout
         return jsonify(describe(service, _read_now(service, timeout)))
     return jsonify(describe(service, snapshot.read_service(service)))

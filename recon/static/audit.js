@@ -28,16 +28,20 @@ function row(e) {
       ? el("span", { class: "result result-ok", text: "✓ ok" })
       : el("span", { class: "result result-bad", text: `✗ ${e.error || "failed"}` });
   const exit = e.exit_code !== null && e.exit_code !== undefined ? ` (exit ${e.exit_code})` : "";
-  return el("tr", {},
-    el("td", { class: "when", title: e.at || "", text: at ? fmtClock(at, true) : "—" }),
-    el("td", { text: e.actor || "—" }),
-    el("td", {}, el("code", { text: e.action })),
-    el("td", { text: e.service || "—" }),
-    el("td", { text: e.host || "—" }),
-    el("td", {}, result, exit),
-    el("td", { class: "num", text: e.duration_ms == null ? "—" : `${Math.round(e.duration_ms)} ms` }),
-    el("td", { text: e.remote_addr || "—" }),
-    el("td", {}, e.output
+  // data-label: the column's name, shown beside each value when a phone stacks the row.
+  const cell = (label, { text, ...props }, ...kids) => el("td", { role: "cell", dataset: { label }, ...props },
+    el("span", { class: "v", text }, ...kids));
+  return el("tr", { role: "row" },
+    cell("When", { class: "when", title: e.at || "", text: at ? fmtClock(at, true) : "—" }),
+    cell("Actor", { text: e.actor || "—" }),
+    cell("Action", {}, el("code", { text: e.action }),
+      e.group_id ? el("span", { class: "muted group", text: ` rolling #${e.group_id}` }) : null),
+    cell("Service", { text: e.service || "—" }),
+    cell("Host", { text: e.host || "—" }),
+    cell("Result", { class: "result-cell" }, result, exit),
+    cell("Time", { class: "num", text: e.duration_ms == null ? "—" : `${Math.round(e.duration_ms)} ms` }),
+    cell("From", { text: e.remote_addr || "—" }),
+    cell("Output", {}, e.output
       ? el("details", {}, el("summary", { text: e.output.split("\n")[0].slice(0, 60) || "output" }),
         el("pre", { text: e.output }))
       : "—"));
@@ -50,7 +54,7 @@ async function load() {
   try {
     const data = await api("GET", `/api/audit?${p}`);
     tbody.replaceChildren(...data.entries.map(row));
-    if (!data.entries.length) tbody.append(el("tr", {}, el("td", { colspan: 9, class: "empty", text: "No entries match." })));
+    if (!data.entries.length) tbody.append(el("tr", { role: "row" }, el("td", { role: "cell", colspan: 9, class: "empty", text: "No entries match." })));
     status.textContent = `${data.entries.length} entr${data.entries.length === 1 ? "y" : "ies"}, newest first`;
     errorBox.hidden = true;
   } catch (err) {

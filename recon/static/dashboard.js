@@ -9,6 +9,7 @@ import { collapseColumns, paintDetail, toggleDetail } from "./rowdetail.js";
 import { openTerminal, paintFreshness, paintHost } from "./hosts.js";
 import { createFilter } from "./filter.js";
 import "./changes.js";
+import "./rolling.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;

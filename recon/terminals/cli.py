@@ -16,8 +16,3 @@ def gc_command() -> None:
     total = sum(closed.values())
     detail = ", ".join(f"{n} {reason}" for reason, n in sorted(closed.items()))
     click.echo(f"closed {total} terminal session(s)" + (f": {detail}" if detail else ""))
-
-
-def register_cli(group: click.Group) -> None:
-    """Add the terminal commands to the ``recon`` command group."""
-    group.add_command(gc_command)

@@ -189,8 +189,13 @@ def _token_ok(path: str, base: str, auth: str) -> bool:
 
 
 def children() -> list[int]:
-    """Pids of the ttyd processes this process started and has not reaped yet."""
+    """Pids of the ttyd processes this process started and has not reaped yet.
+
+    Read from each process's own state (``returncode`` is set when it is reaped) rather than
+    trusting the bookkeeping alone: entries already reaped are dropped here."""
     with _children_lock:
+        for pid in [pid for pid, proc in _children.items() if proc.returncode is not None]:
+            del _children[pid]
         return list(_children)
 
 

@@ -1,4 +1,4 @@
-"""``flask --app wsgi recon ...``: accounts, tokens and the runbook's onboarding steps."""
+"""``flask --app wsgi recon users|tokens ...``: dashboard accounts and API tokens."""
 
 from __future__ import annotations
 
@@ -9,20 +9,16 @@ from contextlib import contextmanager
 
 import click
 import sqlalchemy as sa
-from flask import Flask
 from flask.cli import AppGroup
 
-from .auth import ROLES
-from .auth.accounts import AccountError, create_token, create_user, remove_user, revoke_token
-from .auth.accounts import set_password as change_password
-from .auth.models import ApiToken, User
-from .extensions import db
+from ..auth import ROLES
+from ..auth.accounts import AccountError, create_token, create_user, remove_user, revoke_token
+from ..auth.accounts import set_password as change_password
+from ..auth.models import ApiToken, User
+from ..extensions import db
 
-recon = AppGroup("recon", help="RECON administration.")
 users = AppGroup("users", help="Dashboard accounts.")
 tokens = AppGroup("tokens", help="API tokens for scripts.")
-recon.add_command(users)
-recon.add_command(tokens)
 
 
 @contextmanager
@@ -115,38 +111,3 @@ def tokens_list() -> None:
         state = "revoked" if t.revoked_at else "active"
         used = t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never"
         click.echo(f"{t.name}\t{t.role}\t{state}\tlast used {used}")
-
-
-def init_app(app: Flask) -> None:
-    """Register the ``recon`` command group (other modules add their commands to it)."""
-    from . import onboarding, prune
-    from .notify.routes import cli as notify_cli
-    onboarding.register(recon)
-    recon.add_command(prune.prune_command)
-    recon.add_command(notify_cli)
-    app.cli.add_command(recon)
-
-
-@recon.command("monitor")
-@click.option("--seconds", type=float, default=0,
-              help="Stop after this long (default: run until interrupted).")
-def monitor_command(seconds: float) -> None:
-    """Run the fleet monitor in the foreground (when no dashboard process runs it)."""
-    import time
-
-    from flask import current_app
-
-    from . import monitor
-
-    app = current_app._get_current_object()
-    mon = monitor.start_background(app)
-    click.echo(f"monitor {mon.owner}: {len(app.extensions['recon'].config.hosts)} hosts; "
-               "supervisors run while this process holds the lease")
-    try:
-        end = time.monotonic() + seconds if seconds else None
-        while end is None or time.monotonic() < end:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        mon.stop()

@@ -1,0 +1,224 @@
+"""The runner of a rolling action: one background thread per run, in the worker that took it.
+
+Steps run in order (one host at a time, a host's services in sequence). For each step the
+runner checks the cancel flag, refuses a host the monitor saw down, writes the step's audit
+entry, sends the action, then reads the unit until it is active again (or failed, or
+``rolling_step_timeout`` passes). The first failure ends the run and skips what is left; a
+cancel lets the running step finish and skips the rest. Every database access is a short
+app-context block, so the thread holds no connection while it waits on a host.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Flask
+
+from .. import audit
+from ..config import ServiceConfig
+from ..extensions import db
+from ..monitor import snapshot
+from ..runtime import runtime
+from ..ssh import RemoteError
+from ..systemd import fetch_statuses, run_action
+from .models import RollingRun, RollingStep
+
+log = logging.getLogger("recon.rolling")
+POLL_SECONDS = 0.5  # between status reads while a step waits for its unit
+HEARTBEAT_SECONDS = 2.0
+DOWN_VERDICT_SECONDS = 60.0  # as single actions: an older "down" verdict is not trusted
+
+
+def stale_after(config) -> float:
+    """A running run whose runner was silent this long lost its process (the longest a
+    command can take without a heartbeat, plus slack)."""
+    longest = max((h.connect_timeout * 2 + h.command_timeout + 5
+                   for h in config.hosts.values()), default=60)
+    return longest + HEARTBEAT_SECONDS + 30
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    exit_code: int | None = None
+    error: str | None = None
+    message: str | None = None
+    output: str = ""
+    main_pid: int | None = None
+
+
+def start(app: Flask, run_id: int) -> threading.Thread:
+    thread = threading.Thread(target=_guarded, args=(app, run_id), daemon=True,
+                              name=f"recon-rolling-{run_id}")
+    thread.start()
+    return thread
+
+
+def _guarded(app: Flask, run_id: int) -> None:
+    try:
+        run_steps(app, run_id)
+    except Exception as exc:  # noqa: BLE001 - the run must end in a state, never hang
+        log.exception("rolling action %s broke", run_id)
+        with app.app_context():
+            _finish_run(run_id, "failed", "internal_error", f"the runner failed: {exc}")
+
+
+def run_steps(app: Flask, run_id: int) -> None:
+    with app.app_context():
+        run = db.session.get(RollingRun, run_id)
+        action, actor = run.action, run.actor
+        steps = [(s.id, s.service) for s in _steps(run_id)]
+    for step_id, slug in steps:
+        with app.app_context():
+            run = db.session.get(RollingRun, run_id)
+            if run.cancel_requested:
+                _finish_run(run_id, "cancelled", "cancelled",
+                            f"cancelled by {run.cancelled_by}; the rest was skipped")
+                return
+            service = runtime().config.services[slug]
+            begun = _begin_step(run_id, step_id, service, action, actor)
+        if isinstance(begun, Outcome):  # refused before anything was sent
+            outcome, entry = begun, None
+        else:
+            entry = begun
+            outcome = _act_and_wait(app, run_id, service, action,
+                                    snapshot.Cause(entry, actor, action))
+        with app.app_context():
+            _finish_step(step_id, entry, outcome)
+            if not outcome.ok:
+                _finish_run(run_id, "failed", outcome.error,
+                            f"{slug} on {service.host}: {outcome.message}; the rest was skipped")
+                return
+    with app.app_context():
+        cancelled = db.session.get(RollingRun, run_id).cancel_requested
+        # A cancel that came during the last step changed nothing: every step ran.
+        _finish_run(run_id, "succeeded", None,
+                    "every step done" + (" (the cancel came after the last step began)"
+                                         if cancelled else ""))
+
+
+def _steps(run_id: int) -> list[RollingStep]:
+    return list(db.session.scalars(sa.select(RollingStep).where(RollingStep.run_id == run_id)
+                                   .order_by(RollingStep.position)))
+
+
+def _begin_step(run_id: int, step_id: int, service: ServiceConfig, action: str,
+                actor: str) -> int | Outcome:
+    """Audit the step (before it is sent) and mark it running; a host the monitor saw down
+    is refused here, audited too."""
+    step = db.session.get(RollingStep, step_id)
+    down = snapshot.host_down(snapshot.read_host(service.host),
+                              fresh_within=DOWN_VERDICT_SECONDS)
+    if down is not None:
+        entry = audit.record(action, success=False, service=service.slug, host=service.host,
+                             error=down.code, output=down.message, actor=actor,
+                             group_id=run_id)
+        step.audit_id, step.started_at = entry.id, time.time()
+        db.session.commit()
+        return Outcome(False, error=down.code, message=down.message)
+    entry_id = audit.begin(action, service=service.slug, host=service.host, actor=actor,
+                           group_id=run_id)
+    now = time.time()
+    step.state, step.audit_id, step.started_at = "running", entry_id, now
+    db.session.get(RollingRun, run_id).heartbeat_at = now
+    db.session.commit()
+    return entry_id
+
+
+def _act_and_wait(app: Flask, run_id: int, service: ServiceConfig, action: str,
+                  cause: snapshot.Cause) -> Outcome:
+    with app.app_context():
+        rt = runtime()
+        executor, host = rt.executor, rt.config.hosts[service.host]
+        timeout = rt.config.settings.rolling_step_timeout
+    try:
+        result = run_action(executor, host, service, action)
+    except RemoteError as exc:
+        return Outcome(False, error=exc.code, message=exc.message)
+    output = result.stdout + result.stderr
+    if not result.ok:
+        return Outcome(False, result.exit_code, "action_failed",
+                       f"systemctl {action} {service.unit} exited {result.exit_code}", output)
+
+    def publish(statuses: dict, observed: float) -> None:
+        with app.app_context():
+            try:
+                snapshot.publish_statuses([service], statuses, observed, cause)
+            except sa.exc.OperationalError:  # the monitor publishes it within seconds
+                db.session.rollback()
+
+    deadline = time.monotonic() + timeout
+    beat = time.monotonic()
+    state = "unknown"
+    while True:
+        observed = time.time()
+        try:
+            statuses = fetch_statuses(executor, host, [service.unit])
+        except RemoteError as exc:
+            return Outcome(False, result.exit_code, exc.code,
+                           f"no status after {action}: {exc.message}", output)
+        status = statuses[service.unit]
+        publish(statuses, observed)
+        state = status.get("state") or "unknown"
+        if state == "active":
+            return Outcome(True, result.exit_code, output=output,
+                           main_pid=status.get("main_pid") or None)
+        if state == "failed":
+            return Outcome(False, result.exit_code, "unit_failed",
+                           f"{service.unit} failed after {action} "
+                           f"(result {status.get('result') or 'unknown'})", output)
+        if time.monotonic() >= deadline:
+            return Outcome(False, result.exit_code, "not_active",
+                           f"{service.unit} still {state} {timeout:g} s after {action}", output)
+        if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+            beat = time.monotonic()
+            _with_app(app, lambda: _heartbeat(run_id))
+        time.sleep(POLL_SECONDS)
+
+
+def _with_app(app: Flask, fn: Callable[[], None]) -> None:
+    with app.app_context():
+        fn()
+
+
+def _heartbeat(run_id: int) -> None:
+    try:
+        db.session.get(RollingRun, run_id).heartbeat_at = time.time()
+        db.session.commit()
+    except sa.exc.OperationalError:
+        db.session.rollback()
+
+
+def _finish_step(step_id: int, entry_id: int | None, outcome: Outcome) -> None:
+    if entry_id is not None:
+        audit.finish_reliably(entry_id, success=outcome.ok, exit_code=outcome.exit_code,
+                              error=outcome.error, output=outcome.output or outcome.message)
+    step = db.session.get(RollingStep, step_id)
+    step.state = "ok" if outcome.ok else "failed"
+    step.finished_at, step.exit_code, step.main_pid = time.time(), outcome.exit_code, \
+        outcome.main_pid
+    step.error, step.message = outcome.error, outcome.message
+    db.session.commit()
+
+
+def _finish_run(run_id: int, state: str, error: str | None, message: str) -> None:
+    """End the run: skip every step not begun, close the group's audit entry."""
+    run = db.session.get(RollingRun, run_id)
+    steps = _steps(run_id)
+    for step in steps:
+        if step.state in ("pending", "running"):
+            step.state = "skipped" if step.state == "pending" else "failed"
+    run.state, run.error, run.message = state, error, message
+    run.finished_at = run.heartbeat_at = time.time()
+    db.session.commit()
+    tally = ", ".join(f"{sum(1 for s in steps if s.state == k)} {k}"
+                      for k in ("ok", "failed", "skipped"))
+    if run.audit_id is not None:
+        audit.finish_reliably(run.audit_id, success=state == "succeeded",
+                              error=None if state == "succeeded" else error,
+                              output=f"{state}: {tally}. {message}")

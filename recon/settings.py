@@ -1,0 +1,109 @@
+"""Every scalar setting of ``[settings]`` in one declarative table: name, type, default,
+allowed range and what it does. Validation (:mod:`recon.config`), the environment overrides
+(``RECON_<NAME>``) and the README's settings table are all derived from it, so they cannot
+drift apart (a test compares the README with :func:`markdown_table`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def setting(default: Any, doc: str, low: float | None = None,
+            high: float | None = None) -> Any:
+    """One setting: its default, its documentation and (for numbers) its inclusive range."""
+    return field(default=default, metadata={"doc": doc, "range": (low, high)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Scalar settings; each can be overridden by an env var ``RECON_<NAME>``."""
+
+    known_hosts: str = setting("known_hosts",
+                               "trusted host keys (OpenSSH format), relative to recon.toml")
+    refresh_seconds: int = setting(
+        30, "the page's resync from the snapshot (and its fallback while the live stream is "
+        "down)", 1, 86400)
+    # The fleet monitor (recon.monitor): one supervisor per host in one process at a time.
+    monitor_poll_seconds: float = setting(
+        15.0, "the monitor's safety read of a host whose unit signals flow", 1, 3600)
+    monitor_fallback_poll_seconds: float = setting(
+        2.0, "read interval of a host without usable unit signals", 0.2, 3600)
+    monitor_probe_timeout: float = setting(
+        5.0, "a monitor read slower than this marks the host down (`timeout`)", 0.5, 120)
+    status_fresh_timeout: float = setting(3.0, "deadline of `GET .../status?fresh=1`", 0.5, 120)
+    history_retention_days: float = setting(30.0, "state history kept for", 0.01, 3650)
+    history_max_events: int = setting(200000, "state history kept, at most this many events",
+                                      100, 100_000_000)
+    database_busy_seconds: float = setting(
+        5.0, "how long a request waits for a locked database before 503 `database_busy`",
+        0.05, 300)
+    status_cache_seconds: float = setting(
+        0.0, "ignored since the monitor (kept so older files load)", 0, 3600)
+    audit_output_bytes: int = setting(2048, "command output kept in the audit log",
+                                      0, 1_000_000)
+    max_request_bytes: int = setting(
+        1048576, "larger request bodies are refused with 413 `request_entity_too_large`",
+        1024, 1_073_741_824)
+    # Browser terminals (recon.terminals): one ttyd per session, reaped by the GC thread.
+    terminal_ttl_seconds: float = setting(1800.0, "a terminal session ends after this long",
+                                          0.1, 7 * 86400)
+    terminal_idle_seconds: float = setting(
+        120.0, "... or this long without heartbeat or traffic", 0.1, 86400)
+    terminal_heartbeat_seconds: float = setting(15.0, "the terminal page's heartbeat",
+                                                0.1, 3600)
+    terminal_gc_seconds: float = setting(30.0, "how often the terminal GC runs", 0.01, 3600)
+    terminal_max_sessions_per_user: int = setting(3, "open terminals per user", 1, 100)
+    terminal_start_timeout_seconds: float = setting(10.0, "how long ttyd may take to start",
+                                                    0.1, 300)
+    terminal_run_dir: str = setting("", "ttyd sockets (empty: `<instance>/run`)")
+    ttyd_path: str = setting("", "the ttyd binary (empty: `$TTYD_PATH`, else `ttyd` on PATH)")
+    terminal_revoke_check_seconds: float = setting(
+        1.0, "how often an open terminal re-checks that its session is still open", 0.05, 60)
+    # Live log follows (recon.logs).
+    log_streams_max: int = setting(32, "live log streams per dashboard process", 1, 10_000)
+    log_streams_per_service: int = setting(8, "live log streams per service", 1, 10_000)
+    log_streams_per_user: int = setting(4, "live log streams per user", 1, 100_000)
+    log_stream_keepalive_seconds: float = setting(15.0, "SSE comment interval of a stream",
+                                                  0.05, 3600)
+    log_stream_max_seconds: float = setting(
+        3600.0, "the longest a stream runs before the browser resumes it", 0.1, 7 * 86400)
+    # Threads held by terminal WebSockets and log streams, across all workers (SQLite).
+    held_threads_max: int = setting(
+        64, "terminal WebSockets plus log streams open at once, in all workers (429 "
+        "`too_many_streams`)", 1, 100_000)
+    held_threads_per_user: int = setting(8, "... per user", 1, 100_000)
+    # Retention, pruned by `recon prune` and the background GC thread.
+    login_failure_retention_hours: float = setting(
+        24.0, "failed-login counters older than this are dropped", 0.01, 24 * 3650)
+    audit_retention_days: float = setting(365.0, "audit rows older than this are dropped",
+                                          0.01, 3650 * 10)
+    session_retention_days: float = setting(
+        30.0, "login sessions this long past their expiry or logout are dropped", 0.01, 3650)
+    terminal_retention_days: float = setting(
+        30.0, "closed terminal sessions older than this are dropped", 0.01, 3650)
+    # Rolling actions (recon.rolling).
+    rolling_step_timeout: float = setting(
+        60.0, "seconds a rolling action's step waits for its unit to be active again", 1, 3600)
+
+
+#: Allowed range of every numeric setting (inclusive); a value outside is a config error.
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    f.name: f.metadata["range"] for f in fields(Settings)
+    if f.metadata["range"] != (None, None)}
+
+
+def _cell(value: Any) -> str:
+    return f"`{value}`" if isinstance(value, str) and value else (
+        "—" if value == "" else f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def markdown_table() -> str:
+    """The README's settings table, made from :class:`Settings`."""
+    rows = ["| setting | default | range | meaning |", "|---|---|---|---|"]
+    for f in fields(Settings):
+        low, high = f.metadata["range"]
+        bounds = f"{low:g} – {high:g}" if low is not None else ""
+        rows.append(f"| `{f.name}` | {_cell(f.default)} | {bounds} | {f.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
+

@@ -1,0 +1,141 @@
+// The dashboard's rolling restart: pick services (by hand, by tag or by host), confirm, then
+// follow the run step by step (GET /api/actions/<id>) and cancel it (DELETE). A run still
+// going when the page loads is picked up again, whichever worker runs it.
+import { api, el, setText } from "./recon.js";
+
+const box = document.getElementById("rolling");
+const POLL_MS = 1000;
+const STEP_TEXT = { pending: "Waiting", running: "Running…", ok: "Done", failed: "Failed", skipped: "Skipped" };
+const RUN_TEXT = {
+  running: "Running", succeeded: "Succeeded", failed: "Stopped at a failure",
+  cancelled: "Cancelled", interrupted: "Interrupted",
+};
+
+if (box) {
+  const form = document.getElementById("rolling-form");
+  const action = document.getElementById("rolling-action");
+  const byTag = document.getElementById("rolling-tag");
+  const byHost = document.getElementById("rolling-host");
+  const startBtn = document.getElementById("rolling-start");
+  const count = document.getElementById("rolling-count");
+  const progress = document.getElementById("rolling-progress");
+  const stepsList = document.getElementById("rolling-steps");
+  const stateBadge = document.getElementById("rolling-state");
+  const message = document.getElementById("rolling-message");
+  const cancelBtn = document.getElementById("rolling-cancel");
+  const boxes = [...form.querySelectorAll('input[name="services"]')];
+  const dialog = document.getElementById("confirm");
+  let current = null; // the run followed
+  let timer = null;
+
+  const picked = () => boxes.filter((b) => b.checked && !b.disabled);
+  const verb = () => action.options[action.selectedIndex].text;
+
+  function paintPick() {
+    for (const b of boxes) {
+      const ok = b.dataset.actions.split(" ").includes(action.value);
+      b.disabled = !ok;
+      b.closest("label").title = ok ? "" : `${verb()} is not allowed for this service`;
+    }
+    const n = picked().length;
+    const hosts = new Set(picked().map((b) => b.dataset.host)).size;
+    count.textContent = n ? `${n} service${n === 1 ? "" : "s"} on ${hosts} host${hosts === 1 ? "" : "s"}` : "No service picked";
+    startBtn.textContent = `Start rolling ${action.value}`;
+    startBtn.disabled = !n || Boolean(current && current.state === "running");
+  }
+
+  function pickWhere(test) {
+    for (const b of boxes) b.checked = !b.disabled && test(b);
+    paintPick();
+  }
+
+  function confirmRun(items) {
+    const hosts = [...new Set(items.map((b) => b.dataset.host))];
+    setText(document.getElementById("confirm-title"), `Rolling ${action.value} of ${items.length} service${items.length === 1 ? "" : "s"}?`);
+    setText(document.getElementById("confirm-text"),
+      `${verb()} ${items.map((b) => `${b.dataset.name} (${b.dataset.host})`).join(", ")}: one host at a time `
+      + `(${hosts.join(" → ")}), waiting until each is active again. The first failure stops the rest.`);
+    setText(document.getElementById("confirm-ok"), `${verb()} ${items.length}`);
+    dialog.returnValue = "";
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+      dialog.showModal();
+    });
+  }
+
+  function paintRun(run) {
+    current = run;
+    progress.hidden = false;
+    setText(document.getElementById("rolling-title"), `Rolling ${run.action} #${run.id} · ${run.actor}`);
+    stateBadge.dataset.runState = run.state;
+    stateBadge.textContent = run.cancel_requested && run.state === "running" ? "Cancelling…" : RUN_TEXT[run.state] || run.state;
+    stepsList.replaceChildren(...run.steps.map((s) => el("li", { class: "step", dataset: { step: s.state } },
+      el("span", { class: "step-state", text: STEP_TEXT[s.state] || s.state }),
+      el("span", { class: "step-host", text: s.host }),
+      el("span", { class: "step-name", text: s.service }),
+      el("span", { class: "step-note muted", text: s.message || (s.main_pid ? `PID ${s.main_pid}` : "") }))));
+    message.textContent = run.state === "running" ? "" : run.message || "";
+    cancelBtn.hidden = run.state !== "running";
+    cancelBtn.disabled = run.cancel_requested;
+    paintPick();
+  }
+
+  async function follow(id) {
+    clearTimeout(timer);
+    try {
+      const run = await api("GET", `/api/actions/${id}`);
+      paintRun(run);
+      if (run.state === "running") timer = setTimeout(() => follow(id), POLL_MS);
+    } catch (err) {
+      message.textContent = `Could not read the progress: ${err.message}`;
+      timer = setTimeout(() => follow(id), POLL_MS * 3);
+    }
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const items = picked();
+    if (!items.length || !(await confirmRun(items))) return;
+    startBtn.disabled = true;
+    try {
+      const run = await api("POST", "/api/actions", { action: action.value, services: items.map((b) => b.value) });
+      paintRun(run);
+      follow(run.id);
+    } catch (err) {
+      progress.hidden = false;
+      stepsList.replaceChildren();
+      stateBadge.dataset.runState = "failed";
+      stateBadge.textContent = `Refused: ${err.code}`;
+      cancelBtn.hidden = true;
+      message.textContent = [err.message, err.hint && `Fix: ${err.hint}`].filter(Boolean).join(" ");
+      paintPick();
+    }
+  });
+
+  cancelBtn.addEventListener("click", async () => {
+    if (!current) return;
+    cancelBtn.disabled = true;
+    try {
+      paintRun(await api("DELETE", `/api/actions/${current.id}`));
+    } catch (err) {
+      message.textContent = `Cancel failed: ${err.message}`;
+    }
+  });
+
+  action.addEventListener("change", paintPick);
+  form.addEventListener("change", (ev) => { if (ev.target.name === "services") paintPick(); });
+  if (byTag) byTag.addEventListener("change", () => { if (byTag.value) pickWhere((b) => b.dataset.tags.split(" ").includes(byTag.value)); });
+  byHost.addEventListener("change", () => { if (byHost.value) pickWhere((b) => b.dataset.host === byHost.value); });
+  document.getElementById("rolling-clear").addEventListener("click", () => {
+    if (byTag) byTag.value = "";
+    byHost.value = "";
+    pickWhere(() => false);
+  });
+
+  paintPick();
+  // A run still going (started here or elsewhere): open the panel and follow it.
+  api("GET", "/api/actions").then((data) => {
+    const running = (data.actions || []).find((r) => r.state === "running");
+    if (running) { box.open = true; paintRun(running); follow(running.id); }
+  }).catch(() => {});
+}

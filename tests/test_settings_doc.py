@@ -1,0 +1,38 @@
+"""The settings are declared once (recon/settings.py); the README's table and the example
+config cannot drift from that declaration."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+from recon.config import parse_config
+from recon.settings import SETTING_RANGES, Settings, markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_readme_settings_table_is_the_declared_one():
+    text = (ROOT / "README.md").read_text()
+    begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
+    documented = text[text.index(begin) + len(begin):text.index(end)]
+    assert documented == markdown_table(), (
+        "README.md's settings table differs from recon/settings.py; paste this between the "
+        "settings markers:\n" + markdown_table())
+
+
+def test_every_numeric_setting_has_a_range_and_a_doc_and_its_default_is_in_it():
+    for f in fields(Settings):
+        assert f.metadata["doc"], f.name
+        if isinstance(f.default, (int, float)):
+            low, high = SETTING_RANGES[f.name]
+            assert low <= f.default <= high, f.name
+
+
+def test_the_example_config_uses_only_declared_settings_with_valid_values(tmp_path):
+    example = tomllib.loads((ROOT / "recon.example.toml").read_text())
+    assert set(example["settings"]) <= {f.name for f in fields(Settings)}
+    config = parse_config(example, ROOT / "recon.example.toml", ROOT, env={}, check_keys=False)
+    for name, value in example["settings"].items():
+        assert getattr(config.settings, name) == value
