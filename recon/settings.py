@@ -29,6 +29,9 @@ class Settings:
         15.0, "the monitor's safety read of a host whose unit signals flow", 1, 3600)
     monitor_fallback_poll_seconds: float = setting(
         2.0, "read interval of a host without usable unit signals", 0.2, 3600)
+    monitor_keepalive_seconds: float = setting(
+        5.0, "between reads, an SSH keepalive round trip this often notices a link that went "
+        "silent (no command runs on the host)", 1, 3600)
     monitor_probe_timeout: float = setting(
         5.0, "a monitor read slower than this marks the host down (`timeout`)", 0.5, 120)
     status_fresh_timeout: float = setting(3.0, "deadline of `GET .../status?fresh=1`", 0.5, 120)

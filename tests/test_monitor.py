@@ -287,3 +287,34 @@ def test_a_fresh_read_of_a_host_down_for_a_while_answers_at_once(make_app, targe
     assert time.monotonic() - started < 0.5  # bound: from the snapshot, no connect attempt
     assert resp.status_code == 503 and resp.get_json()["error"] == "host_down"
     assert resp.get_json()["cause"] == "unreachable"
+
+
+def test_a_link_that_goes_silent_is_noticed_by_keepalive_and_replaced(make_app, target_info,
+                                                                      target, monkeypatch):
+    """The monitor's own connection stops answering (its sshd processes SIGSTOPped) while
+    nothing changes on the host: no read is due for 15 s, but a keepalive round trip notices
+    within seconds, the connection is replaced and changes reach the snapshot again."""
+    monkeypatch.setenv("RECON_MONITOR_KEEPALIVE_SECONDS", "1")
+    monkeypatch.setenv("RECON_MONITOR_PROBE_TIMEOUT", "2")
+    app = make_app([target_info])
+    client = client_for(app)
+    rt = app.extensions["recon"]
+    conn = rt.executor.connection(rt.config.hosts["demo"])
+    stopped = _sshd_pids_serving(conn._transport.sock.getsockname()[1])
+    assert stopped
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        assert wait_for(lambda: conn.replaced >= 1, timeout=10)
+        assert time.monotonic() - started < 1 + 2 + 2  # bound: keepalive + its timeout + slack
+        target.systemctl("stop", "demo-cron.service")
+        assert wait_for(lambda: client.get("/api/services/demo-cron/status").get_json()["state"]
+                        == "inactive", timeout=5)
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        target.systemctl("start", "demo-cron.service")

@@ -84,8 +84,26 @@ class HostSupervisor:
             self._ensure_watcher()
             interval = (self.settings.monitor_poll_seconds if self.events_mode == "dbus"
                         else self.settings.monitor_fallback_poll_seconds)
-            if self._wake.wait(interval):
+            self._idle(interval)
+
+    def _idle(self, interval: float) -> None:
+        """Wait for a signal (then let its burst settle) or until the next safety read; in
+        between, a keepalive round trip every ``monitor_keepalive_seconds`` notices a link
+        that went silent -- its transport is replaced and the host read again at once."""
+        deadline = time.monotonic() + interval
+        conn = self.executor.connection(self.host)
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self._wake.wait(min(left, self.settings.monitor_keepalive_seconds)):
                 self._stop.wait(SETTLE_SECONDS)
+                return
+            if time.monotonic() < deadline and not conn.answers(
+                    self.settings.monitor_probe_timeout):
+                log.warning("monitor: %s did not answer a keepalive within %g s; reconnecting",
+                            self.host.name, self.settings.monitor_probe_timeout)
+                return
 
     def _read_once(self) -> RemoteError | None:
         """One read of every unit, published; returns the error if the host failed."""

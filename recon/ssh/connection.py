@@ -245,6 +245,27 @@ class Connection:
                                   host=host.name)
             time.sleep(OPEN_RETRY_DELAY)
 
+    def answers(self, timeout: float) -> bool:
+        """Whether the host answers a keepalive round trip on the open transport within
+        ``timeout`` (no channel, no command on the host). A transport that does not answer
+        is thrown away; with none open there is nothing to ask (True)."""
+        transport = self._transport
+        if transport is None or not transport.is_active():
+            return True
+        answered = threading.Event()
+
+        def ask() -> None:
+            # Paramiko waits for the reply without a deadline; this thread ends when the
+            # reply comes or the transport is closed.
+            transport.global_request("keepalive@openssh.com", wait=True)
+            answered.set()
+
+        threading.Thread(target=ask, daemon=True, name=f"recon-keepalive-{self.host.name}").start()
+        if answered.wait(timeout):
+            return True
+        self.discard(transport)
+        return False
+
     def is_connected(self) -> bool:
         """Whether a live transport is held (no network traffic)."""
         t = self._transport
