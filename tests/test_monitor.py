@@ -117,7 +117,8 @@ def test_a_hung_and_a_stalled_host_under_load_cost_healthy_hosts_nothing_and_rec
                     if resp.status_code != 200 and resp.get_json()["error"] not in (
                             "host_down", "timeout", "unreachable"):
                         action_errors.append(f"{slug}: {resp.get_json()}")
-                    if resp.status_code != 200 and took > 2 + 1.5:
+                    # bound: one channel-open timeout (2 s), a reconnect and slack
+                    if resp.status_code != 200 and took > 2 * 2 + 1:
                         action_errors.append(f"{slug}: took {took:.1f} s: {resp.get_json()}")
 
         threads = ([threading.Thread(target=reader, args=("status",)) for _ in range(20)]
