@@ -4,10 +4,10 @@ and since is a real time."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
+from helpers import wait_for
 
 from recon.config import HostConfig
 from recon.ssh import Executor, HostKeyStore
@@ -21,13 +21,6 @@ def status(target, target_info):
     executor = Executor(HostKeyStore(target_info.known_hosts_path))
     yield lambda *units: fetch_statuses(executor, host, units)
     executor.close_all()
-
-
-def wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return value
 
 
 def test_since_is_a_real_utc_time_and_a_not_found_unit_is_not_found(status):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 pytest.register_assert_rewrite("terminal_fixtures")
+from helpers import wait_for  # noqa: E402
 from terminal_fixtures import (  # noqa: E402
     LiveServer,
     attach,
@@ -67,15 +68,6 @@ class Gunicorn(LiveServer):
 
     def workers(self) -> list[int]:
         return descendants(self.proc.pid)
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def reasons(app) -> dict[str, str | None]:
