@@ -62,6 +62,15 @@ def _sshd_pids_serving(local_port: int) -> list[int]:
     return sorted(pids)
 
 
+def _signal_all(pids: list[int], sig: int) -> None:
+    """Send ``sig`` to each pid still there (a SIGCONT in a ``finally`` must not fail)."""
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 def _percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -84,8 +93,7 @@ def test_a_hung_and_a_stalled_host_under_load_cost_healthy_hosts_nothing_and_rec
     assert conn.is_connected()
     stopped = _sshd_pids_serving(conn._transport.sock.getsockname()[1])
     assert stopped, "found no sshd process behind the hung host's connection"
-    for pid in stopped:
-        os.kill(pid, signal.SIGSTOP)
+    _signal_all(stopped, signal.SIGSTOP)
     try:
         latencies: dict[str, list[float]] = {"status": [], "healthz": [], "fleet": []}
         codes: list[int] = []
@@ -145,11 +153,7 @@ def test_a_hung_and_a_stalled_host_under_load_cost_healthy_hosts_nothing_and_rec
         assert hosts["stall"]["state"] == "down" and "no SSH handshake" in hosts["stall"]["message"]
         assert conn.replaced >= 1  # the hung connection was thrown away, not waited on
     finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        _signal_all(stopped, signal.SIGCONT)
         pit.close()
     # the resumed host is served again by itself (bound: the 8 s back-off plus a read)
     resumed = time.monotonic()
@@ -303,8 +307,7 @@ def test_a_link_that_goes_silent_is_noticed_by_keepalive_and_replaced(make_app, 
     conn = rt.executor.connection(rt.config.hosts["demo"])
     stopped = _sshd_pids_serving(conn._transport.sock.getsockname()[1])
     assert stopped
-    for pid in stopped:
-        os.kill(pid, signal.SIGSTOP)
+    _signal_all(stopped, signal.SIGSTOP)
     try:
         started = time.monotonic()
         assert wait_for(lambda: conn.replaced >= 1, timeout=10)
@@ -313,9 +316,5 @@ def test_a_link_that_goes_silent_is_noticed_by_keepalive_and_replaced(make_app, 
         assert wait_for(lambda: client.get("/api/services/demo-cron/status").get_json()["state"]
                         == "inactive", timeout=5)
     finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        _signal_all(stopped, signal.SIGCONT)
         target.systemctl("start", "demo-cron.service")
