@@ -96,3 +96,25 @@ def test_two_processes_starting_at_once_migrate_once(tmp_path, target_info):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     engine.dispose()
+
+
+def test_a_database_of_a_build_between_round_one_and_migrations_is_upgraded(tmp_path,
+                                                                            target_info):
+    """A development build created this round's first tables with create_all() before
+    migrations existed: they are kept, the rest is added, and the schema ends up exact."""
+    from recon.monitor import models as monitor_models
+
+    path = tmp_path / "recon.db"
+    with sqlite3.connect(path) as conn:
+        for statement in _round1_statements():
+            conn.execute(statement)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    for model in (monitor_models.UnitState, monitor_models.HostState,
+                  monitor_models.MonitorEvent):
+        model.__table__.create(engine)
+    engine.dispose()
+    app = build_app(tmp_path, [target_info])
+    assert _schema_diff(app) == []
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == \
+            head_revision()
