@@ -84,6 +84,11 @@ class HostConfig:
     terminal_user: str | None = None
 
     @property
+    def connection_key(self) -> tuple[str, int, str, str]:
+        """What makes two hosts share one SSH connection: the same endpoint, user and key."""
+        return (self.address, self.port, self.user, str(self.key_path))
+
+    @property
     def endpoint(self) -> str:
         """The ``user@address:port`` string used in messages."""
         return f"{self.user}@{self.address}:{self.port}"

@@ -7,14 +7,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
-from .problem import ReconError
-
-
-class ApiError(ReconError):
-    """A request RECON refuses; raised anywhere in a view, rendered as JSON."""
-
-    def __init__(self, status: int, code: str, message: str, hint: str, **extra):
-        super().__init__(message, hint=hint, status=status, code=code, **extra)
+from .problem import ApiError, ReconError  # noqa: F401  (ApiError re-exported)
 
 
 def error_response(body: dict, status: int) -> tuple[Response, int]:

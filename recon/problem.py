@@ -33,3 +33,10 @@ class ReconError(Exception):
     def to_dict(self) -> dict[str, Any]:
         """The JSON error body: ``{"error", "message", "hint", ...extra}``."""
         return {"error": self.code, "message": self.message, "hint": self.hint, **self.extra}
+
+
+class ApiError(ReconError):
+    """A request RECON refuses, with its status and code given where it is raised."""
+
+    def __init__(self, status: int, code: str, message: str, hint: str, **extra: Any):
+        super().__init__(message, hint=hint, status=status, code=code, **extra)

@@ -85,7 +85,7 @@ class StreamHub:
     def open_channel(self, host: HostConfig, deadline: float) -> tuple[paramiko.Channel,
                                                                        _Pooled]:
         """A new session channel on a stream transport with room left."""
-        key = (host.address, host.port, host.user, str(host.key_path))
+        key = host.connection_key
         with self._lock:
             pool = self._pools.setdefault(key, [])
             slot = next((p for p in pool if p.streams < PER_TRANSPORT), None)
@@ -103,7 +103,7 @@ class StreamHub:
         try:
             channel.close()
         finally:
-            self._done((host.address, host.port, host.user, str(host.key_path)), slot)
+            self._done(host.connection_key, slot)
 
     def _done(self, key: tuple, slot: _Pooled) -> None:
         """One stream fewer on ``slot``; an emptied transport beyond a host's first closes."""

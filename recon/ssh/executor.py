@@ -135,7 +135,7 @@ class Executor:
 
     def connection(self, host: HostConfig) -> Connection:
         """The shared connection for ``host``'s endpoint (created, not yet connected)."""
-        key = (host.address, host.port, host.user, str(host.key_path))
+        key = host.connection_key
         with self._lock:
             conn = self._connections.get(key)
             if conn is None:

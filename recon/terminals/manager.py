@@ -23,8 +23,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..config import Settings
-from ..errors import ApiError
 from ..extensions import db
+from ..problem import ApiError
 from . import ttyd
 from .models import MODES, TerminalSession, bump, utcnow
 
