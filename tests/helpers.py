@@ -78,6 +78,19 @@ def wait_http(port: int, timeout: float = 20) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+def wait_healthy(request, proc, timeout: float, what: str) -> None:
+    """Wait until ``request("GET", "/healthz")`` answers 200 while ``proc`` still runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if request("GET", "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, f"no {what}"
+        time.sleep(0.05)
+
+
 class Gunicorn:
     """RECON under real gunicorn (``wsgi:app``, gthread) for a test app's config and
     database, as ``make run`` serves it: ``with Gunicorn(app, workers=2) as g: g.port``."""

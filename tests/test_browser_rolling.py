@@ -66,25 +66,14 @@ def test_operator_runs_a_rolling_restart_and_sees_each_host_done_in_order(browsi
 
 def test_operator_cancels_a_rolling_restart_during_its_first_step(browsing, serve, fleet,
                                                                  monkeypatch):
-    import threading
 
-    from recon.rolling import runner
+    from test_rolling import hold_first_step
 
     hosts = fleet[:3]
     server = serve([h.info for h in hosts])
     before = [h.main_pid(WORKER) for h in hosts]
     # The first step really runs; its end is held until the page has sent the cancel.
-    first_done, release = threading.Event(), threading.Event()
-    real = runner._act_and_wait
-
-    def gated(*args, **kwargs):
-        outcome = real(*args, **kwargs)
-        if not first_done.is_set():
-            first_done.set()
-            release.wait(30)
-        return outcome
-
-    monkeypatch.setattr(runner, "_act_and_wait", gated)
+    first_done, release = hold_first_step(monkeypatch)
     page = browsing.login(server, "olga")
     page.wait_for_selector("html[data-status-loaded]")
     page.click("#rolling summary")

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import pytest
 
 pytest.register_assert_rewrite("terminal_fixtures")
-from helpers import free_port  # noqa: E402
+from helpers import free_port, wait_healthy  # noqa: E402
 from terminal_fixtures import close_all  # noqa: E402
 from wsproto import ConnectionType, WSConnection  # noqa: E402
 from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage  # noqa: E402
@@ -99,15 +99,7 @@ http {{ access_log {tmp}/access.log; {temp} include {tmp}/recon.conf; }}
         self.proc = subprocess.Popen([NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
                                      start_new_session=True)
         self.ctx = ssl.create_default_context(cafile=str(crt))
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, "no nginx"
-            time.sleep(0.05)
+        wait_healthy(self.request, self.proc, 10, "nginx")
 
     def connect(self, source: str = "127.0.0.1",
                 timeout: float = 10) -> http.client.HTTPSConnection:

@@ -85,12 +85,9 @@ def test_a_withdrawn_sudo_rule_on_the_second_host_stops_the_run_there(make_app, 
                        ("rolling.restart", None): False}
 
 
-def test_a_cancel_during_the_first_step_skips_the_rest(make_app, fleet, monkeypatch):
-    hosts = fleet[:3]
-    app = make_app([h.info for h in hosts])
-    client = client_for(app, "operator")
-    before = [h.main_pid(WORKER) for h in hosts]
-    # Hold the first step's end until the cancel is in: the step itself runs for real.
+def hold_first_step(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Let the first rolling step run for real, then hold its end until ``release`` is set;
+    ``first_done`` tells when it got there (so a cancel lands during a step, not by luck)."""
     first_done, release = threading.Event(), threading.Event()
     real = runner._act_and_wait
 
@@ -102,6 +99,15 @@ def test_a_cancel_during_the_first_step_skips_the_rest(make_app, fleet, monkeypa
         return outcome
 
     monkeypatch.setattr(runner, "_act_and_wait", gated)
+    return first_done, release
+
+
+def test_a_cancel_during_the_first_step_skips_the_rest(make_app, fleet, monkeypatch):
+    hosts = fleet[:3]
+    app = make_app([h.info for h in hosts])
+    client = client_for(app, "operator")
+    before = [h.main_pid(WORKER) for h in hosts]
+    first_done, release = hold_first_step(monkeypatch)
     run = _start(client, [f"{h.name}-demo-worker" for h in hosts])
     try:
         assert first_done.wait(30)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 pytest.register_assert_rewrite("terminal_fixtures")
-from helpers import wait_for  # noqa: E402
+from helpers import wait_for, wait_healthy  # noqa: E402
 from terminal_fixtures import (  # noqa: E402
     LiveServer,
     attach,
@@ -47,15 +47,7 @@ class Gunicorn(LiveServer):
             [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "8",
              "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
              "wsgi:app"], cwd=ROOT, env=self.env, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, "no gunicorn"
-            time.sleep(0.05)
+        wait_healthy(self.request, self.proc, 20, "gunicorn")
 
     def kill9(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)

@@ -72,8 +72,11 @@ def _pending_cause(session: Session, slug: str, now: float) -> Cause | None:
 
 
 def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict[str, Any]],
-                     observed_at: float, cause: Cause | None = None) -> list[int]:
-    """Store what one read of a host saw; record an event per significant change.
+                     observed_at: float, cause: Cause | None = None, *,
+                     events: str | None = None) -> list[int]:
+    """Store what one read of a host saw; record an event per significant change. The host
+    answered, so it is recorded as up in the same transaction (``events``: how the monitor
+    hears of it, when the monitor publishes).
 
     Returns the ids of the events written. A status read before the stored one is ignored.
     """
@@ -81,7 +84,7 @@ def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict
     if not services:
         return []
     now = time.time()
-    events: list[MonitorEvent] = []
+    written: list[MonitorEvent] = []
     with write_transaction() as session:
         rows = {r.slug: r for r in session.scalars(
             sa.select(UnitState).where(UnitState.slug.in_([s.slug for s in services])))}
@@ -110,9 +113,10 @@ def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict
                 action=why.action if why else None, result=status.get("result"),
                 exit_status=status.get("exit_status"), payload=text)
             session.add(event)
-            events.append(event)
+            written.append(event)
+        _record_host(session, services[0].host, None, events, now)
         session.flush()
-        ids = [e.id for e in events]
+        ids = [e.id for e in written]
     return ids
 
 
@@ -120,34 +124,41 @@ def publish_host(name: str, error: RemoteError | None, *, events: str | None = N
                  now: float | None = None) -> int | None:
     """Store the outcome of one contact with a host; an event when its state changes."""
     now = time.time() if now is None else now
+    with write_transaction() as session:
+        event = _record_host(session, name, error, events, now)
+        session.flush()
+        return event.id if event is not None else None
+
+
+def _record_host(session: Session, name: str, error: RemoteError | None, events: str | None,
+                 now: float) -> MonitorEvent | None:
+    """Update a host's row inside the caller's transaction; the event if its state moved."""
     if error is None:
         state = "up"
     else:
         state = "degraded" if isinstance(error, CommandFailed) else "down"
-    with write_transaction() as session:
-        row = session.get(HostState, name)
-        before = (row.state, row.error, row.events) if row is not None else None
-        if row is None:
-            row = HostState(name=name, state=state, since=now, checked_at=now)
-            session.add(row)
-        elif row.state != state:
-            row.since = now
-        row.state, row.checked_at = state, now
-        if state != "down":
-            row.last_seen = now
-        if events is not None:
-            row.events = events
-        row.error = error.code if error else None
-        row.message = error.message if error else None
-        row.hint = error.hint if error else None
-        if before == (row.state, row.error, row.events):
-            return None
-        event = MonitorEvent(at=now, kind="host", host=name, service=None,
-                             from_state=before[0] if before else None, to_state=state,
-                             cause="observed", payload=json.dumps(row.to_dict()))
-        session.add(event)
-        session.flush()
-        return event.id
+    row = session.get(HostState, name)
+    before = (row.state, row.error, row.events) if row is not None else None
+    if row is None:
+        row = HostState(name=name, state=state, since=now, checked_at=now)
+        session.add(row)
+    elif row.state != state:
+        row.since = now
+    row.state, row.checked_at = state, now
+    if state != "down":
+        row.last_seen = now
+    if events is not None:
+        row.events = events
+    row.error = error.code if error else None
+    row.message = error.message if error else None
+    row.hint = error.hint if error else None
+    if before == (row.state, row.error, row.events):
+        return None
+    event = MonitorEvent(at=now, kind="host", host=name, service=None,
+                         from_state=before[0] if before else None, to_state=state,
+                         cause="observed", payload=json.dumps(row.to_dict()))
+    session.add(event)
+    return event
 
 
 # -- reads ---------------------------------------------------------------------------------

@@ -120,9 +120,11 @@ class HostSupervisor:
                 error = exc
         try:
             with self.app.app_context():
-                if statuses is not None:
-                    snapshot.publish_statuses(self.services, statuses, observed_at)
-                snapshot.publish_host(self.host.name, error, events=self.events_mode)
+                if statuses:  # one transaction: the units and the host's being up
+                    snapshot.publish_statuses(self.services, statuses, observed_at,
+                                              events=self.events_mode)
+                else:
+                    snapshot.publish_host(self.host.name, error, events=self.events_mode)
         except Exception:  # a locked database must not kill the supervisor
             log.exception("monitor: could not publish the state of %s", self.host.name)
         return error

@@ -78,7 +78,6 @@ def _publish(services: list[ServiceConfig], statuses: dict[str, dict[str, Any]],
     """Store what a request read (the host answered, so it is up, too)."""
     try:
         snapshot.publish_statuses(services, statuses, observed_at, cause)
-        snapshot.publish_host(services[0].host, None)
     except sa.exc.OperationalError:
         # The monitor publishes the same state within seconds; the answer must still go out.
         db.session.rollback()
