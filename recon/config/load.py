@@ -1,142 +1,28 @@
-"""Load and validate RECON's host and service configuration (``recon.toml``).
-
-Everything the dashboard ever puts into a remote command comes from here, so every value is
-checked against a strict pattern before the app starts. An invalid file refuses to start with
-all its errors listed, each naming the file and the key.
-"""
+"""Reading ``recon.toml``: every problem of a file is collected, then raised at once."""
 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .settings import SETTING_RANGES, Settings  # noqa: F401  (re-exported)
-
-ACTIONS = ("status", "start", "stop", "restart", "reload", "logs",
-           "enable", "disable", "reset-failed", "mask", "unmask")
-SYSTEMCTL_ACTIONS = ("start", "stop", "restart", "reload",
-                     "enable", "disable", "reset-failed", "mask", "unmask")
-# What a service may do when its `actions` are not listed: the actions RECON always had.
-# Changing the boot setup and masking are opt-in (list them), so existing files keep meaning
-# what they meant and their sudoers drop-ins stay valid.
-DEFAULT_ACTIONS = ("status", "start", "stop", "restart", "reload", "logs")
-# Actions on the running unit (the row's buttons) and on its installation (the detail panel).
-RUN_ACTIONS = ("start", "stop", "restart", "reload")
-SETUP_ACTIONS = ("enable", "disable", "reset-failed", "mask", "unmask")
-# Only admins may mask or unmask: a masked unit cannot be started by anyone until unmasked.
-ADMIN_ACTIONS = ("mask", "unmask")
-
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-# Hostnames and IPv4/IPv6 literals; never anything starting with "-" (an ssh option).
-ADDRESS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
-USER_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-REMOTE_PATH_RE = re.compile(r"^/[A-Za-z0-9._+/-]{1,254}$")
-UNIT_SUFFIXES = (
-    "service", "socket", "target", "timer", "mount", "automount", "path", "swap", "slice",
-    "scope", "device",
+from ..settings import SETTING_RANGES, Settings
+from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
+from .patterns import (
+    ACTIONS,
+    ADDRESS_RE,
+    ALLOW_RE,
+    DEFAULT_ACTIONS,
+    HOST_NAME_RE,
+    PUBKEY_RE,
+    REMOTE_PATH_RE,
+    SLUG_RE,
+    TAG_RE,
+    UNIT_RE,
+    USER_RE,
 )
-# systemd's own rule, minus the backslash escapes (they would need escaping in sudoers too).
-UNIT_RE = re.compile(
-    r"^[A-Za-z0-9_:][A-Za-z0-9:_.@-]{0,240}\.(" + "|".join(UNIT_SUFFIXES) + r")$"
-)
-TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-ALLOW_RE = re.compile(r"^(role:(viewer|operator|admin)|[A-Za-z0-9][A-Za-z0-9_.@:-]{0,69})$")
-PUBKEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$")
-
-
-
-class ConfigError(Exception):
-    """The configuration file is missing or invalid; ``errors`` lists every problem."""
-
-    def __init__(self, source: Path, errors: list[str]):
-        self.source = source
-        self.errors = errors
-        lines = "\n".join(f"  - {e}" for e in errors)
-        super().__init__(f"invalid RECON configuration in {source}:\n{lines}")
-
-
-@dataclass(frozen=True)
-class HostConfig:
-    """One SSH target. Paths are the absolute paths of the tools *on that host*."""
-
-    name: str
-    address: str
-    user: str
-    key_path: Path
-    port: int = 22
-    host_key: str | None = None
-    use_sudo: bool = True
-    systemctl: str = "/usr/bin/systemctl"
-    journalctl: str = "/usr/bin/journalctl"
-    sudo: str = "/usr/bin/sudo"
-    # Read-only, unprivileged: how the monitor hears of unit changes (recon.monitor.watch).
-    dbus_monitor: str = "/usr/bin/dbus-monitor"
-    connect_timeout: float = 5.0
-    command_timeout: float = 10.0
-    max_channels: int = 6
-    # The separate login that browser terminals use: no RECON sudo rules, so a terminal
-    # cannot do what RECON's automation may. None: terminals on this host are disabled.
-    terminal_user: str | None = None
-
-    @property
-    def connection_key(self) -> tuple[str, int, str, str]:
-        """What makes two hosts share one SSH connection: the same endpoint, user and key."""
-        return (self.address, self.port, self.user, str(self.key_path))
-
-    @property
-    def endpoint(self) -> str:
-        """The ``user@address:port`` string used in messages."""
-        return f"{self.user}@{self.address}:{self.port}"
-
-    def ssh_command(self, known_hosts: Path | str, user: str | None = None) -> str:
-        """The OpenSSH command that reaches this host exactly as RECON does (port, key,
-        RECON's known_hosts, strict host key checking): for troubleshooting hints."""
-        import shlex
-        return shlex.join(["ssh", "-p", str(self.port), "-i", str(self.key_path),
-                           "-o", f"UserKnownHostsFile={known_hosts}",
-                           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-                           f"{user or self.user}@{self.address}"])
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    """One managed systemd unit on one host."""
-
-    slug: str
-    name: str
-    host: str
-    unit: str
-    actions: frozenset[str]
-    # Who may act on it: usernames and "role:NAME" entries; empty = every operator.
-    allow: frozenset[str] = frozenset()
-    # The .timer that runs it, if any (the detail view shows its next and last run).
-    timer: str | None = None
-    # Labels to filter the dashboard by ("web", "prod"), in file order.
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ReconConfig:
-    """The validated configuration: hosts and services in file order."""
-
-    source: Path
-    hosts: dict[str, HostConfig]
-    services: dict[str, ServiceConfig]
-    settings: Settings = field(default_factory=Settings)
-    demo: bool = False
-    # Notification channels ([notify.NAME], recon.notify.config), by name.
-    notify: dict[str, Any] = field(default_factory=dict)
-    # Not errors, but worth the operator's attention (logged at start, shown by `recon check`).
-    warnings: tuple[str, ...] = ()
-
-    def services_on(self, host: str) -> list[ServiceConfig]:
-        """The services of one host, in file order."""
-        return [s for s in self.services.values() if s.host == host]
 
 
 def normalize_unit(unit: str) -> str:
@@ -368,7 +254,7 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
                     ("role:viewer", "role:operator", "role:admin")):
                 warnings.append(f"{source}: services[{i}] ({svc.slug}).allow: {entry!r} names "
                                 "no role (roles: viewer, operator, admin); it matches nobody")
-    from .notify.config import parse_notify
+    from ..notify.config import parse_notify
     notify = parse_notify(data.get("notify", {}), env, errors, source, raw_hosts, services)
     if errors:
         raise ConfigError(source, errors)

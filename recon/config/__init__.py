@@ -1,0 +1,39 @@
+"""Load and validate RECON's host and service configuration (``recon.toml``).
+
+Everything the dashboard ever puts into a remote command comes from here, so every value is
+checked against a strict pattern before the app starts. An invalid file refuses to start with
+all its errors listed, each naming the file and the key.
+
+The names other modules import live in: :mod:`.patterns` (value patterns, actions),
+:mod:`.models` (the dataclasses), :mod:`.load` (reading and checking a file).
+"""
+
+from ..settings import SETTING_RANGES, Settings
+from .load import load_config, normalize_unit, parse_config
+from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
+from .patterns import (
+    ACTIONS,
+    ADDRESS_RE,
+    ADMIN_ACTIONS,
+    ALLOW_RE,
+    DEFAULT_ACTIONS,
+    HOST_NAME_RE,
+    PUBKEY_RE,
+    REMOTE_PATH_RE,
+    RUN_ACTIONS,
+    SETUP_ACTIONS,
+    SLUG_RE,
+    SYSTEMCTL_ACTIONS,
+    TAG_RE,
+    UNIT_RE,
+    UNIT_SUFFIXES,
+    USER_RE,
+)
+
+__all__ = [
+    "ACTIONS", "ADDRESS_RE", "ADMIN_ACTIONS", "ALLOW_RE", "DEFAULT_ACTIONS", "HOST_NAME_RE",
+    "PUBKEY_RE", "REMOTE_PATH_RE", "RUN_ACTIONS", "SETTING_RANGES", "SETUP_ACTIONS", "SLUG_RE",
+    "SYSTEMCTL_ACTIONS", "TAG_RE", "UNIT_RE", "UNIT_SUFFIXES", "USER_RE", "ConfigError",
+    "HostConfig", "ReconConfig", "ServiceConfig", "Settings", "load_config", "normalize_unit",
+    "parse_config",
+]
