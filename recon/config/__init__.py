@@ -4,8 +4,9 @@ Everything the dashboard ever puts into a remote command comes from here, so eve
 checked against a strict pattern before the app starts. An invalid file refuses to start with
 all its errors listed, each naming the file and the key.
 
-The names other modules import live in: :mod:`.patterns` (value patterns, actions),
-:mod:`.models` (the dataclasses), :mod:`.load` (reading and checking a file).
+Each host and service key is declared once, on its dataclass field (:mod:`.models`, with
+:func:`.declare.option`); the checks of :mod:`.load` and the README table and example file of
+:mod:`.docs` derive from those declarations. Value patterns and actions: :mod:`.patterns`.
 """
 
 from ..settings import SETTING_RANGES, Settings

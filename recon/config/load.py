@@ -9,20 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import SETTING_RANGES, Settings
+from .declare import read_options, unknown_keys
 from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
-from .patterns import (
-    ACTIONS,
-    ADDRESS_RE,
-    ALLOW_RE,
-    DEFAULT_ACTIONS,
-    HOST_NAME_RE,
-    PUBKEY_RE,
-    REMOTE_PATH_RE,
-    SLUG_RE,
-    TAG_RE,
-    UNIT_RE,
-    USER_RE,
-)
+from .patterns import HOST_NAME_RE
 
 
 def normalize_unit(unit: str) -> str:
@@ -92,74 +81,22 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path,
     before = len(errors)
     if not HOST_NAME_RE.match(name):
         errors.append(f"{where}: host name must match {HOST_NAME_RE.pattern}")
-    known = {f.name for f in fields(HostConfig)} - {"name", "key_path", "use_sudo"}
-    known |= {"key", "sudo_path", "use_sudo"}
-    for key in sorted(set(raw) - known):
-        errors.append(f"{where}.{key}: unknown key")
-
-    def get(key: str, typ: type | tuple[type, ...], default: Any = None) -> Any:
-        value = raw.get(key, default)
-        if value is None:
-            return None
-        # bool is an int in Python; a port of `true` must still be refused.
-        if typ is bool:
-            ok = isinstance(value, bool)
-        else:
-            ok = isinstance(value, typ) and not isinstance(value, bool)
-        if ok:
-            return value
-        errors.append(f"{where}.{key}: expected {getattr(typ, '__name__', 'number')}")
-        return default
-
-    address = get("address", str)
-    if not address or not ADDRESS_RE.match(address):
-        errors.append(f"{where}.address: missing or not a hostname/IP address")
-    user = get("user", str)
-    if not user or not USER_RE.match(user):
-        errors.append(f"{where}.user: missing or not a valid login name")
-    terminal_user = get("terminal_user", str)
-    if terminal_user is not None and not USER_RE.match(terminal_user):
-        errors.append(f"{where}.terminal_user: not a valid login name")
-    elif terminal_user is not None and terminal_user == user:
-        errors.append(f"{where}.terminal_user: must differ from user ({user}): the terminal "
-                      "login must not hold RECON's sudo rules")
-    port = get("port", int, 22)
-    if not isinstance(port, int) or not 1 <= port <= 65535:
-        errors.append(f"{where}.port: must be 1-65535")
-    key = get("key", str)
-    key_path = (base / key) if key else None
-    if key_path is None:
-        errors.append(f"{where}.key: missing (path of the dashboard's private key)")
-    elif check_keys:
-        _key_problems(key_path, where, errors, warnings if warnings is not None else [])
-    host_key = get("host_key", str)
-    if host_key is not None and not PUBKEY_RE.match(host_key.strip()):
-        errors.append(f"{where}.host_key: expected 'TYPE BASE64' as in a .pub file")
-    paths = {}
-    for key_name, attr in (("systemctl", "systemctl"), ("journalctl", "journalctl"),
-                           ("sudo_path", "sudo"), ("dbus_monitor", "dbus_monitor")):
-        value = get(key_name, str, getattr(HostConfig, attr))
-        if not isinstance(value, str) or not REMOTE_PATH_RE.match(value):
-            errors.append(f"{where}.{key_name}: must be an absolute path")
-        paths[attr] = value
-    numbers = {}
-    for key_name, lo, hi in (("connect_timeout", 0.1, 120), ("command_timeout", 0.5, 600),
-                             ("max_channels", 1, 9)):
-        value = get(key_name, (int, float), getattr(HostConfig, key_name))
-        if not isinstance(value, (int, float)) or not lo <= value <= hi:
-            errors.append(f"{where}.{key_name}: must be between {lo} and {hi}")
-        numbers[key_name] = value
-    use_sudo = get("use_sudo", bool, True)
+    unknown_keys(HostConfig, raw, where, errors)
+    if isinstance(raw.get("host_key"), str):  # pasted from a .pub file, perhaps with its newline
+        raw = {**raw, "host_key": raw["host_key"].strip()}
+    values = read_options(HostConfig, raw, where, errors, name_types=True)
+    terminal_user = values.get("terminal_user")
+    if terminal_user is not None and terminal_user == values.get("user"):
+        errors.append(f"{where}.terminal_user: must differ from user ({terminal_user}): the "
+                      "terminal login must not hold RECON's sudo rules")
+    if "key_path" in values:
+        values["key_path"] = base / values["key_path"]
+        if check_keys:
+            _key_problems(values["key_path"], where, errors,
+                          warnings if warnings is not None else [])
     if len(errors) > before:
         return None
-    return HostConfig(
-        name=name, address=address, user=user, key_path=key_path, port=port,
-        host_key=host_key.strip() if host_key else None, use_sudo=use_sudo,
-        terminal_user=terminal_user,
-        max_channels=int(numbers["max_channels"]),
-        connect_timeout=float(numbers["connect_timeout"]),
-        command_timeout=float(numbers["command_timeout"]), **paths,
-    )
+    return HostConfig(name=name, **values)
 
 
 def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
@@ -169,50 +106,19 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
         errors.append(f"{where}: expected a table")
         return None
     before = len(errors)
-    for key in sorted(set(raw) - {"slug", "name", "host", "unit", "actions", "allow", "timer",
-                                  "tags"}):
-        errors.append(f"{where}.{key}: unknown key")
-    slug = raw.get("slug")
-    if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        errors.append(f"{where}.slug: must match {SLUG_RE.pattern}")
-    else:
-        where = f"{src}: services[{i}] ({slug})"
-    host = raw.get("host")
-    if not isinstance(host, str) or host not in hosts:
-        errors.append(f"{where}.host: unknown host {host!r}")
-    unit = raw.get("unit")
-    unit = normalize_unit(unit) if isinstance(unit, str) else unit
-    if not isinstance(unit, str) or not UNIT_RE.match(unit):
-        errors.append(f"{where}.unit: {unit!r} is not a valid systemd unit name")
-    name = raw.get("name", slug)
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        errors.append(f"{where}.name: must be a non-empty string of at most 100 characters")
-    actions = raw.get("actions", list(DEFAULT_ACTIONS))
-    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        errors.append(f"{where}.actions: must be a list of strings")
-        actions = []
-    for action in actions:
-        if action not in ACTIONS:
-            errors.append(f"{where}.actions: unknown action {action!r} "
-                          f"(one of {', '.join(ACTIONS)})")
-    allow = raw.get("allow", [])
-    if not isinstance(allow, list) or not all(
-            isinstance(a, str) and ALLOW_RE.match(a) for a in allow):
-        errors.append(f"{where}.allow: must be a list of usernames or role:viewer|operator|admin")
-        allow = []
-    timer = raw.get("timer")
-    if timer is not None and not (isinstance(timer, str) and UNIT_RE.match(timer)
-                                  and timer.endswith(".timer")):
-        errors.append(f"{where}.timer: {timer!r} is not a valid systemd timer name (NAME.timer)")
-    tags = raw.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) and TAG_RE.match(t)
-                                             for t in tags):
-        errors.append(f"{where}.tags: must be a list of tags matching {TAG_RE.pattern}")
-        tags = []
+    unknown_keys(ServiceConfig, raw, where, errors)
+    slug = read_options(ServiceConfig, raw, where, errors, only=("slug",)).get("slug")
+    if slug:
+        where = f"{where} ({slug})"
+    raw = {"name": raw.get("slug"), **raw}
+    if isinstance(raw.get("unit"), str):
+        raw["unit"] = normalize_unit(raw["unit"])
+    values = read_options(ServiceConfig, raw, where, errors, skip=("slug",))
+    if "host" in values and values["host"] not in hosts:
+        errors.append(f"{where}.host: unknown host {values['host']!r}")
     if len(errors) > before:
         return None
-    return ServiceConfig(slug=slug, name=name, host=host, unit=unit, actions=frozenset(actions),
-                         allow=frozenset(allow), timer=timer, tags=tuple(dict.fromkeys(tags)))
+    return ServiceConfig(slug=slug, **values)
 
 
 def parse_config(data: dict[str, Any], source: Path, base: Path,

@@ -7,6 +7,23 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
+from .declare import REQUIRED, option
+from .patterns import (
+    ACTIONS,
+    ADDRESS_RE,
+    ALLOW_RE,
+    DEFAULT_ACTIONS,
+    DISPLAY_NAME_RE,
+    PUBKEY_RE,
+    REMOTE_PATH_RE,
+    SLUG_RE,
+    TAG_RE,
+    TIMER_RE,
+    UNIT_RE,
+    USER_RE,
+)
+
+_ABSOLUTE = "must be an absolute path"
 
 
 class ConfigError(Exception):
@@ -21,26 +38,47 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class HostConfig:
-    """One SSH target. Paths are the absolute paths of the tools *on that host*."""
+    """One SSH target, ``[hosts.NAME]``. Paths are the absolute paths of the tools *on that
+    host*. Each field but ``name`` is a key, declared with :func:`.declare.option`."""
 
-    name: str
-    address: str
-    user: str
-    key_path: Path
-    port: int = 22
-    host_key: str | None = None
-    use_sudo: bool = True
-    systemctl: str = "/usr/bin/systemctl"
-    journalctl: str = "/usr/bin/journalctl"
-    sudo: str = "/usr/bin/sudo"
-    # Read-only, unprivileged: how the monitor hears of unit changes (recon.monitor.watch).
-    dbus_monitor: str = "/usr/bin/dbus-monitor"
-    connect_timeout: float = 5.0
-    command_timeout: float = 10.0
-    max_channels: int = 6
-    # The separate login that browser terminals use: no RECON sudo rules, so a terminal
-    # cannot do what RECON's automation may. None: terminals on this host are disabled.
-    terminal_user: str | None = None
+    name: str  # the table's name, hosts.NAME
+    address: str = option(REQUIRED, "hostname or IP", pattern=ADDRESS_RE,
+                          problem="missing or not a hostname/IP address",
+                          example="192.168.1.170")
+    user: str = option(REQUIRED, "the unprivileged login user on the host (holds RECON's sudo "
+                       "rules)", pattern=USER_RE, problem="missing or not a valid login name",
+                       example="recon")
+    key_path: Path = option(REQUIRED, "the dashboard's private key (0600, no passphrase), "
+                            "relative to the config file", key="key",
+                            problem="missing (path of the dashboard's private key)",
+                            example="id_ed25519")
+    port: int = option(22, "the SSH port", low=1, high=65535, problem="must be 1-65535")
+    host_key: str | None = option(None, "optional pinned host key `TYPE BASE64` (instead of "
+                                  "known_hosts)", pattern=PUBKEY_RE,
+                                  problem="expected 'TYPE BASE64' as in a .pub file",
+                                  example="ssh-ed25519 AAAA...")
+    use_sudo: bool = option(True, "actions run as `sudo -n systemctl ACTION UNIT`")
+    systemctl: str = option("/usr/bin/systemctl", "absolute path of systemctl on that host",
+                            pattern=REMOTE_PATH_RE, problem=_ABSOLUTE)
+    journalctl: str = option("/usr/bin/journalctl", "absolute path of journalctl on that host",
+                             pattern=REMOTE_PATH_RE, problem=_ABSOLUTE)
+    sudo: str = option("/usr/bin/sudo", "absolute path of sudo on that host", key="sudo_path",
+                       pattern=REMOTE_PATH_RE, problem=_ABSOLUTE)
+    dbus_monitor: str = option(
+        "/usr/bin/dbus-monitor", "how the monitor hears of unit changes (unprivileged, no sudo "
+        "rule)", pattern=REMOTE_PATH_RE, problem=_ABSOLUTE)
+    connect_timeout: float = option(5.0, "seconds, for each of TCP, SSH banner, key exchange, "
+                                    "auth", low=0.1, high=120)
+    command_timeout: float = option(10.0, "seconds; a command cut off is also ended on the host",
+                                    low=0.5, high=600)
+    # kind "number": a float was always accepted here (and truncated).
+    max_channels: int = option(6, "commands in flight per host (sshd's MaxSessions is 10)",
+                               kind="number", low=1, high=9)
+    # Terminals must not be able to do what RECON's automation may, hence a separate login.
+    terminal_user: str | None = option(
+        None, "a second login for browser terminals, with no RECON sudo rules (see Terminals); "
+        "unset = terminals off for the host", pattern=USER_RE, problem="not a valid login name",
+        example="recon-term")
 
     @property
     def connection_key(self) -> tuple[str, int, str, str]:
@@ -64,19 +102,35 @@ class HostConfig:
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """One managed systemd unit on one host."""
+    """One managed systemd unit on one host, ``[[services]]``; every field is a key."""
 
-    slug: str
-    name: str
-    host: str
-    unit: str
-    actions: frozenset[str]
-    # Who may act on it: usernames and "role:NAME" entries; empty = every operator.
-    allow: frozenset[str] = frozenset()
-    # The .timer that runs it, if any (the detail view shows its next and last run).
-    timer: str | None = None
-    # Labels to filter the dashboard by ("web", "prod"), in file order.
-    tags: tuple[str, ...] = ()
+    slug: str = option(REQUIRED, "used in URLs", pattern=SLUG_RE)
+    name: str = option(REQUIRED, "display name", pattern=DISPLAY_NAME_RE,
+                       problem="must be a non-empty string of at most 100 characters",
+                       shown_default="the slug", allowed="1 to 100 characters, not blank")
+    host: str = option(REQUIRED, "the `hosts.NAME` it runs on", problem="unknown host {value!r}")
+    unit: str = option(REQUIRED, "systemd unit (`nginx` means `nginx.service`)",
+                       pattern=UNIT_RE, problem="{value!r} is not a valid systemd unit name")
+    actions: frozenset[str] = option(
+        frozenset(DEFAULT_ACTIONS),
+        "what RECON may do to the unit; opt-in extras: `enable disable` (at boot, "
+        "`UnitFileState`), `reset-failed`, `mask unmask` (admins only). Each listed systemctl "
+        "action gets its own exact line from `recon sudoers` and a gate in `recon check`",
+        choices=ACTIONS, problem="must be a list of strings",
+        item_problem="unknown action {value!r} (one of {choices})")
+    allow: frozenset[str] = option(
+        frozenset(), "usernames and `role:NAME` allowed to act", pattern=ALLOW_RE,
+        problem="must be a list of usernames or role:viewer|operator|admin",
+        shown_default="everyone with operator", example=["role:admin", "alice"])
+    timer: str | None = option(
+        None, "the `.timer` that runs the service: its detail page shows the timer's next and "
+        "last run", pattern=TIMER_RE,
+        problem="{value!r} is not a valid systemd timer name (NAME.timer)",
+        example="peertube-cleanup.timer")
+    tags: tuple[str, ...] = option(
+        (), "labels such as `[\"web\", \"prod\"]`: the dashboard filters by them",
+        pattern=TAG_RE, problem="must be a list of tags matching {pattern}",
+        example=["web", "prod"])
 
 
 @dataclass(frozen=True)

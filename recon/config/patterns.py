@@ -31,9 +31,12 @@ UNIT_SUFFIXES = (
     "scope", "device",
 )
 # systemd's own rule, minus the backslash escapes (they would need escaping in sudoers too).
-UNIT_RE = re.compile(
-    r"^[A-Za-z0-9_:][A-Za-z0-9:_.@-]{0,240}\.(" + "|".join(UNIT_SUFFIXES) + r")$"
-)
+_UNIT_NAME = r"^[A-Za-z0-9_:][A-Za-z0-9:_.@-]{0,240}\."
+UNIT_RE = re.compile(_UNIT_NAME + "(" + "|".join(UNIT_SUFFIXES) + r")$")
+# \Z, unlike $, refuses a trailing newline (as the UNIT_RE-plus-endswith check it replaces).
+TIMER_RE = re.compile(_UNIT_NAME + r"timer\Z")
+# A display name: not blank, at most 100 characters.
+DISPLAY_NAME_RE = re.compile(r"(?=.*\S).{1,100}\Z", re.S)
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 ALLOW_RE = re.compile(r"^(role:(viewer|operator|admin)|[A-Za-z0-9][A-Za-z0-9_.@:-]{0,69})$")
 PUBKEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$")

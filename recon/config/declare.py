@@ -1,0 +1,132 @@
+"""A ``recon.toml`` key is declared once, on the dataclass field it fills.
+
+:func:`option` puts the key's TOML name, its allowed values and its documentation into the
+field's metadata; :func:`read_options` checks a table against those declarations and
+:mod:`.docs` writes the README table and ``recon.example.toml`` from the same metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import MISSING, Field, dataclass, field, fields
+from typing import Any
+
+#: The default of a key that must be given.
+REQUIRED: Any = MISSING
+
+_KINDS = {bool: "bool", int: "int", float: "number", str: "str", tuple: "list",
+          frozenset: "list"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """How a key is written and which values it takes. Messages may use ``{value!r}``,
+    ``{pattern}``, ``{low:g}``, ``{high:g}`` and ``{choices}``."""
+
+    doc: str
+    key: str = ""  # the TOML key where it differs from the field's name
+    kind: str = "str"  # str, int, number (int or float), bool or list (of strings)
+    pattern: re.Pattern[str] | None = None  # of a string, or of each item of a list
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()  # each item of a list is one of these
+    problem: str = ""  # the message for a refused value
+    item_problem: str = ""  # the message for each item not among the choices
+    example: Any = None  # recon.example.toml shows it instead of the default
+    shown_default: str = ""  # the README's default cell, where the value says too little
+    allowed: str = ""  # the README's allowed cell, where the pattern says too little
+
+    def message(self, template: str, value: Any) -> str:
+        pattern = self.pattern.pattern if self.pattern else ""
+        return template.format(value=value, pattern=pattern, low=self.low, high=self.high,
+                               choices=", ".join(self.choices))
+
+    def problems(self, value: Any, required: bool) -> list[str]:
+        """Why ``value`` is refused (empty: it is not)."""
+        if self.problem:
+            template = self.problem
+        elif self.pattern:
+            template = "must match {pattern}"
+        elif self.low is not None:
+            template = "must be between {low:g} and {high:g}"
+        else:
+            template = "expected " + self.kind
+        refused = [self.message(template, value)]
+        if not is_kind(value, self.kind):
+            return refused
+        if self.kind == "str" and (required and not value
+                                   or self.pattern and not self.pattern.match(value)):
+            return refused
+        if self.low is not None and not self.low <= value <= self.high:
+            return refused
+        if self.kind == "list":
+            if self.pattern and not all(self.pattern.match(item) for item in value):
+                return refused
+            return [self.message(self.item_problem, item) for item in value
+                    if self.choices and item not in self.choices]
+        return []
+
+
+def option(default: Any, doc: str, *, kind: str = "", **spec: Any) -> Any:
+    """A dataclass field that is also a recon.toml key (``REQUIRED``: no default)."""
+    kind = kind or _KINDS.get(type(default), "str")
+    return field(default=default, metadata={"option": Option(doc, kind=kind, **spec)})
+
+
+def declared(cls: type) -> Iterator[tuple[str, Field, Option]]:
+    """(TOML key, field, option) of each declared field of ``cls``, in field order."""
+    for f in fields(cls):
+        if "option" in f.metadata:
+            yield f.metadata["option"].key or f.name, f, f.metadata["option"]
+
+
+def is_kind(value: Any, kind: str) -> bool:
+    # bool is an int in Python; a port of `true` must still be refused.
+    if kind == "bool" or isinstance(value, bool):
+        return kind == "bool" and isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return isinstance(value, {"str": str, "int": int, "number": (int, float)}[kind])
+
+
+def _cast(value: Any, default: Any) -> Any:
+    if isinstance(default, (frozenset, tuple)):
+        return type(default)(dict.fromkeys(value))  # file order, repeats dropped
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        return type(default)(value)
+    return value
+
+
+def unknown_keys(cls: type, raw: dict[str, Any], where: str, errors: list[str]) -> None:
+    known = {key for key, _, _ in declared(cls)}
+    errors.extend(f"{where}.{key}: unknown key" for key in sorted(set(raw) - known))
+
+
+def read_options(cls: type, raw: dict[str, Any], where: str, errors: list[str], *,
+                 only: Collection[str] | None = None, skip: Collection[str] = (),
+                 name_types: bool = False) -> dict[str, Any]:
+    """The values of ``cls``'s declared keys in ``raw`` by field name, defaults filled in; a
+    refused key is reported to ``errors`` and left out.
+
+    ``name_types``: a value of the wrong TOML type is reported as "expected TYPE" and then
+    counts as missing (how host keys were always reported)."""
+    values: dict[str, Any] = {}
+    for key, f, opt in declared(cls):
+        if f.name in skip or only is not None and f.name not in only:
+            continue
+        required = f.default is MISSING
+        if key not in raw and not required:
+            values[f.name] = f.default
+            continue
+        value = raw.get(key)
+        if name_types and key in raw and not is_kind(value, opt.kind):
+            errors.append(f"{where}.{key}: expected {opt.kind}")
+            if not required:
+                continue
+            value = None
+        refused = opt.problems(value, required)
+        errors.extend(f"{where}.{key}: {problem}" for problem in refused)
+        if not refused:
+            values[f.name] = _cast(value, f.default)
+    return values
