@@ -18,8 +18,9 @@ def test_the_readme_settings_table_is_the_declared_one():
     begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
     documented = text[text.index(begin) + len(begin):text.index(end)]
     assert documented == markdown_table(), (
-        "README.md's settings table differs from recon/settings.py; paste this between the "
-        "settings markers:\n" + markdown_table())
+        "README.md's settings table differs from recon/settings.py; run `python -m "
+        "recon.config.docs --write` or paste this between the settings markers:\n"
+        + markdown_table())
 
 
 def test_every_numeric_setting_has_a_range_and_a_doc_and_its_default_is_in_it():

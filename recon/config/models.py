@@ -53,10 +53,10 @@ class HostConfig:
                             problem="missing (path of the dashboard's private key)",
                             example="id_ed25519")
     port: int = option(22, "the SSH port", low=1, high=65535, problem="must be 1-65535")
-    host_key: str | None = option(None, "optional pinned host key `TYPE BASE64` (instead of "
-                                  "known_hosts)", pattern=PUBKEY_RE,
-                                  problem="expected 'TYPE BASE64' as in a .pub file",
-                                  example="ssh-ed25519 AAAA...")
+    host_key: str | None = option(
+        None, "optional pinned host key `TYPE BASE64` (instead of known_hosts)",
+        pattern=PUBKEY_RE, problem="expected 'TYPE BASE64' as in a .pub file",
+        example="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPasteTheHostKeyHere")
     use_sudo: bool = option(True, "actions run as `sudo -n systemctl ACTION UNIT`")
     systemctl: str = option("/usr/bin/systemctl", "absolute path of systemctl on that host",
                             pattern=REMOTE_PATH_RE, problem=_ABSOLUTE)

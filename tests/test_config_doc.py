@@ -1,0 +1,32 @@
+"""Host and service keys are declared once (recon/config/models.py); the README's table and
+recon.example.toml are made from that declaration and cannot drift from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recon.config import HostConfig, ServiceConfig
+from recon.config.declare import REQUIRED, declared
+from recon.config.docs import COMMAND, markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_readme_config_table_is_the_declared_one():
+    text = (ROOT / "README.md").read_text()
+    begin, end = "<!-- config:begin -->\n", "<!-- config:end -->"
+    documented = text[text.index(begin) + len(begin):text.index(end)]
+    assert documented == markdown_table(), (
+        f"README.md's host and service table differs from recon/config/models.py; run `{COMMAND}`"
+        " or paste this between the config markers:\n" + markdown_table())
+
+
+def test_every_key_has_a_doc_and_its_default_and_example_pass_its_own_check():
+    for cls in (HostConfig, ServiceConfig):
+        for key, f, opt in declared(cls):
+            assert opt.doc, key
+            for value in (f.default, opt.example):
+                if value is REQUIRED or value is None:
+                    continue
+                toml_value = list(value) if isinstance(value, (frozenset, tuple)) else value
+                assert opt.problems(toml_value, f.default is REQUIRED) == [], (key, value)
