@@ -3,11 +3,13 @@ recon.example.toml are made from that declaration and cannot drift from it."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
-from recon.config import HostConfig, ServiceConfig
+from recon.config import HostConfig, ServiceConfig, parse_config
 from recon.config.declare import REQUIRED, declared
-from recon.config.docs import COMMAND, markdown_table
+from recon.config.docs import COMMAND, example_toml, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +21,25 @@ def test_the_readme_config_table_is_the_declared_one():
     assert documented == markdown_table(), (
         f"README.md's host and service table differs from recon/config/models.py; run `{COMMAND}`"
         " or paste this between the config markers:\n" + markdown_table())
+
+
+def test_the_example_config_is_the_generated_one_and_parses():
+    committed = (ROOT / "recon.example.toml").read_text()
+    assert committed == example_toml(), (
+        f"recon.example.toml differs from the declarations; run `{COMMAND}`")
+    config = parse_config(tomllib.loads(committed), ROOT / "recon.example.toml", ROOT, env={},
+                          check_keys=False)
+    assert list(config.hosts) == ["media"] and list(config.services) == ["peertube", "downloader"]
+
+
+def test_the_examples_commented_out_keys_are_valid_once_uncommented():
+    text = example_toml().split("# Notifications")[0]
+    uncommented = re.sub(r"(?m)^# (?=[a-z_]+ = )", "", text)
+    config = parse_config(tomllib.loads(uncommented), ROOT / "recon.toml", ROOT, env={},
+                          check_keys=False)
+    host, service = config.hosts["media"], config.services["peertube"]
+    assert host.host_key and host.terminal_user and service.timer and service.tags
+    assert service.allow
 
 
 def test_every_key_has_a_doc_and_its_default_and_example_pass_its_own_check():

@@ -1,22 +1,40 @@
-"""The README's configuration tables, made from the declarations.
+"""The README's configuration tables and ``recon.example.toml``, made from the declarations.
 
-``python -m recon.config.docs --write`` rewrites the README blocks between their markers;
-without ``--write`` it lists what is out of date (exit status 1).
+``python -m recon.config.docs --write`` rewrites the README blocks between their markers and
+the example file; without ``--write`` it lists what is out of date (exit status 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import textwrap
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from .. import settings
+from ..notify.config import EVENTS, NUMBERS
 from .declare import REQUIRED, Option, declared
 from .models import HostConfig, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "python -m recon.config.docs --write"
+
+# What the example file shows: the settings most people change, one host, two services.
+EXAMPLE_SETTINGS = ("known_hosts", "refresh_seconds", "monitor_poll_seconds",
+                    "monitor_probe_timeout", "history_retention_days", "audit_output_bytes")
+EXAMPLE_HOST = "media"
+EXAMPLE_SERVICES = (
+    {"slug": "peertube", "name": "PeerTube", "host": EXAMPLE_HOST, "unit": "peertube.service",
+     "actions": ["status", "start", "stop", "restart", "logs"]},
+    {"slug": "downloader", "name": "Bulk Downloader", "host": EXAMPLE_HOST,
+     "unit": "pt-downloader.service",
+     "actions": ["status", "start", "stop", "restart", "reload", "logs"]},
+)
+WIDTH = 100  # the longest line of the example file
+COMMENT_AT = 30  # where a key's comment starts on its line, if it fits
 
 
 def _code(text: str) -> str:
@@ -67,6 +85,75 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _toml(value: Any, opt: Option | None = None) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # as people write it; a whole number is valid for a float key
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    items = _ordered(value, opt) if opt else list(value)
+    return "[" + ", ".join(_toml(item) for item in items) + "]"
+
+
+def _commented(line: str, doc: str) -> list[str]:
+    if len(line) < COMMENT_AT and COMMENT_AT + 2 + len(doc) <= WIDTH:
+        return [f"{line:<{COMMENT_AT}}# {doc}"]
+    if len(line) + 3 + len(doc) <= WIDTH:
+        return [f"{line}  # {doc}"]
+    return textwrap.wrap(doc, WIDTH - 2, initial_indent="# ", subsequent_indent="# ") + [line]
+
+
+def _table(cls: type, given: dict[str, Any]) -> list[str]:
+    """Every declared key: given, else its example, else its default; an optional key with
+    an example is shown commented out."""
+    lines = []
+    for key, f, opt in declared(cls):
+        if key in given:
+            value, on = given[key], True
+        elif f.default is REQUIRED:
+            value, on = opt.example, True
+        elif opt.example is not None:
+            value, on = opt.example, False
+        else:
+            value, on = f.default, True
+        lines += _commented(("" if on else "# ") + f"{key} = {_toml(value, opt)}", opt.doc)
+    return lines
+
+
+def example_toml() -> str:
+    """The whole of ``recon.example.toml``."""
+    lines = [
+        "# RECON configuration. Copy to instance/recon.toml (or point RECON_CONFIG at it).",
+        "# Relative paths are relative to this file's folder. Every value is validated at "
+        "start-up.",
+        f"# Made by `{COMMAND}` from recon/settings.py and",
+        "# recon/config/models.py; README.md, \"Configuration\", lists every key.",
+        "", "[settings]",
+    ]
+    declared_settings = {f.name: f for f in fields(settings.Settings)}
+    for name in EXAMPLE_SETTINGS:
+        f = declared_settings[name]
+        lines += _commented(f"{name} = {_toml(f.default)}", f.metadata["doc"])
+    lines += ["", f"[hosts.{EXAMPLE_HOST}]", *_table(HostConfig, {})]
+    first, *others = EXAMPLE_SERVICES
+    lines += ["", "[[services]]", *_table(ServiceConfig, first)]
+    for service in others:
+        lines += ["", "[[services]]", *(f"{k} = {_toml(v)}" for k, v in service.items())]
+    lines += [
+        "",
+        "# Notifications (see README \"Notifications\"): secrets from the environment.",
+        "# [notify.team-chat]",
+        "# type = \"slack\"",
+        "# url_env = \"RECON_SLACK_URL\"",
+        f"# events = {_toml(EVENTS)}",
+        f"# for_seconds = {_toml(NUMBERS['for_seconds'][0])}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _with_block(text: str, name: str, body: str) -> str:
     begin, end = f"<!-- {name}:begin -->\n", f"<!-- {name}:end -->"
     start, stop = text.index(begin) + len(begin), text.index(end)
@@ -78,7 +165,7 @@ def generated(root: Path = ROOT) -> dict[Path, str]:
     readme = (root / "README.md").read_text()
     readme = _with_block(readme, "settings", settings.markdown_table())
     readme = _with_block(readme, "config", markdown_table())
-    return {root / "README.md": readme}
+    return {root / "README.md": readme, root / "recon.example.toml": example_toml()}
 
 
 def main(argv: list[str] | None = None) -> int:
