@@ -9,20 +9,7 @@ holds the database lease runs the host supervisors (the others take over if it d
 """
 
 import os
-import sys
 
-from recon import create_app, monitor, terminals
-from recon.config import ConfigError
-from recon.instance import StartupError
+from recon.served import served_app
 
-_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
-try:
-    # Under the CLI a missing key is not fatal: `recon keygen` is how it comes to exist.
-    app = create_app({"RECON_DEFER_KEY_CHECK": True} if _cli else None)
-except (ConfigError, StartupError) as exc:  # the message list, not a traceback
-    print(exc, file=sys.stderr)
-    raise SystemExit(2) from None
-
-if not _cli:
-    terminals.start_background(app)
-    monitor.start_background(app)
+app = served_app(cli=os.environ.get("FLASK_RUN_FROM_CLI") == "true")

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import load_config
+from .config import ReconConfig, load_config
 
 
 def _secret_key(instance: Path) -> str:
@@ -35,6 +35,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     background work is started by the WSGI entry point."""
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
+    _process_settings(app, instance, test_config)
+    config = _load_recon_config(app, instance)
+    _install(app, config)
+    return app
+
+
+def _process_settings(app: Flask, instance: Path, test_config: dict[str, Any] | None) -> None:
+    """Flask's own settings and the process settings from the environment."""
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'recon.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}},
@@ -52,6 +60,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["RECON_DATABASE_URI"]
     if test_config:
         app.config.update(test_config)
+
+
+def _load_recon_config(app: Flask, instance: Path) -> ReconConfig:
+    """The checked instance folder, ``recon.toml`` and what derives from it (database
+    timeouts, known_hosts, the session secret)."""
     from .instance import StartupError, prepare, warn_loose
 
     prepare(instance, app.config["SQLALCHEMY_DATABASE_URI"])
@@ -76,11 +89,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         except OSError as exc:
             raise StartupError([f"cannot keep the session secret in {instance} ({exc}); "
                                 "make the folder writable, or set RECON_SECRET_KEY"]) from None
+    return config
 
-    from . import auth, cli, errors, security
+
+def _install(app: Flask, config: ReconConfig) -> None:
+    """Extensions, blueprints and the schema. Imported here, as flaskr does, so importing
+    ``recon.config`` or ``recon.demo`` does not pull in every view."""
+    from . import (
+        audit_api,
+        auth,
+        cli,
+        dashboard,
+        errors,
+        health,
+        logs,
+        rolling,
+        security,
+        services,
+    )
     from .extensions import cors, db, migrate
+    from .metrics import routes as metrics
+    from .notify import routes as notify
     from .runtime import Runtime
     from .schema import MIGRATIONS, ensure_schema
+    from .terminals import routes as terminals
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -91,10 +123,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     cli.init_app(app)
     app.extensions["recon"] = Runtime.build(app, config)
-
-    from . import audit_api, dashboard, health, logs, rolling, services, terminals
-    from .metrics import routes as metrics
-    from .notify import routes as notify
     for module in (health, dashboard, services, logs, terminals, audit_api, notify, metrics,
                    rolling):
         app.register_blueprint(module.bp)
@@ -102,7 +130,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import holds, models  # noqa: F401  (registers the tables)
     from .monitor import models as monitor_models  # noqa: F401
     from .notify import models as notify_models  # noqa: F401
+    from .terminals import models as terminal_models  # noqa: F401
     done = ensure_schema(app)
     if done:
         logging.getLogger("recon.schema").info("%s", done)
-    return app

@@ -99,25 +99,27 @@ def _finish_later(app, entry_id: int, outcome: dict) -> None:
     log.error("audit entry %s: outcome could not be recorded: %s", entry_id, outcome)
 
 
-def close_interrupted(now: datetime | None = None) -> int:
+def longest_action_seconds(config) -> float:
+    """The longest one remote command can take: connect (twice: one reconnect) + the
+    command + the remote kill grace + slack, on the slowest host."""
+    return max((h.connect_timeout * 2 + h.command_timeout + 5
+                for h in config.hosts.values()), default=60)
+
+
+def close_interrupted(now: datetime | None = None, *,
+                      live_groups: sa.Select | None = None) -> int:
     """Mark started entries that can no longer be running as failed ("interrupted"): their
     dashboard process died mid-action. Safe from any process: it only touches entries older
-    than the longest possible action (a rolling action's: once its runner went silent)."""
-    config = current_app.config["RECON"]
-    # connect (twice: one reconnect) + command + the remote kill grace + slack
-    longest = max((h.connect_timeout * 2 + h.command_timeout + 5
-                   for h in config.hosts.values()), default=60)
+    than the longest possible action. Entries of a group in ``live_groups`` (ids of runs
+    still going, e.g. rolling actions whose runner beats) stay open."""
+    longest = longest_action_seconds(current_app.config["RECON"])
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=longest)
-    # A rolling action's entries stay open as long as its runner keeps its heartbeat.
-    from .rolling.models import RollingRun
-    from .rolling.runner import stale_after
-    live = sa.select(RollingRun.id).where(
-        RollingRun.state == "running",
-        RollingRun.heartbeat_at >= cutoff.timestamp() + longest - stale_after(config))
+    open_group = AuditEntry.group_id.is_(None)
+    if live_groups is not None:
+        open_group = sa.or_(open_group, AuditEntry.group_id.not_in(live_groups))
     result = db.session.execute(
         sa.update(AuditEntry)
-        .where(AuditEntry.success.is_(None), AuditEntry.at < cutoff,
-               sa.or_(AuditEntry.group_id.is_(None), AuditEntry.group_id.not_in(live)))
+        .where(AuditEntry.success.is_(None), AuditEntry.at < cutoff, open_group)
         .values(success=False, error="interrupted")
         .execution_options(synchronize_session=False))
     db.session.commit()

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Blueprint, render_template
 
-from .auth import current_user
-from .auth.policy import may_act
+from .auth.policy import current_user, may_act
 from .config import ACTIONS, RUN_ACTIONS, SETUP_ACTIONS, HostConfig, ServiceConfig
 from .extensions import db
 from .models import AuditEntry

@@ -7,7 +7,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
-from .problem import ApiError, ReconError  # noqa: F401  (ApiError re-exported)
+from .problem import ReconError
 
 
 def error_response(body: dict, status: int) -> tuple[Response, int]:

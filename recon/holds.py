@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .errors import ApiError
 from .extensions import db
 from .models import utcnow
+from .problem import ApiError
 
 
 class HeldSlot(db.Model):

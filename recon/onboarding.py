@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from .config import SYSTEMCTL_ACTIONS, HostConfig, ReconConfig
+from .config import SYSTEMCTL_ACTIONS, HostConfig, ReconConfig, ServiceConfig
 from .logs.journal import journal_argv
 from .logs.query import sudoers_journal_command
 from .monitor.watch import watch_argv
@@ -91,6 +91,18 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
                host: HostConfig, check: Check) -> None:
     """The runbook's gates for one host, in order; later gates need the earlier ones.
     A failing remote command is a failed gate with its fix, never a traceback."""
+    if not _check_login(executor, keys, host, check):
+        return
+    services = config.services_on(host.name)
+    if services:
+        _check_services(executor, host, services, check)
+        check_unit_signals(executor, host, check)
+    check_terminal_user(config, executor, host, check)
+
+
+def _check_login(executor: Executor, keys: HostKeyStore, host: HostConfig,
+                 check: Check) -> bool:
+    """TCP, the host key, key login: True when RECON can log in."""
     name = host.name
     ssh = host.ssh_command(keys.path)
     try:
@@ -98,7 +110,7 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
     except OSError as exc:
         check.add(False, name, f"TCP {host.address}:{host.port} reachable ({exc})",
                   f"Start sshd on the host or fix address/port/firewall; try: {ssh} true")
-        return
+        return False
     check.add(True, name, f"TCP {host.address}:{host.port} reachable")
     try:
         offered = scan_host_key(host)
@@ -109,27 +121,31 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
                   "Verify the new key on the host (ssh-keygen -lf "
                   "/etc/ssh/ssh_host_ed25519_key.pub), then: "
                   f"flask --app wsgi recon hosts trust {name} --replace")
-        return
+        return False
     except RemoteError as exc:
         check.add(False, name, f"host key: {exc.message}",
                   f"flask --app wsgi recon hosts trust {name}")
-        return
+        return False
     try:
         executor.run(host, ["true"])
         check.add(True, name, f"key auth as {host.user}")
     except RemoteError as exc:
         check.add(False, name, f"key auth as {host.user}: {exc.message}",
                   f"{exc.hint} Try: {ssh} true")
-        return
-    services = config.services_on(name)
+        return False
+    return True
+
+
+def _check_services(executor: Executor, host: HostConfig, services: list[ServiceConfig],
+                    check: Check) -> None:
+    """Each unit exists; then its sudo rules and journal read (skipped while it is missing)."""
+    name = host.name
     try:
-        statuses = fetch_statuses(executor, host, [s.unit for s in services]) if services else {}
+        statuses = fetch_statuses(executor, host, [s.unit for s in services])
     except RemoteError as exc:
         check.add(False, name, f"systemctl show works: {exc.message}", exc.hint)
-        statuses = None
+        return
     for svc in services:
-        if statuses is None:
-            continue
         found = statuses[svc.unit]["load_state"] not in ("not-found", "unknown")
         check.add(found, name, f"{svc.slug}: unit {svc.unit} exists",
                   f"Install the unit on the host or fix `unit` for {svc.slug} (its sudo and "
@@ -147,9 +163,6 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
                   f"Compare the host's sudoers with `flask --app wsgi recon sudoers "
                   f"{svc.slug}`; the journal needs journald (or read rights for {host.user}).",
                   lambda svc=svc: executor.run(host, journal_argv(host, svc.unit, 1)))
-    if services:
-        check_unit_signals(executor, host, check)
-    check_terminal_user(config, executor, host, check)
 
 
 def check_unit_signals(executor: Executor, host: HostConfig, check: Check) -> None:

@@ -40,3 +40,33 @@ class ApiError(ReconError):
 
     def __init__(self, status: int, code: str, message: str, hint: str, **extra: Any):
         super().__init__(message, hint=hint, status=status, code=code, **extra)
+
+
+class InvalidParameter(ReconError, ValueError):
+    """A request parameter that cannot be used; ``parameter`` names it (400)."""
+
+    status = 400
+    code = "invalid_parameter"
+
+    def __init__(self, parameter: str, message: str, hint: str):
+        super().__init__(message, hint=hint, parameter=parameter)
+        self.parameter = parameter
+
+
+class InvalidBody(ReconError):
+    """A request body that is not the JSON object the route takes (400)."""
+
+    status = 400
+    code = "invalid_body"
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message, hint=hint)
+
+
+class NotFound(ReconError):
+    """No configured or stored thing of that name: code ``unknown_<kind>`` (404)."""
+
+    status = 404
+
+    def __init__(self, kind: str, message: str, hint: str):
+        super().__init__(message, hint=hint, code=f"unknown_{kind}")

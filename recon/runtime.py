@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from .config import ReconConfig, ServiceConfig
-from .errors import ApiError
+from .problem import NotFound
 from .ssh import Executor, HostKeyStore
 
 
@@ -33,6 +33,6 @@ def get_service(slug: str) -> ServiceConfig:
     """The configured service, or a 404 ApiError naming the slug."""
     service = runtime().config.services.get(slug)
     if service is None:
-        raise ApiError(404, "unknown_service", f"no service with slug {slug!r}",
+        raise NotFound("service", f"no service with slug {slug!r}",
                        "GET /api/services lists the configured services.")
     return service

@@ -17,7 +17,6 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger("recon.serve")
-INSTANCE = Path(__file__).resolve().parent.parent / "instance"
 
 
 class ReconServer(BaseApplication):
@@ -33,8 +32,8 @@ class ReconServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from wsgi import app
-        return app
+        from .served import served_app
+        return served_app(cli=False)
 
 
 def start_demo(instance: Path):
@@ -113,8 +112,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     target = None
-    if "RECON_CONFIG" not in os.environ and not (INSTANCE / "recon.toml").exists():
-        target = start_demo(INSTANCE)
+    from .served import instance_path
+    instance = instance_path()
+    if "RECON_CONFIG" not in os.environ and not (instance / "recon.toml").exists():
+        target = start_demo(instance)
     from .config import ConfigError
     from .instance import StartupError
     try:

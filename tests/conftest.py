@@ -12,13 +12,13 @@ import pytest
 from flask import Flask
 
 from recon import create_app
-from recon.auth import ROLES
 from recon.auth.accounts import create_token
+from recon.auth.policy import ROLES
 from recon.demo.host import Host
 from recon.demo.info import TargetInfo
 from recon.demo.nspawn import Testbed, unavailable_reason
 from recon.demo.recon_config import demo_config_toml
-from recon.monitor import Monitor
+from recon.monitor.runner import Monitor
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
 

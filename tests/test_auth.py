@@ -8,9 +8,8 @@ import re
 import pytest
 from conftest import client_for, token_client
 
-from recon.auth import Principal
 from recon.auth.accounts import create_user
-from recon.auth.policy import may_act
+from recon.auth.policy import Principal, may_act
 from recon.config import ServiceConfig
 
 PUBLIC = {"auth.login", "health.healthz", "static"}

@@ -271,7 +271,7 @@ def test_a_long_rolling_action_keeps_its_audit_entries_open_while_its_runner_liv
     import time
     from datetime import UTC, datetime, timedelta
 
-    from recon import audit
+    from recon import repair
     from recon.extensions import db
     from recon.models import AuditEntry
     from recon.rolling.models import RollingRun
@@ -288,9 +288,9 @@ def test_a_long_rolling_action_keeps_its_audit_entries_open_while_its_runner_liv
         single = AuditEntry(actor="t", action="restart", service="demo-web", at=hour_ago)
         db.session.add_all([group, single])
         db.session.commit()
-        assert audit.close_interrupted() == 1  # the lone action only
+        assert repair.close_interrupted() == 1  # the lone action only
         assert db.session.get(AuditEntry, group.id).success is None
         run.heartbeat_at = now - 3600  # its runner went silent
         db.session.commit()
-        assert audit.close_interrupted() == 1
+        assert repair.close_interrupted() == 1
         assert db.session.get(AuditEntry, group.id).error == "interrupted"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -10,7 +11,6 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import utcnow
 from ..problem import ReconError
-from . import ROLES
 from .models import (
     TOKEN_PREFIX,
     ApiToken,
@@ -20,6 +20,7 @@ from .models import (
     new_secret,
     token_hash,
 )
+from .policy import ROLES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 10
@@ -36,6 +37,18 @@ class AccountError(ReconError, ValueError):
     def __init__(self, code: str, message: str):
         status = 404 if code.startswith("unknown_") else 409 if code.endswith("_exists") else 400
         super().__init__(message, code=code, status=status)
+
+
+# Called with ``user=`` or ``auth_ref=`` when rights end (logout, delete, demote, password
+# change, token revoke): the terminals register here and close at once, so accounts need not
+# know what a login may have opened.
+_access_ended: list[Callable[..., object]] = []
+
+
+def on_access_ended(callback: Callable[..., object]) -> Callable[..., object]:
+    """Register ``callback(user=...)`` / ``callback(auth_ref=...)`` for ended rights."""
+    _access_ended.append(callback)
+    return callback
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -206,9 +219,9 @@ def end_session(raw: str) -> None:
 
 
 def _close_terminals(**which: str) -> None:
-    """End open terminals (their WebSockets close at once, in whatever worker holds them)."""
-    from ..terminals import manager
-    manager.close_for(**which)
+    """Tell whatever a login opened (terminals) that its rights ended."""
+    for callback in _access_ended:
+        callback(**which)
 
 
 def end_sessions(user: User) -> None:

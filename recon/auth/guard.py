@@ -15,8 +15,9 @@ from flask import Flask, current_app, g, jsonify, redirect, request, session, ur
 
 from ..extensions import db
 from ..security import peer_address
-from . import Principal, current_user
-from .accounts import find_user, session_user, token_principal
+from .accounts import find_user, session_row, session_user, token_principal
+from .models import ApiToken
+from .policy import Principal, current_user
 
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -39,9 +40,6 @@ def csrf_ok() -> bool:
 def auth_ref() -> str | None:
     """The login behind this request, for things that must end with it (terminals):
     ``session:<id>``, ``token:<id>`` or ``proxy:<user>``."""
-    from .accounts import session_row
-    from .models import ApiToken
-
     principal = current_user()
     if principal.via == "session":
         row = session_row(session.get("sid") or "")

@@ -1,10 +1,59 @@
-"""Who may do what to a service: the one place the permission rule lives (routes and pages
-ask it; they never decide themselves)."""
+"""Who is asking and what they may do: the caller (:class:`Principal`), the ordered roles
+(viewer < operator < admin), the role a view needs (:func:`require_role`) and the one
+permission rule for services (:func:`may_act`). Routes and pages ask here; they never decide
+themselves."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g
+
 from ..config import ADMIN_ACTIONS, ServiceConfig
-from . import Principal
+from ..problem import ReconError
+
+ROLES = ("viewer", "operator", "admin")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a user, or an API token acting with its role."""
+
+    username: str
+    role: str
+    via: str = "session"  # "session" | "token" | "proxy"
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def current_user() -> Principal:
+    """The caller of this request."""
+    user = getattr(g, "principal", None)
+    return user if user is not None else Principal("anonymous", "viewer", "none")
+
+
+def require_role(role: str) -> Callable[[F], F]:
+    """Refuse the view with 403 unless the caller has at least ``role``."""
+    if role not in ROLES:
+        raise ValueError(role)
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user().can(role):
+                raise ReconError(f"this needs the {role} role", status=403, code="forbidden",
+                                 hint="Ask an admin for a role that allows it.")
+            return view(*args, **kwargs)
+        view_with_role = wrapper
+        view_with_role.required_role = role  # type: ignore[attr-defined]
+        return view_with_role  # type: ignore[return-value]
+    return decorator
+
 
 READ_ACTIONS = ("status", "logs")
 

@@ -19,9 +19,8 @@ from flask import (
 )
 
 from .. import audit
-from ..errors import ApiError
 from ..extensions import db
-from . import current_user, require_role
+from ..problem import InvalidBody, InvalidParameter
 from .accounts import (
     clear_failures,
     create_token,
@@ -37,6 +36,7 @@ from .accounts import (
 )
 from .guard import csrf_ok, csrf_token
 from .models import ApiToken, User
+from .policy import current_user, require_role
 
 bp = Blueprint("auth", __name__)
 # A wrong password costs the same time as a right one whether or not the user exists.
@@ -130,14 +130,14 @@ def _account_call(fn, *args):
 def _body(*keys: str) -> list[str]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "invalid_body", "expected a JSON object",
-                       f"Send JSON with {', '.join(keys)}.")
+        raise InvalidBody("expected a JSON object",
+                          f"Send JSON with {', '.join(keys)}.")
     values = []
     for key in keys:
         value = data.get(key)
         if not isinstance(value, str):
-            raise ApiError(400, "invalid_parameter", f"{key} must be a string",
-                           f"Send JSON with {', '.join(keys)}.", parameter=key)
+            raise InvalidParameter(key, f"{key} must be a string",
+                                   f"Send JSON with {', '.join(keys)}.")
         values.append(value)
     return values
 
@@ -163,12 +163,12 @@ def add_user():
 def change_user(username: str):
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not set(data) <= {"role", "password"} or not data:
-        raise ApiError(400, "invalid_body", "expected a JSON object with role and/or password",
-                       'Send e.g. {"role": "operator"}.')
+        raise InvalidBody("expected a JSON object with role and/or password",
+                          'Send e.g. {"role": "operator"}.')
     for key, value in data.items():
         if not isinstance(value, str):
-            raise ApiError(400, "invalid_parameter", f"{key} must be a string",
-                           'Send e.g. {"role": "operator"}.', parameter=key)
+            raise InvalidParameter(key, f"{key} must be a string",
+                                   'Send e.g. {"role": "operator"}.')
     user = _account_call(lambda: update_user(username, role=data.get("role"),
                                              password=data.get("password")))
     audit.record("user_change", success=True, output=f"{username}: {sorted(data)}")

@@ -11,10 +11,10 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from ..auth import ROLES
 from ..auth.accounts import AccountError, create_token, create_user, remove_user, revoke_token
 from ..auth.accounts import set_password as change_password
 from ..auth.models import ApiToken, User
+from ..auth.policy import ROLES
 from ..extensions import db
 
 users = AppGroup("users", help="Dashboard accounts.")

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .. import monitor
+from ..monitor.runner import start_background
 
 
 @click.command("monitor")
@@ -18,7 +18,7 @@ from .. import monitor
 def monitor_command(seconds: float) -> None:
     """Run the fleet monitor in the foreground (when no dashboard process runs it)."""
     app = current_app._get_current_object()
-    mon = monitor.start_background(app)
+    mon = start_background(app)
     click.echo(f"monitor {mon.owner}: {len(app.extensions['recon'].config.hosts)} hosts; "
                "supervisors run while this process holds the lease")
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ..problem import ReconError
+from ..problem import InvalidParameter
 
 MAX_LINES = 5000
 MAX_STREAM_BACKLOG = 1000
@@ -52,17 +52,6 @@ _TIME_ERE = (r"(-[0-9a-zA-Z]{2,40}|now|today|yesterday|tomorrow|@[0-9]{1,11}|"
              r"[0-9]{2}:[0-9]{2}(:[0-9]{2})?)")
 _CURSOR_ERE = (r"s=[0-9a-f]{32};i=[0-9a-f]{1,16};b=[0-9a-f]{32};m=[0-9a-f]{1,16};"
                r"t=[0-9a-f]{1,16};x=[0-9a-f]{1,16}")
-
-
-class InvalidParameter(ReconError, ValueError):
-    """A request parameter that cannot be used; ``parameter`` names it (400)."""
-
-    status = 400
-    code = "invalid_parameter"
-
-    def __init__(self, parameter: str, message: str, hint: str):
-        super().__init__(message, hint=hint, parameter=parameter)
-        self.parameter = parameter
 
 
 def parse_lines(raw: str | None, default: int, maximum: int, minimum: int = 1) -> int:

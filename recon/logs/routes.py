@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from .. import holds
-from ..auth import current_user
+from ..auth.policy import current_user
 from ..config import ServiceConfig
-from ..errors import ApiError
+from ..problem import ApiError, InvalidParameter
 from ..runtime import get_service, runtime
 from ..sse import client_socket
 from ..ssh.executor import privileged
@@ -83,12 +83,12 @@ def _query(service: ServiceConfig, *, follow: bool) -> LogQuery:
     for name in args:
         if name not in allowed:
             where = "a log stream" if follow else "a log read"
-            raise ApiError(400, "invalid_parameter", f"unknown parameter {name!r} for {where}",
-                           f"Use only: {', '.join(allowed)}.", parameter=name)
+            raise InvalidParameter(name, f"unknown parameter {name!r} for {where}",
+                                   f"Use only: {', '.join(allowed)}.")
     for name in allowed:
         if len(args.getlist(name)) > 1:
-            raise ApiError(400, "invalid_parameter", f"{name} is given more than once",
-                           f"Pass {name} once.", parameter=name)
+            raise InvalidParameter(name, f"{name} is given more than once",
+                                   f"Pass {name} once.")
     # A bad value raises InvalidParameter, which renders itself as a 400 naming it.
     cursor = parse_cursor(args.get("cursor"))
     if follow:
@@ -106,10 +106,9 @@ def _query(service: ServiceConfig, *, follow: bool) -> LogQuery:
 
 def _check_mode(query: LogQuery, mode: str, host: str) -> None:
     if mode == "text" and query.cursor is not None:
-        raise ApiError(400, "invalid_parameter",
-                       f"the journalctl on {host} has no structured output, so no cursors",
-                       "Leave out `cursor` (and Last-Event-ID) for this host.",
-                       parameter="cursor")
+        raise InvalidParameter("cursor",
+                               f"the journalctl on {host} has no structured output, so no cursors",
+                               "Leave out `cursor` (and Last-Event-ID) for this host.")
 
 
 def _read(slug: str):

@@ -18,7 +18,7 @@ import uuid
 import sqlalchemy as sa
 from flask import Flask
 
-from .. import audit
+from .. import repair
 from ..extensions import db
 from .models import MonitorLease
 from .snapshot import prune, write_transaction
@@ -132,7 +132,7 @@ class Monitor:
         closed as interrupted (every ``REPAIR_SECONDS``), history pruned (hourly)."""
         now = time.time()
         if now - self._last_repair >= REPAIR_SECONDS:
-            audit.close_interrupted()
+            repair.close_interrupted()
             self._last_repair = now
         if now - self._last_prune >= PRUNE_SECONDS:
             settings = self.app.extensions["recon"].config.settings
@@ -160,3 +160,11 @@ class Monitor:
             sup.request_stop()
         for sup in sups:
             sup.stop()
+
+
+def start_background(app: Flask) -> Monitor:
+    """Start this process's monitor (from the WSGI entry point or a CLI command, never from
+    the factory); kept in ``app.extensions`` so a request can poke a supervisor."""
+    monitor = Monitor(app).start()
+    app.extensions["recon.monitor"] = monitor
+    return monitor

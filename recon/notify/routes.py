@@ -14,10 +14,10 @@ from flask import Blueprint, jsonify
 from flask.cli import AppGroup
 
 from .. import audit
-from ..auth import require_role
-from ..errors import ApiError
+from ..auth.policy import require_role
 from ..extensions import db
 from ..monitor.models import MonitorEvent, iso
+from ..problem import NotFound
 from ..runtime import runtime
 from .channels import DeliveryError, send
 from .config import ChannelConfig
@@ -58,7 +58,7 @@ def list_channels():
 def _channel(name: str) -> ChannelConfig:
     channel = runtime().config.notify.get(name)
     if channel is None:
-        raise ApiError(404, "unknown_channel", f"no notification channel named {name!r}",
+        raise NotFound("channel", f"no notification channel named {name!r}",
                        "GET /api/notify lists the channels ([notify.NAME] in recon.toml).")
     return channel
 

@@ -16,12 +16,11 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from .. import audit
-from ..auth import current_user, require_role
-from ..auth.policy import may_act
+from ..auth.policy import current_user, may_act, require_role
 from ..config import ServiceConfig
-from ..errors import ApiError
 from ..extensions import db
 from ..monitor import snapshot
+from ..problem import ApiError, InvalidBody, NotFound
 from ..runtime import runtime
 from . import runner
 from .models import RollingRun, RollingStep
@@ -120,8 +119,8 @@ def _check(services: list[ServiceConfig], action: str) -> None:
 def start_run():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "the body must be a JSON object",
-                       'Send e.g. {"action": "restart", "services": ["web1-demo-web"]}.')
+        raise InvalidBody("the body must be a JSON object",
+                          'Send e.g. {"action": "restart", "services": ["web1-demo-web"]}.')
     action = body.get("action")
     if action not in ROLLING_ACTIONS:
         raise ApiError(400, "unknown_action", f"{str(action)[:40]!r} is not a rolling action",
@@ -163,7 +162,7 @@ def _view(run: RollingRun) -> dict[str, Any]:
 def _get(run_id: int) -> RollingRun:
     run = db.session.get(RollingRun, run_id)
     if run is None:
-        raise ApiError(404, "unknown_run", f"no rolling action with id {run_id}",
+        raise NotFound("run", f"no rolling action with id {run_id}",
                        "GET /api/actions lists the recent ones.")
     return run
 

@@ -37,9 +37,13 @@ DOWN_VERDICT_SECONDS = 60.0  # as single actions: an older "down" verdict is not
 def stale_after(config) -> float:
     """A running run whose runner was silent this long lost its process (the longest a
     command can take without a heartbeat, plus slack)."""
-    longest = max((h.connect_timeout * 2 + h.command_timeout + 5
-                   for h in config.hosts.values()), default=60)
-    return longest + HEARTBEAT_SECONDS + 30
+    return audit.longest_action_seconds(config) + HEARTBEAT_SECONDS + 30
+
+
+def live_run_ids(config, now: float) -> sa.Select:
+    """Ids of running runs whose runner still beats (their audit entries are not stale)."""
+    return sa.select(RollingRun.id).where(RollingRun.state == "running",
+                                          RollingRun.heartbeat_at >= now - stale_after(config))
 
 
 @dataclass
@@ -165,13 +169,9 @@ def _act_and_wait(app: Flask, run_id: int, service: ServiceConfig, action: str,
         status = statuses[service.unit]
         publish(statuses, observed)
         state = status.get("state") or "unknown"
-        if state == "active":
-            return Outcome(True, result.exit_code, output=output,
-                           main_pid=status.get("main_pid") or None)
-        if state == "failed":
-            return Outcome(False, result.exit_code, "unit_failed",
-                           f"{service.unit} failed after {action} "
-                           f"(result {status.get('result') or 'unknown'})", output)
+        settled = _settled(status, service, action, result.exit_code, output)
+        if settled is not None:
+            return settled
         if time.monotonic() >= deadline:
             return Outcome(False, result.exit_code, "not_active",
                            f"{service.unit} still {state} {timeout:g} s after {action}", output)
@@ -179,6 +179,19 @@ def _act_and_wait(app: Flask, run_id: int, service: ServiceConfig, action: str,
             beat = time.monotonic()
             _with_app(app, lambda: _heartbeat(run_id))
         time.sleep(POLL_SECONDS)
+
+
+def _settled(status: dict, service: ServiceConfig, action: str, exit_code: int,
+             output: str) -> Outcome | None:
+    """The step's outcome once its unit is active (done) or failed; None while it moves."""
+    state = status.get("state")
+    if state == "active":
+        return Outcome(True, exit_code, output=output, main_pid=status.get("main_pid") or None)
+    if state == "failed":
+        return Outcome(False, exit_code, "unit_failed",
+                       f"{service.unit} failed after {action} "
+                       f"(result {status.get('result') or 'unknown'})", output)
+    return None
 
 
 def _with_app(app: Flask, fn: Callable[[], None]) -> None:

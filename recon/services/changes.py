@@ -10,14 +10,15 @@ from flask import jsonify
 
 from ..extensions import db
 from ..monitor.models import MonitorEvent
-from .routes import _int_arg, bp
+from ..params import int_arg
+from .routes import bp
 
 
 @bp.get("/api/changes")
 def fleet_changes():
     """Unit and host events of the last ``hours`` (1-168, default 24), at most ``limit``."""
-    hours = _int_arg("hours", 24, 1, 168)
-    limit = _int_arg("limit", 200, 1, 1000)
+    hours = int_arg("hours", 24, 1, 168)
+    limit = int_arg("limit", 200, 1, 1000)
     since = time.time() - hours * 3600
     rows = db.session.scalars(
         sa.select(MonitorEvent).where(MonitorEvent.at >= since)

@@ -16,9 +16,9 @@ from typing import Any
 from flask import Response, current_app, request
 
 from ..config import ReconConfig
-from ..errors import ApiError
 from ..monitor import snapshot
 from ..monitor.hub import event_hub
+from ..problem import InvalidParameter
 from ..runtime import runtime
 from ..sse import client_gone, client_socket, sse
 from .routes import bp, describe
@@ -35,9 +35,8 @@ def _last_event_id() -> int | None:
     if raw is None or raw == "":
         return None
     if not raw.isdigit():
-        raise ApiError(400, "invalid_parameter", "Last-Event-ID must be an event id",
-                       "Resume with the id of the last event received, or omit it.",
-                       parameter="Last-Event-ID")
+        raise InvalidParameter("Last-Event-ID", "Last-Event-ID must be an event id",
+                               "Resume with the id of the last event received, or omit it.")
     return int(raw)
 
 

@@ -17,13 +17,14 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from .. import audit
-from ..auth import current_user
-from ..auth.policy import READ_ACTIONS, may_act
+from ..auth.policy import READ_ACTIONS, current_user, may_act
 from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
-from ..errors import ApiError, error_body
+from ..errors import error_body
 from ..extensions import db
 from ..logs.journal import RUNBOOK_LINES, read_lines
 from ..monitor import snapshot
+from ..params import int_arg
+from ..problem import ApiError
 from ..runtime import get_service, runtime
 from ..ssh import RemoteError
 from ..systemd import fetch_statuses, run_action
@@ -106,20 +107,10 @@ def service_status(slug: str):
 def service_history(slug: str):
     """The service's recorded state changes, newest first (``limit``, ``before`` = id)."""
     service = get_service(slug)
-    limit, before = _int_arg("limit", 50, 1, 500), _int_arg("before", None, 1, 2**62)
+    limit, before = int_arg("limit", 50, 1, 500), int_arg("before", None, 1, 2**62)
     events = snapshot.history(service.slug, limit=limit, before=before)
     return jsonify({"service": service.slug,
                     "events": [e.to_dict(payload=False) for e in events]})
-
-
-def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer {lo}-{hi}",
-                       f"Pass e.g. ?{name}={default or lo}.", parameter=name)
-    return int(raw)
 
 
 def _check_action(service: ServiceConfig, action: str) -> None:
@@ -141,20 +132,33 @@ def service_action(slug: str, action: str):
     """Run an allowed action; audited before the response, failures included."""
     service = get_service(slug)
     _check_action(service, action)
-    if action not in READ_ACTIONS and not may_act(current_user(), service, action):
-        audit.record(action, success=False, service=slug, host=service.host, error="forbidden")
-        hint = ("Masking and unmasking need the admin role." if action in ADMIN_ACTIONS else
-                "Actions need the operator role (and, where the service has an `allow` "
-                "list, to be named in it).")
-        raise ApiError(403, "forbidden", f"{current_user().username} may not {action} {slug}",
-                       hint)
-    rt = runtime()
+    if action not in READ_ACTIONS:
+        _refuse_unless_allowed(service, action)
     if action == "status":
         return jsonify(describe(service, snapshot.read_service(service)))
     if action == "logs":
         return _runbook_logs(service)
     assert action in SYSTEMCTL_ACTIONS
-    host = rt.config.hosts[service.host]
+    return _systemctl_action(service, action)
+
+
+def _refuse_unless_allowed(service: ServiceConfig, action: str) -> None:
+    """403 ``forbidden`` (audited) unless the caller may do ``action`` to ``service``."""
+    if may_act(current_user(), service, action):
+        return
+    audit.record(action, success=False, service=service.slug, host=service.host,
+                 error="forbidden")
+    hint = ("Masking and unmasking need the admin role." if action in ADMIN_ACTIONS else
+            "Actions need the operator role (and, where the service has an `allow` "
+            "list, to be named in it).")
+    raise ApiError(403, "forbidden",
+                   f"{current_user().username} may not {action} {service.slug}", hint)
+
+
+def _systemctl_action(service: ServiceConfig, action: str):
+    """Audit, run ``systemctl ACTION UNIT``, publish the state it left behind, answer."""
+    rt = runtime()
+    slug, host = service.slug, rt.config.hosts[service.host]
     down = snapshot.host_down(snapshot.read_host(service.host),
                               fresh_within=DOWN_VERDICT_SECONDS)
     if down is not None:
@@ -183,15 +187,10 @@ def service_action(slug: str, action: str):
                                     error=None if result.ok else "action_failed",
                                     output=(result.stdout + result.stderr))
     body = {
-        "success": result.ok,
-        "action": action,
-        "service": slug,
-        "exit_code": result.exit_code,
-        "stdout": result.stdout.strip(),
-        "stderr": result.stderr.strip(),
-        "duration_ms": result.duration_ms,
-        "audit": audited,
-        "status": describe(service, snapshot.read_service(service)),
+        "success": result.ok, "action": action, "service": slug,
+        "exit_code": result.exit_code, "stdout": result.stdout.strip(),
+        "stderr": result.stderr.strip(), "duration_ms": result.duration_ms,
+        "audit": audited, "status": describe(service, snapshot.read_service(service)),
     }
     if not result.ok:
         body.update(error="action_failed",

@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..config import Settings
+from ..auth.accounts import on_access_ended
+from ..config import HostConfig, Settings
 from ..extensions import db
-from ..problem import ApiError
+from ..problem import ApiError, NotFound
 from . import ttyd
 from .models import MODES, TerminalSession, bump, utcnow
 
@@ -88,10 +89,30 @@ def process_ok(sess: TerminalSession) -> bool:
 
 def create(user: str, host_name: str, mode: str, auth_ref: str | None = None) -> Created:
     """A live session for (user, host, mode): the open one if any, else a new ttyd."""
+    host = _terminal_host(host_name, mode)
+    s = settings()
+    deadline = time.monotonic() + s.terminal_start_timeout_seconds + 5
+    while True:
+        existing = db.session.scalars(sa.select(TerminalSession).where(
+            TerminalSession.closed_at.is_(None), TerminalSession.user == user,
+            TerminalSession.host == host_name, TerminalSession.mode == mode)).first()
+        if existing is not None:
+            if _reusable(existing, deadline):
+                return Created(existing, True)
+            continue
+        sess = _claim_slot(user, host_name, mode, auth_ref, s, deadline)
+        if sess is not None:
+            break
+    _start(sess, host, mode)
+    return Created(sess, False)
+
+
+def _terminal_host(host_name: str, mode: str) -> HostConfig:
+    """The configured host a terminal may open on, or the error that says why not."""
     config = current_app.config["RECON"]
     host = config.hosts.get(host_name) if isinstance(host_name, str) else None
     if host is None:
-        raise ApiError(404, "unknown_host", f"no host named {host_name!r}",
+        raise NotFound("host", f"no host named {host_name!r}",
                        "Send one of the configured host names as `host`.")
     if mode not in MODES:
         raise ApiError(400, "invalid_mode", f"mode must be one of {', '.join(MODES)}",
@@ -103,55 +124,59 @@ def create(user: str, host_name: str, mode: str, auth_ref: str | None = None) ->
                        f"Create a separate login on the host with no RECON sudo rules, set "
                        f"hosts.{host.name}.terminal_user in recon.toml, and verify it with "
                        f"`flask --app wsgi recon check {host.name}`.")
-    s = settings()
-    deadline = time.monotonic() + s.terminal_start_timeout_seconds + 5
-    while True:
-        existing = db.session.scalars(sa.select(TerminalSession).where(
-            TerminalSession.closed_at.is_(None), TerminalSession.user == user,
-            TerminalSession.host == host_name, TerminalSession.mode == mode)).first()
-        if existing is not None:
-            db.session.refresh(existing)
-            if not ttyd.process_alive(existing.spawner):
-                close(existing.id, "orphan")  # its dashboard process died: don't hand it out
-                continue
-            if existing.status == "live" and process_ok(existing):
-                touch(existing.id)
-                bump("reused")
-                db.session.commit()
-                return Created(existing, True)
-            if existing.status == "starting" and time.monotonic() < deadline:
-                db.session.rollback()  # another request is starting it: wait for it
-                time.sleep(0.02)
-                continue
-            close(existing.id, "process_exited")
-            continue
-        taken = set(db.session.scalars(sa.select(TerminalSession.slot).where(
-            TerminalSession.closed_at.is_(None), TerminalSession.user == user)))
-        free = [i for i in range(s.terminal_max_sessions_per_user) if i not in taken]
-        if not free:
-            db.session.rollback()
-            bump("limit_hits")
-            db.session.commit()
-            live = [x.to_dict() for x in open_sessions(user)]
-            raise ApiError(429, "terminal_limit",
-                           f"{user} already has {len(taken)} open terminals (limit "
-                           f"{s.terminal_max_sessions_per_user})",
-                           "Close one (DELETE /api/terminals/<id>) and try again.",
-                           sessions=live)
-        sess = _new_row(user, host_name, mode, free[0], s)
-        sess.auth_ref = auth_ref
-        db.session.add(sess)
-        try:
-            db.session.commit()
-        except IntegrityError:  # a parallel request took that slot or target: look again
-            db.session.rollback()
-            if time.monotonic() > deadline:
-                raise ApiError(503, "terminal_busy", "too many parallel terminal requests",
-                               "Try again in a moment.") from None
-            continue
-        break
-    _start(sess, host, mode)
-    return Created(sess, False)
+    return host
+
+
+def _reusable(existing: TerminalSession, deadline: float) -> bool:
+    """True when the open session of this target is live and is handed out again; otherwise
+    it was closed (dead) or another request is still starting it, and the caller looks
+    again."""
+    db.session.refresh(existing)
+    if not ttyd.process_alive(existing.spawner):
+        close(existing.id, "orphan")  # its dashboard process died: don't hand it out
+        return False
+    if existing.status == "live" and process_ok(existing):
+        touch(existing.id)
+        bump("reused")
+        db.session.commit()
+        return True
+    if existing.status == "starting" and time.monotonic() < deadline:
+        db.session.rollback()  # another request is starting it: wait for it
+        time.sleep(0.02)
+        return False
+    close(existing.id, "process_exited")
+    return False
+
+
+def _claim_slot(user: str, host_name: str, mode: str, auth_ref: str | None, s: Settings,
+                deadline: float) -> TerminalSession | None:
+    """A new row in one of the user's free slots; None when a parallel request took it
+    (look again)."""
+    taken = set(db.session.scalars(sa.select(TerminalSession.slot).where(
+        TerminalSession.closed_at.is_(None), TerminalSession.user == user)))
+    free = [i for i in range(s.terminal_max_sessions_per_user) if i not in taken]
+    if not free:
+        db.session.rollback()
+        bump("limit_hits")
+        db.session.commit()
+        live = [x.to_dict() for x in open_sessions(user)]
+        raise ApiError(429, "terminal_limit",
+                       f"{user} already has {len(taken)} open terminals (limit "
+                       f"{s.terminal_max_sessions_per_user})",
+                       "Close one (DELETE /api/terminals/<id>) and try again.",
+                       sessions=live)
+    sess = _new_row(user, host_name, mode, free[0], s)
+    sess.auth_ref = auth_ref
+    db.session.add(sess)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a parallel request took that slot or target: look again
+        db.session.rollback()
+        if time.monotonic() > deadline:
+            raise ApiError(503, "terminal_busy", "too many parallel terminal requests",
+                           "Try again in a moment.") from None
+        return None
+    return sess
 
 
 def _new_row(user: str, host: str, mode: str, slot: int, s: Settings) -> TerminalSession:
@@ -228,6 +253,7 @@ def close(session_id: str, reason: str) -> bool:
     return True
 
 
+@on_access_ended
 def close_for(*, user: str | None = None, auth_ref: str | None = None,
               reason: str = "revoked") -> int:
     """Close the open sessions of ``user`` (or opened under ``auth_ref``) now: ttyd is

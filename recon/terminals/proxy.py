@@ -10,14 +10,17 @@ unknown or foreign one 404 at once, never a hang.
 from __future__ import annotations
 
 import logging
+import socket
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
 
 from .. import holds
-from ..auth import current_user
-from ..errors import ApiError
+from ..auth.policy import current_user
 from ..extensions import db
+from ..problem import ApiError, NotFound
 from ..security import TTYD_CSP
 from . import manager, ttyd, websocket
 from .models import TerminalSession
@@ -30,7 +33,7 @@ def owned_session(session_id: str, *, live: bool = True) -> TerminalSession:
     """The caller's session; 404 if unknown or someone else's, 410 if closed."""
     sess = manager.get(session_id)
     if sess is None or sess.user != current_user().username:
-        raise ApiError(404, "unknown_terminal", "no such terminal session",
+        raise NotFound("terminal", "no such terminal session",
                        "GET /api/terminals lists your open terminals.")
     if live and sess.closed_at is not None:
         raise ApiError(410, "terminal_closed",
@@ -91,8 +94,9 @@ def same_origin() -> bool:
     return parts.netloc.lower() == request.host.lower() and parts.scheme in ("http", "https")
 
 
-def websocket_view(sess: TerminalSession) -> Response:
-    """Check, connect to ttyd, take over the socket and relay until either side ends."""
+def _upgradable_socket() -> tuple[socket.socket, str]:
+    """The browser's socket, once the upgrade is known to come from our page and this
+    server can hand the socket over."""
     if not same_origin():
         raise ApiError(403, "bad_origin", "WebSocket upgrade from a foreign origin refused",
                        "Open the terminal from the dashboard's own page.")
@@ -101,13 +105,15 @@ def websocket_view(sess: TerminalSession) -> Response:
         raise ApiError(501, "websocket_unsupported",
                        "this server cannot hand over the connection for a WebSocket",
                        "Run RECON under gunicorn (make run) or the werkzeug dev server.")
-    down_ws = websocket.parse_upgrade(request.environ)  # a HandshakeError renders itself
-    hold = holds.acquire("terminal", current_user().username)
+    return found
+
+
+def _connect_ttyd(sess: TerminalSession) -> tuple[socket.socket, Any, list[Any]]:
+    """The WebSocket to the session's ttyd, or the error that says why there is none."""
     try:
-        up, up_ws, early = websocket.connect_upstream(
+        return websocket.connect_upstream(
             sess.socket_path, request.path, ttyd.basic_header(manager.credential(sess.id)))
     except websocket.HandshakeError as exc:
-        holds.release(hold)
         if manager.process_ok(sess):  # ttyd runs but refused: --max-clients 1
             raise ApiError(409, "terminal_in_use", "this terminal is already open in another "
                            "window (one client per terminal)",
@@ -115,16 +121,10 @@ def websocket_view(sess: TerminalSession) -> Response:
         raise ApiError(exc.status, "terminal_unreachable", exc.message,
                        "Close this terminal and open a new one.") from None
     except OSError:
-        holds.release(hold)
         raise _gone(sess) from None
-    except BaseException:
-        holds.release(hold)
-        raise
-    sock, mode = found
-    session_id = sess.id
-    interval = max(0.2, min(5.0, manager.settings().terminal_idle_seconds / 4))
-    db.session.commit()  # end the read transaction: the relay may run for hours
 
+
+def _activity_recorder(session_id: str) -> Callable[[], None]:
     def on_activity() -> None:
         try:
             manager.touch(session_id)
@@ -132,7 +132,10 @@ def websocket_view(sess: TerminalSession) -> Response:
         except Exception:  # a busy database must not cut the user's terminal
             db.session.rollback()
             log.exception("recording terminal activity failed")
+    return on_activity
 
+
+def _revocation_poll(session_id: str) -> Callable[[], bool]:
     def revoked() -> bool:
         """Polled by the relay: the session was closed (by its owner, the GC, a logout, a
         user change) in any worker. Closing also kills ttyd, which ends the relay at once;
@@ -142,8 +145,37 @@ def websocket_view(sess: TerminalSession) -> Response:
         except Exception:
             db.session.rollback()
             return False
+    return revoked
 
-    relay = websocket.Relay(sock, down_ws, up, up_ws, on_activity, interval, revoked,
+
+def _close_if_shell_exited(session_id: str, relay: websocket.Relay) -> None:
+    """ttyd ended the WebSocket: the shell exited (ttyd serves one client, so the session is
+    spent). The page shows "Disconnected (shell exited)"."""
+    if relay.ended_by != "up":
+        return
+    try:
+        manager.close(session_id, "shell_exited")
+    except Exception:
+        db.session.rollback()
+        log.exception("closing terminal %s after its shell exited failed", session_id)
+
+
+def websocket_view(sess: TerminalSession) -> Response:
+    """Check, connect to ttyd, take over the socket and relay until either side ends."""
+    sock, mode = _upgradable_socket()
+    down_ws = websocket.parse_upgrade(request.environ)  # a HandshakeError renders itself
+    hold = holds.acquire("terminal", current_user().username)
+    try:
+        up, up_ws, early = _connect_ttyd(sess)
+    except BaseException:
+        holds.release(hold)
+        raise
+    session_id = sess.id
+    interval = max(0.2, min(5.0, manager.settings().terminal_idle_seconds / 4))
+    db.session.commit()  # end the read transaction: the relay may run for hours
+    on_activity = _activity_recorder(session_id)
+    relay = websocket.Relay(sock, down_ws, up, up_ws, on_activity, interval,
+                            _revocation_poll(session_id),
                             manager.settings().terminal_revoke_check_seconds)
     try:
         websocket.accept(sock, down_ws)
@@ -153,14 +185,7 @@ def websocket_view(sess: TerminalSession) -> Response:
         pass  # the browser left before the relay started
     finally:
         up.close()
-        if relay.ended_by == "up":
-            # ttyd ended the WebSocket: the shell exited (ttyd serves one client, so the
-            # session is spent). The page shows "Disconnected (shell exited)".
-            try:
-                manager.close(session_id, "shell_exited")
-            except Exception:
-                db.session.rollback()
-                log.exception("closing terminal %s after its shell exited failed", session_id)
+        _close_if_shell_exited(session_id, relay)
         db.session.remove()
         holds.release(hold)
     current_app.logger.debug("terminal %s WebSocket ended (%s)", session_id, relay.ended_by)

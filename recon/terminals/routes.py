@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 
 from .. import audit
-from ..auth import current_user, require_role
 from ..auth.guard import auth_ref
-from ..errors import ApiError
+from ..auth.policy import current_user, require_role
 from ..extensions import db
-from . import bp, manager, proxy
+from ..problem import ApiError, InvalidBody
+from . import manager, proxy
 from .models import aware, utcnow
+
+bp = Blueprint("terminals", __name__)
 
 
 def _describe(sess) -> dict:
@@ -26,8 +28,8 @@ def create_terminal():
     session for that host is reused."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "send a JSON object {host, mode}",
-                       'e.g. {"host": "web1", "mode": "shell"}')
+        raise InvalidBody("send a JSON object {host, mode}",
+                          'e.g. {"host": "web1", "mode": "shell"}')
     host = body.get("host")
     try:
         created = manager.create(current_user().username, host, body.get("mode", "shell"),

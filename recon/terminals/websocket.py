@@ -131,7 +131,6 @@ class Relay:
         self.bytes = {"down": 0, "up": 0}
 
     def run(self, early_up_events: Iterable[Event] = ()) -> None:
-        other = {"down": "up", "up": "down"}
         sel = selectors.DefaultSelector()
         try:
             for side, sock in self.socks.items():
@@ -141,27 +140,14 @@ class Relay:
             wait = min(self.interval, self.revoke_interval) if self.revoked else self.interval
             while going:
                 for key, _ in sel.select(timeout=wait):
-                    side = key.data
-                    try:
-                        data = self.socks[side].recv(RECV_BYTES)
-                    except (ConnectionError, TimeoutError):
-                        data = b""
-                    if not data:
-                        going = self._gone(side, other[side])
-                        break
-                    self.bytes[side] += len(data)
-                    self.conns[side].receive_data(data)
-                    going = self._forward(side, other[side], self.conns[side].events())
+                    going = self._pump(key.data)
                     if not going:
                         break
                 now = time.monotonic()
                 if going and self.revoked is not None \
                         and now - last_check >= self.revoke_interval:
                     last_check = now
-                    if self.revoked():
-                        self.ended_by = "revoked"
-                        self._end_both(1008, "terminal closed")
-                        going = False
+                    going = not self._end_if_revoked()
                 if self.active and now - last_flush >= self.interval:
                     self.active, last_flush = False, now
                     self.on_activity()
@@ -169,6 +155,27 @@ class Relay:
             pass  # a peer went away mid-frame or broke the protocol: both sides end
         finally:
             sel.close()
+
+    def _pump(self, side: str) -> bool:
+        """One read from ``side``, relayed to the other; False when the relay ends."""
+        other = "up" if side == "down" else "down"
+        try:
+            data = self.socks[side].recv(RECV_BYTES)
+        except (ConnectionError, TimeoutError):
+            data = b""
+        if not data:
+            return self._gone(side, other)
+        self.bytes[side] += len(data)
+        self.conns[side].receive_data(data)
+        return self._forward(side, other, self.conns[side].events())
+
+    def _end_if_revoked(self) -> bool:
+        """Close both sides when the session was closed elsewhere; True if it was."""
+        if not self.revoked():
+            return False
+        self.ended_by = "revoked"
+        self._end_both(1008, "terminal closed")
+        return True
 
     def _end_both(self, code: int, reason: str) -> None:
         """Close both sides from the middle (the session was closed or its login ended)."""
