@@ -182,6 +182,9 @@ def test_admin_manages_users_through_the_api(app):
     weak = admin.post("/api/users", json={"username": "w", "password": "short",
                                           "role": "viewer"})
     assert weak.status_code == 400 and weak.get_json()["error"] == "weak_password"
+    newline = admin.post("/api/users", json={"username": "vic\n", "password": PASSWORD,
+                                             "role": "viewer"})
+    assert newline.status_code == 400 and newline.get_json()["error"] == "invalid_username"
     assert admin.patch("/api/users/vic", json={"role": "operator"}).get_json()["role"] == \
         "operator"
     assert admin.delete("/api/users/vic").status_code == 200

@@ -91,3 +91,20 @@ def test_example_config_is_valid_apart_from_its_key_path(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(example)
     assert all("cannot read key file" in e for e in info.value.errors), info.value.errors
+
+
+@pytest.mark.parametrize("where, name, value", [
+    ("service", "slug", "web\n"), ("service", "unit", "nginx.service\n"),
+    ("service", "tags", ["web\n"]), ("service", "timer", "web.timer\n"),
+    ("service", "allow", ["olga\n"]), ("host", "address", "10.0.0.5\n"),
+    ("host", "user", "recon\n"), ("host", "systemctl", "/usr/bin/systemctl\n"),
+    ("host", "terminal_user", "term\n"),
+])
+def test_a_trailing_newline_is_refused_like_any_other_bad_character(key, tmp_path, where,
+                                                                     name, value):
+    """`$` matches before a final newline: values that reach argv and sudoers lines are
+    matched whole (the newline once slipped through every pattern)."""
+    data = good(key)
+    table = data["services"][0] if where == "service" else data["hosts"]["web1"]
+    table[name] = value
+    assert any(f".{name}" in e for e in errors_of(data, tmp_path))

@@ -21,6 +21,7 @@ from recon.logs.query import (
     InvalidParameter,
     LogQuery,
     grep_pattern,
+    parse_cursor,
     parse_grep,
     parse_lines,
     parse_priority,
@@ -69,6 +70,8 @@ def test_priorities_lines_grep_and_cursor_are_checked():
         with pytest.raises(InvalidParameter):
             parse_grep(bad)
     assert CURSOR_RE.match(CURSOR) and not CURSOR_RE.match(CURSOR + ";x")
+    with pytest.raises(InvalidParameter):
+        parse_cursor(CURSOR + "\n")
 
 
 def test_grep_becomes_one_space_free_literal_pattern():

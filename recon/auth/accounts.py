@@ -72,7 +72,7 @@ def find_user(username: str) -> User | None:
 
 
 def create_user(username: str, password: str, role: str) -> User:
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         raise AccountError("invalid_username", f"username must match {USERNAME_RE.pattern}")
     _check_role(role)
     _check_password(password)
@@ -234,7 +234,7 @@ def end_sessions(user: User) -> None:
 
 def create_token(name: str, role: str) -> tuple[ApiToken, str]:
     """A new token; the raw value is returned once and never stored."""
-    if not USERNAME_RE.match(name):
+    if not USERNAME_RE.fullmatch(name):
         raise AccountError("invalid_name", f"token name must match {USERNAME_RE.pattern}")
     _check_role(role)
     if db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name)):

@@ -56,12 +56,12 @@ class Option:
         if not is_kind(value, self.kind):
             return refused
         if self.kind == "str" and (required and not value
-                                   or self.pattern and not self.pattern.match(value)):
+                                   or self.pattern and not self.pattern.fullmatch(value)):
             return refused
         if self.low is not None and not self.low <= value <= self.high:
             return refused
         if self.kind == "list":
-            if self.pattern and not all(self.pattern.match(item) for item in value):
+            if self.pattern and not all(self.pattern.fullmatch(item) for item in value):
                 return refused
             return [self.message(self.item_problem, item) for item in value
                     if self.choices and item not in self.choices]

@@ -86,9 +86,9 @@ def parse_time(name: str, raw: str | None) -> str | None:
     value = raw.strip()
     hint = (f"Use a journalctl time: ?{name}=-1h, -30min, today, yesterday, now, "
             f"2026-11-22 10:00 or 2026-11-22 10:00:00.")
-    if value in _WORDS or _RELATIVE.match(value) or _EPOCH.match(value):
+    if value in _WORDS or _RELATIVE.fullmatch(value) or _EPOCH.fullmatch(value):
         return value
-    m = _ABSOLUTE.match(value)
+    m = _ABSOLUTE.fullmatch(value)
     if m:
         date, clock = m.group(1), m.group(2)
         try:
@@ -100,7 +100,7 @@ def parse_time(name: str, raw: str | None) -> str | None:
                                    hint) from None
         # journalctl (252) rejects the ISO "T"; the space is its own form.
         return f"{date} {clock}" if clock else date
-    if _CLOCK.match(value):
+    if _CLOCK.fullmatch(value):
         try:
             datetime.strptime(value, "%H:%M:%S" if value.count(":") == 2 else "%H:%M")
         except ValueError:
@@ -126,7 +126,7 @@ def parse_grep(raw: str | None) -> str | None:
 def parse_cursor(raw: str | None, name: str = "cursor") -> str | None:
     if raw is None or raw == "":
         return None
-    if not CURSOR_RE.match(raw):
+    if not CURSOR_RE.fullmatch(raw):
         raise InvalidParameter(name, f"{name} is not a journal cursor",
                                "Pass the `cursor` of a line RECON returned (s=...;i=...;...).")
     return raw

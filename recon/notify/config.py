@@ -138,7 +138,7 @@ class _Reader:
             return ""
         if env_key in self.raw:
             var = self.string(env_key)
-            if not ENV_RE.match(var):
+            if not ENV_RE.fullmatch(var):
                 self.error(env_key, "must name an environment variable")
                 return ""
             value = self.env.get(var, "")
@@ -171,7 +171,7 @@ def parse_notify(raw: Any, env: dict[str, str], errors: list[str], src: Path,
 
 def _channel(name: str, r: _Reader, hosts: dict[str, Any],
              services: dict[str, Any]) -> ChannelConfig | None:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         r.errors.append(f"{r.where}: channel name must match {NAME_RE.pattern}")
     kind = r.raw.get("type")
     if kind not in TYPES:
@@ -187,7 +187,7 @@ def _channel(name: str, r: _Reader, hosts: dict[str, Any],
                   hosts=r.names("hosts", hosts, "host"))
     if kind in ("webhook", "slack"):
         url = r.secret("url", required=True)
-        if url and not URL_RE.match(url):
+        if url and not URL_RE.fullmatch(url):
             r.error("url", "must be an http:// or https:// URL")  # the value is not echoed
         values["url"] = url
         if kind == "webhook":
@@ -198,7 +198,7 @@ def _channel(name: str, r: _Reader, hosts: dict[str, Any],
 
 def _email(r: _Reader, values: dict[str, Any]) -> ChannelConfig:
     host = r.string("smtp_host")
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$", host):
+    if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$", host):
         r.error("smtp_host", "missing or not a hostname/IP address")
     port = r.raw.get("smtp_port", 587)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -214,11 +214,11 @@ def _email(r: _Reader, values: dict[str, Any]) -> ChannelConfig:
     if username and security == "none":
         r.error("security", "\"none\" would send the password in clear; use starttls or tls")
     sender = r.string("from")
-    if not EMAIL_RE.match(sender):
+    if not EMAIL_RE.fullmatch(sender):
         r.error("from", "missing or not an email address")
     to = r.raw.get("to", [])
     if (not isinstance(to, list) or not to
-            or not all(isinstance(a, str) and EMAIL_RE.match(a) for a in to)):
+            or not all(isinstance(a, str) and EMAIL_RE.fullmatch(a) for a in to)):
         r.error("to", "must be a non-empty list of email addresses")
         to = []
     ca_file = r.string("ca_file")
