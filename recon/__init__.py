@@ -102,12 +102,12 @@ def _install(app: Flask, config: ReconConfig) -> None:
         dashboard,
         errors,
         health,
-        logs,
         rolling,
         security,
         services,
     )
     from .extensions import cors, db, migrate
+    from .logs import routes as logs
     from .metrics import routes as metrics
     from .notify import routes as notify
     from .runtime import Runtime

@@ -15,7 +15,9 @@ from .auth.policy import current_user, may_act
 from .config import ACTIONS, RUN_ACTIONS, SETUP_ACTIONS, HostConfig, ServiceConfig
 from .extensions import db
 from .models import AuditEntry
+from .rolling.routes import ROLLING_ACTIONS
 from .runtime import runtime
+from .terminals.ttyd import TtydError, resolve_ttyd
 
 bp = Blueprint("dashboard", __name__)
 SETUP_LABELS = {"enable": "Enable at boot", "disable": "Disable at boot",
@@ -25,7 +27,6 @@ SETUP_LABELS = {"enable": "Enable at boot", "disable": "Disable at boot",
 @dataclass(frozen=True)
 class Panel:
     """What the dashboard shows for one service before its status arrives."""
-
     service: ServiceConfig
     actions: tuple[str, ...]  # start/stop/restart/reload this user may run, in ACTIONS order
     setup: tuple[str, ...]  # enable/disable/reset-failed/mask/unmask this user may run
@@ -47,7 +48,6 @@ def _panels() -> dict[str, list[Panel]]:
 def _rollable() -> dict[str, list[tuple[ServiceConfig, tuple[str, ...]]]]:
     """Per host, the services this user may include in a rolling action, with the rolling
     actions each allows."""
-    from .rolling.routes import ROLLING_ACTIONS
     user, grouped = current_user(), {}
     for svc in runtime().config.services.values():
         allowed = tuple(a for a in ROLLING_ACTIONS if a in svc.actions and may_act(user, svc, a))
@@ -58,7 +58,6 @@ def _rollable() -> dict[str, list[tuple[ServiceConfig, tuple[str, ...]]]]:
 
 def terminal_off(host: HostConfig) -> str:
     """Why terminals cannot open on ``host`` (known without asking it), or ""."""
-    from .terminals.ttyd import TtydError, resolve_ttyd
     if not host.terminal_user:
         return "Terminals are off for this host: no terminal_user is set in recon.toml"
     try:

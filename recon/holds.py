@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .extensions import db
 from .models import utcnow
 from .problem import ApiError
+from .terminals.ttyd import process_alive, process_id
 
 
 class HeldSlot(db.Model):
@@ -55,8 +56,6 @@ def _try(kind: str, user: str, owner: str) -> int | None:
 
 def acquire(kind: str, user: str) -> int:
     """A slot for one long request of ``user``, or a 429 ApiError naming the limit."""
-    from .terminals.ttyd import process_id
-
     owner = process_id()
     slot = _try(kind, user, owner)
     if slot is None and prune_dead():
@@ -84,8 +83,6 @@ def release(slot: int | None) -> None:
 
 def prune_dead() -> int:
     """Drop the slots of processes that no longer run; returns how many."""
-    from .terminals.ttyd import process_alive
-
     owners = set(db.session.scalars(sa.select(HeldSlot.owner).distinct()))
     dead = [o for o in owners if not process_alive(o)]
     if not dead:

@@ -12,19 +12,18 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from . import holds
 from .auth.models import LoginFailure, LoginSession
 from .extensions import db
 from .models import AuditEntry, utcnow
+from .rolling.models import RollingRun, RollingStep
+from .terminals.models import TerminalSession
 
 PRUNE_EVERY = 600.0
 
 
 def run_prune(now: datetime | None = None) -> Counter:
     """One pass in the current app context; returns deleted rows per kind."""
-    from . import holds
-    from .rolling.models import RollingRun, RollingStep
-    from .terminals.models import TerminalSession
-
     s = current_app.config["RECON"].settings
     now = now or utcnow()
     days = timedelta(days=1)

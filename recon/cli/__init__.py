@@ -10,15 +10,15 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
+from .. import prune
+from ..notify.routes import cli as notify_commands
+from ..terminals.cli import gc_command
+from . import accounts, onboarding
+from .monitor import monitor_command
+
 
 def init_app(app: Flask) -> None:
     """Add the ``recon`` command group with all its commands to the app's CLI."""
-    from .. import prune
-    from ..notify.routes import cli as notify_commands
-    from ..terminals.cli import gc_command
-    from . import accounts, onboarding
-    from .monitor import monitor_command
-
     recon = AppGroup("recon", help="RECON administration.")
     for command in (accounts.users, accounts.tokens, onboarding.keygen_cmd, onboarding.hosts,
                     onboarding.sudoers, onboarding.check_cmd, monitor_command, gc_command,

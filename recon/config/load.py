@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from ..notify.config import parse_notify
 from ..settings import SETTING_RANGES, Settings
 from .declare import read_options, unknown_keys
 from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
@@ -79,7 +80,7 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path,
         errors.append(f"{where}: expected a table")
         return None
     before = len(errors)
-    if not HOST_NAME_RE.match(name):
+    if not HOST_NAME_RE.fullmatch(name):
         errors.append(f"{where}: host name must match {HOST_NAME_RE.pattern}")
     unknown_keys(HostConfig, raw, where, errors)
     if isinstance(raw.get("host_key"), str):  # pasted from a .pub file, perhaps with its newline
@@ -142,10 +143,22 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
         host = _host(name, raw, base, errors, source, warnings, check_keys)
         if host is not None:
             hosts[name] = host
-    raw_services = data.get("services", [])
+    services = _services(data.get("services", []), raw_hosts, errors, warnings, source)
+    notify = parse_notify(data.get("notify", {}), env, errors, source, raw_hosts, services)
+    if errors:
+        raise ConfigError(source, errors)
+    return ReconConfig(source=source, hosts=hosts, services=services, settings=settings,
+                       demo=bool(data.get("demo", False)), notify=notify,
+                       warnings=tuple(warnings))
+
+
+def _services(raw_services: Any, raw_hosts: dict[str, Any], errors: list[str],
+              warnings: list[str], source: Path) -> dict[str, ServiceConfig]:
+    """The ``[[services]]`` array by slug: each checked, duplicates refused, and an ``allow``
+    entry that names no role warned about (it would silently match nobody)."""
     if not isinstance(raw_services, list):
         errors.append(f"{source}: services: expected an array of tables ([[services]])")
-        raw_services = []
+        return {}
     services: dict[str, ServiceConfig] = {}
     for i, raw in enumerate(raw_services):
         svc = _service(i, raw, raw_hosts, errors, source)
@@ -160,13 +173,7 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
                     ("role:viewer", "role:operator", "role:admin")):
                 warnings.append(f"{source}: services[{i}] ({svc.slug}).allow: {entry!r} names "
                                 "no role (roles: viewer, operator, admin); it matches nobody")
-    from ..notify.config import parse_notify
-    notify = parse_notify(data.get("notify", {}), env, errors, source, raw_hosts, services)
-    if errors:
-        raise ConfigError(source, errors)
-    return ReconConfig(source=source, hosts=hosts, services=services, settings=settings,
-                       demo=bool(data.get("demo", False)), notify=notify,
-                       warnings=tuple(warnings))
+    return services
 
 
 def load_config(path: Path, env: dict[str, str] | None = None, *,

@@ -20,6 +20,7 @@ from flask import Flask
 
 from .. import repair
 from ..extensions import db
+from ..notify.worker import start as start_notifier
 from .models import MonitorLease
 from .snapshot import prune, write_transaction
 from .supervisor import HostSupervisor
@@ -148,8 +149,7 @@ class Monitor:
                                  config.settings)
             self.supervisors[name] = sup
             sup.start()
-        from .. import notify
-        self.notifier = notify.start(self.app, self.owner)
+        self.notifier = start_notifier(self.app, self.owner)
 
     def _stop_supervisors(self) -> None:
         notifier, self.notifier = self.notifier, None

@@ -217,3 +217,11 @@ class Notifier:
             if not busy:
                 self._wake.wait(0.25)
                 self._wake.clear()
+
+
+def start(app: Flask, owner: str) -> Notifier | None:
+    """Start the notifier threads (the monitor calls this when it becomes the lease holder);
+    None when no channel is configured."""
+    if not app.extensions["recon"].config.notify:
+        return None
+    return Notifier(app, owner).start()

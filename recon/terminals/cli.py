@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from . import gc
+
 
 @click.command("gc")
 @with_appcontext
 def gc_command() -> None:
     """Close expired, idle, dead and orphaned terminal sessions (one pass)."""
-    from . import gc
-
     closed = gc.run_pass()
     total = sum(closed.values())
     detail = ", ".join(f"{n} {reason}" for reason, n in sorted(closed.items()))

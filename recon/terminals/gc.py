@@ -23,6 +23,7 @@ from flask import Flask
 
 from .. import audit
 from ..extensions import db
+from ..prune import PRUNE_EVERY, run_prune
 from . import manager, ttyd
 from .models import TerminalSession, aware, utcnow
 
@@ -78,7 +79,6 @@ def close_mine(reason: str = "shutdown") -> int:
 
 class Collector:
     """The GC thread of one process."""
-
     def __init__(self, app: Flask):
         self.app = app
         self.stop_event = threading.Event()
@@ -101,8 +101,6 @@ class Collector:
 
     def maybe_prune(self) -> None:
         """Retention pruning (recon.prune), at most every PRUNE_EVERY seconds."""
-        from ..prune import PRUNE_EVERY, run_prune
-
         if time.monotonic() - self.last_prune < PRUNE_EVERY and self.last_prune:
             return
         self.last_prune = time.monotonic()

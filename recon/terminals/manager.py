@@ -26,8 +26,9 @@ from ..auth.accounts import on_access_ended
 from ..config import HostConfig, Settings
 from ..extensions import db
 from ..problem import ApiError, NotFound
+from ..ssh.hostkeys import known_hosts_name
 from . import ttyd
-from .models import MODES, TerminalSession, bump, utcnow
+from .models import CLOSE_REASONS, MODES, TerminalCounter, TerminalSession, bump, utcnow
 
 log = logging.getLogger("recon.terminals")
 CREDENTIAL_USER = "recon"
@@ -195,7 +196,6 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
     sock = Path(sess.socket_path)
     pinned = None
     if host.host_key:
-        from ..ssh.hostkeys import known_hosts_name
         pinned = sock.with_suffix(".known_hosts")
         pinned.write_text(f"{known_hosts_name(host.address, host.port)} {host.host_key}\n")
     try:
@@ -277,7 +277,6 @@ def still_open(session_id: str) -> bool:
 
 
 def metrics() -> dict:
-    from .models import CLOSE_REASONS, TerminalCounter
 
     counters = {c.name: c.value for c in db.session.scalars(sa.select(TerminalCounter))}
     live = db.session.scalar(sa.select(sa.func.count()).select_from(TerminalSession).where(
