@@ -30,9 +30,14 @@ class Option:
     pattern: re.Pattern[str] | None = None  # of a string, or of each item of a list
     low: float | None = None
     high: float | None = None
-    choices: tuple[str, ...] = ()  # each item of a list is one of these
+    choices: tuple[str, ...] = ()  # the string, or each item of a list, is one of these
     problem: str = ""  # the message for a refused value
     item_problem: str = ""  # the message for each item not among the choices
+    # The message for a value of the wrong TOML type, which then counts as not given.
+    kind_problem: str = ""
+    # Must be given although the field has a default: the default serves the tables that share
+    # the dataclass but lack the key (an email channel needs smtp_host, a webhook has none).
+    required: bool = False
     example: Any = None  # recon.example.toml shows it instead of the default
     shown_default: str = ""  # the README's default cell, where the value says too little
     allowed: str = ""  # the README's allowed cell, where the pattern says too little
@@ -52,26 +57,29 @@ class Option:
             template = "must be between {low:g} and {high:g}"
         else:
             template = "expected " + self.kind
-        refused = [self.message(template, value)]
-        if not is_kind(value, self.kind):
-            return refused
-        if self.kind == "str" and (required and not value
-                                   or self.pattern and not self.pattern.fullmatch(value)):
-            return refused
-        if self.low is not None and not self.low <= value <= self.high:
-            return refused
+        if not is_kind(value, self.kind) or self._refuses(value, required):
+            return [self.message(template, value)]
+        return [self.message(self.item_problem, item) for item in value
+                if self.choices and item not in self.choices] if self.kind == "list" else []
+
+    def _refuses(self, value: Any, required: bool) -> bool:
+        """Whether a value of the right kind is refused as a whole."""
+        if self.kind in ("str", "list") and required and not value:
+            return True
         if self.kind == "list":
-            if self.pattern and not all(self.pattern.fullmatch(item) for item in value):
-                return refused
-            return [self.message(self.item_problem, item) for item in value
-                    if self.choices and item not in self.choices]
-        return []
+            return bool(self.pattern) and not all(self.pattern.fullmatch(v) for v in value)
+        if self.kind == "str":
+            return bool(self.pattern and not self.pattern.fullmatch(value)
+                        or self.choices and value not in self.choices)
+        return self.low is not None and not self.low <= value <= self.high
 
 
-def option(default: Any, doc: str, *, kind: str = "", **spec: Any) -> Any:
-    """A dataclass field that is also a recon.toml key (``REQUIRED``: no default)."""
+def option(default: Any, doc: str, *, kind: str = "", repr: bool = True, **spec: Any) -> Any:
+    """A dataclass field that is also a recon.toml key (``REQUIRED``: no default);
+    ``repr=False`` keeps a secret out of the dataclass's repr."""
     kind = kind or _KINDS.get(type(default), "str")
-    return field(default=default, metadata={"option": Option(doc, kind=kind, **spec)})
+    return field(default=default, repr=repr,
+                 metadata={"option": Option(doc, kind=kind, **spec)})
 
 
 def declared(cls: type) -> Iterator[tuple[str, Field, Option]]:
@@ -109,19 +117,21 @@ def read_options(cls: type, raw: dict[str, Any], where: str, errors: list[str], 
     """The values of ``cls``'s declared keys in ``raw`` by field name, defaults filled in; a
     refused key is reported to ``errors`` and left out.
 
-    ``name_types``: a value of the wrong TOML type is reported as "expected TYPE" and then
-    counts as missing (how host keys were always reported)."""
+    ``name_types``: a value of the wrong TOML type is reported as "expected TYPE" (where the
+    key declares no ``kind_problem``) and then counts as missing (how host keys were always
+    reported)."""
     values: dict[str, Any] = {}
     for key, f, opt in declared(cls):
         if f.name in skip or only is not None and f.name not in only:
             continue
-        required = f.default is MISSING
+        required = f.default is MISSING or opt.required
         if key not in raw and not required:
             values[f.name] = f.default
             continue
         value = raw.get(key)
-        if name_types and key in raw and not is_kind(value, opt.kind):
-            errors.append(f"{where}.{key}: expected {opt.kind}")
+        kind_problem = opt.kind_problem or (f"expected {opt.kind}" if name_types else "")
+        if kind_problem and key in raw and not is_kind(value, opt.kind):
+            errors.append(f"{where}.{key}: {kind_problem}")
             if not required:
                 continue
             value = None
