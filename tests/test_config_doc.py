@@ -8,8 +8,8 @@ import tomllib
 from pathlib import Path
 
 from recon.config import HostConfig, ServiceConfig, parse_config
-from recon.config.declare import REQUIRED, declared
 from recon.config.docs import COMMAND, example_toml, markdown_table
+from recon.declare import REQUIRED, declared
 
 ROOT = Path(__file__).resolve().parent.parent
 

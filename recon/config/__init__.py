@@ -5,8 +5,8 @@ checked against a strict pattern before the app starts. An invalid file refuses 
 all its errors listed, each naming the file and the key.
 
 Each host and service key is declared once, on its dataclass field (:mod:`.models`, with
-:func:`.declare.option`); the checks of :mod:`.load` and the README table and example file of
-:mod:`.docs` derive from those declarations. Value patterns and actions: :mod:`.patterns`.
+:func:`recon.declare.option`); the checks of :mod:`.load` and the README table and example file
+of :mod:`.docs` derive from those declarations. Value patterns and actions: :mod:`.patterns`.
 """
 
 from ..settings import SETTING_RANGES, Settings

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings
+from ..declare import REQUIRED, Option, declared
 from ..notify.config import EVENTS, NUMBERS
-from .declare import REQUIRED, Option, declared
 from .models import HostConfig, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[2]

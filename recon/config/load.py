@@ -8,9 +8,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from ..declare import read_options, unknown_keys
 from ..notify.config import parse_notify
 from ..settings import SETTING_RANGES, Settings
-from .declare import read_options, unknown_keys
 from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
 from .patterns import HOST_NAME_RE
 

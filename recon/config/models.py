@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..declare import REQUIRED, option
 from ..settings import Settings
-from .declare import REQUIRED, option
 from .patterns import (
     ACTIONS,
     ADDRESS_RE,
@@ -39,7 +39,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class HostConfig:
     """One SSH target, ``[hosts.NAME]``. Paths are the absolute paths of the tools *on that
-    host*. Each field but ``name`` is a key, declared with :func:`.declare.option`."""
+    host*. Each field but ``name`` is a key, declared with :func:`recon.declare.option`."""
 
     name: str  # the table's name, hosts.NAME
     address: str = option(REQUIRED, "hostname or IP", pattern=ADDRESS_RE,

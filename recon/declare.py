@@ -2,7 +2,13 @@
 
 :func:`option` puts the key's TOML name, its allowed values and its documentation into the
 field's metadata; :func:`read_options` checks a table against those declarations and
-:mod:`.docs` writes the README table and ``recon.example.toml`` from the same metadata.
+:mod:`recon.config.docs` writes the README tables and ``recon.example.toml`` from the same
+metadata.
+
+Used by :mod:`recon.config` (hosts, services) and :mod:`recon.notify.config` (channels), which
+:mod:`recon.config` imports: so this module lives beside both packages and imports nothing of
+RECON's (inside ``recon.config`` it closed an import cycle through the package's
+``__init__``).
 """
 
 from __future__ import annotations
