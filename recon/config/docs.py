@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import settings
 from ..declare import REQUIRED, Option, declared
-from ..notify.config import EVENTS, NUMBERS
+from ..notify.config import EVENTS, ChannelConfig
 from .models import HostConfig, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def example_toml() -> str:
         "# type = \"slack\"",
         "# url_env = \"RECON_SLACK_URL\"",
         f"# events = {_toml(EVENTS)}",
-        f"# for_seconds = {_toml(NUMBERS['for_seconds'][0])}",
+        f"# for_seconds = {_toml(ChannelConfig.for_seconds)}",
     ]
     return "\n".join(lines) + "\n"
 

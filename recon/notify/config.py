@@ -5,14 +5,23 @@ Three channel types: ``webhook`` (generic JSON, optional HMAC-SHA256 signature),
 STARTTLS and login). Secrets (URLs, the HMAC secret, the SMTP password) may come from the
 environment (``url_env = "RECON_SLACK_URL"``) and are never shown: the dataclass fields that
 hold them are left out of ``repr`` and the API lists channels without them.
+
+Each key is declared once (:func:`recon.declare.option`) on the table of keys it belongs to:
+:class:`ChannelKeys` (every channel), :class:`UrlKeys`, :class:`SignatureKeys` and
+:class:`SmtpKeys`; :data:`TABLES` says which tables each type has and :class:`ChannelConfig`
+holds them all. :func:`parse_notify` checks a channel against those declarations and the
+README's table (:mod:`recon.config.docs`) is made from them; only the rules between keys are
+written out here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..declare import REQUIRED, declared, option, read_options
 
 EVENTS = ("unit_failed", "unit_recovered", "host_unreachable", "host_back", "action_failed")
 TYPES = ("webhook", "slack", "email")
@@ -20,50 +29,107 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+# recon.config.patterns.ADDRESS_RE; importing it would run recon.config, which imports this.
+SMTP_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
 SMTP_SECURITY = ("starttls", "tls", "none")
 
-COMMON_KEYS = {"type", "events", "services", "hosts", "for_seconds", "group_seconds",
-               "resolve_seconds", "timeout", "max_attempts"}
-TYPE_KEYS = {
-    "webhook": {"url", "url_env", "secret", "secret_env"},
-    "slack": {"url", "url_env"},
-    "email": {"smtp_host", "smtp_port", "security", "username", "password", "password_env",
-              "from", "to", "ca_file"},
-}
-# (default, low, high) of the numeric keys
-NUMBERS: dict[str, tuple[float, float, float]] = {
-    "for_seconds": (60, 0, 86400),
-    "group_seconds": (600, 1, 86400),
-    "resolve_seconds": (60, 0, 86400),
-    "timeout": (10, 0.5, 120),
-    "max_attempts": (8, 1, 100),
+# The messages channels have always had (unlike host keys: "expected a number", not "number").
+_STRING = "expected a string"
+_NAMES = "expected a list of strings"
+_NUMBER = "expected a number"
+_RANGE = "{value!r} is out of range ({low:g} to {high:g})"
+_ENV = "must name an environment variable"
+
+
+@dataclass(frozen=True)
+class ChannelKeys:
+    """The keys of every channel."""
+
+    name: str  # the table's name, notify.NAME
+    type: str = option(REQUIRED, "what the channel sends: JSON to a `webhook`, a `slack` "
+                       "(or Mattermost) message, or an `email`", choices=TYPES,
+                       problem="unknown channel type {value!r} (one of {choices})")
+    events: frozenset[str] = option(
+        frozenset(EVENTS), "the events the channel is told about", choices=EVENTS,
+        problem=_NAMES, item_problem="unknown event {value!r} (one of {choices})",
+        shown_default="all five")
+    services: frozenset[str] = option(
+        frozenset(), "the services (slugs) the channel hears about; it cannot pick them by tag",
+        problem=_NAMES, shown_default="every service")
+    hosts: frozenset[str] = option(frozenset(), "the hosts the channel hears about",
+                                   problem=_NAMES, shown_default="every host")
+    for_seconds: float = option(60.0, "a host must be down this long before `host_unreachable` "
+                                "is sent", low=0, high=86400, problem=_RANGE,
+                                kind_problem=_NUMBER)
+    group_seconds: float = option(600.0, "the grouping window of a flapping unit: one message "
+                                  "per window", low=1, high=86400, problem=_RANGE,
+                                  kind_problem=_NUMBER)
+    resolve_seconds: float = option(60.0, "a failed unit is resolved once it stayed up this "
+                                    "long", low=0, high=86400, problem=_RANGE,
+                                    kind_problem=_NUMBER)
+    timeout: float = option(10.0, "seconds per delivery attempt", low=0.5, high=120,
+                            problem=_RANGE, kind_problem=_NUMBER)
+    # kind "number": a float was always accepted here (and truncated).
+    max_attempts: int = option(8, "attempts before a message is given up", kind="number",
+                               low=1, high=100, problem=_RANGE, kind_problem=_NUMBER)
+
+
+@dataclass(frozen=True)
+class UrlKeys:
+    """Where a webhook or Slack channel posts: ``url`` or ``url_env``, one of them."""
+
+    url: str = option("", "where messages are POSTed; a secret, so better `url_env`",
+                      repr=False, pattern=URL_RE, problem="must be an http:// or https:// URL",
+                      kind_problem=_STRING, shown_default="`url` or `url_env` required")
+    url_env: str = option("", "the environment variable that holds `url`", pattern=ENV_RE,
+                          problem=_ENV, kind_problem=_STRING)
+
+
+@dataclass(frozen=True)
+class SignatureKeys:
+    """A webhook's optional HMAC key."""
+
+    secret: str = option("", "signs each POST: `X-Recon-Signature: sha256=` and the hex "
+                         "HMAC-SHA256 of the body", repr=False, kind_problem=_STRING)
+    secret_env: str = option("", "the environment variable that holds `secret`", pattern=ENV_RE,
+                             problem=_ENV, kind_problem=_STRING)
+
+
+@dataclass(frozen=True)
+class SmtpKeys:
+    """An email channel's relay, login and addresses."""
+
+    smtp_host: str = option("", "the SMTP relay", required=True, pattern=SMTP_HOST_RE,
+                            problem="missing or not a hostname/IP address", kind_problem=_STRING)
+    smtp_port: int = option(587, "the relay's port", low=1, high=65535, problem="must be 1-65535")
+    security: str = option("starttls", "STARTTLS, SMTPS (`tls`) or plain text (`none`, only "
+                           "without a login)", choices=SMTP_SECURITY,
+                           problem="{value!r}: one of {choices}", kind_problem=_STRING)
+    username: str = option("", "the relay login (none if unset)", kind_problem=_STRING)
+    password: str = option("", "the login's password, needed with `username`; a secret, so "
+                           "better `password_env`", repr=False, kind_problem=_STRING)
+    password_env: str = option("", "the environment variable that holds `password`",
+                               pattern=ENV_RE, problem=_ENV, kind_problem=_STRING)
+    sender: str = option("", "the sender address", key="from", required=True, pattern=EMAIL_RE,
+                         problem="missing or not an email address", kind_problem=_STRING)
+    to: tuple[str, ...] = option((), "the recipients", required=True, pattern=EMAIL_RE,
+                                 problem="must be a non-empty list of email addresses")
+    ca_file: str = option("", "a CA bundle for a relay with a private CA (else the system's)",
+                          kind_problem=_STRING, allowed="a readable file")
+
+
+# The tables of keys of each type, in the order their keys are checked and documented.
+TABLES: dict[str, tuple[type, ...]] = {
+    "webhook": (ChannelKeys, UrlKeys, SignatureKeys),
+    "slack": (ChannelKeys, UrlKeys),
+    "email": (ChannelKeys, SmtpKeys),
 }
 
 
 @dataclass(frozen=True)
-class ChannelConfig:
-    """One validated channel. Secret fields are excluded from ``repr`` (logs, tracebacks)."""
-
-    name: str
-    type: str
-    events: frozenset[str]
-    services: frozenset[str] = frozenset()  # empty: every service
-    hosts: frozenset[str] = frozenset()  # empty: every host
-    for_seconds: float = 60.0  # host_unreachable only once the host is down this long
-    group_seconds: float = 600.0  # flapping: one message per window
-    resolve_seconds: float = 60.0  # a unit counts as recovered once up this long
-    timeout: float = 10.0
-    max_attempts: int = 8
-    url: str = field(default="", repr=False)
-    secret: str = field(default="", repr=False)
-    smtp_host: str = ""
-    smtp_port: int = 587
-    security: str = "starttls"
-    username: str = ""
-    password: str = field(default="", repr=False)
-    sender: str = ""
-    to: tuple[str, ...] = ()
-    ca_file: str = ""
+class ChannelConfig(SmtpKeys, SignatureKeys, UrlKeys, ChannelKeys):
+    """One validated channel; a key its type lacks keeps its default. Secret fields are
+    excluded from ``repr`` (logs, tracebacks)."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for scrubbing error texts before they are stored or logged."""
@@ -92,65 +158,6 @@ class ChannelConfig:
         return body
 
 
-class _Reader:
-    """Collects a channel's errors, each naming the file and the key."""
-
-    def __init__(self, name: str, raw: dict[str, Any], env: dict[str, str],
-                 errors: list[str], src: Path):
-        self.where, self.raw, self.env, self.errors = f"{src}: notify.{name}", raw, env, errors
-
-    def error(self, key: str, message: str) -> None:
-        self.errors.append(f"{self.where}.{key}: {message}")
-
-    def string(self, key: str, default: str = "") -> str:
-        value = self.raw.get(key, default)
-        if not isinstance(value, str):
-            self.error(key, "expected a string")
-            return default
-        return value
-
-    def names(self, key: str, known: dict[str, Any] | tuple[str, ...], what: str) -> frozenset:
-        value = self.raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.error(key, "expected a list of strings")
-            return frozenset()
-        for v in value:
-            if v not in known:
-                self.error(key, f"unknown {what} {v!r}"
-                           + (f" (one of {', '.join(known)})" if isinstance(known, tuple) else ""))
-        return frozenset(value)
-
-    def number(self, key: str) -> float:
-        default, lo, hi = NUMBERS[key]
-        value = self.raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(key, "expected a number")
-            return default
-        if not lo <= value <= hi:
-            self.error(key, f"{value!r} is out of range ({lo:g} to {hi:g})")
-        return float(value)
-
-    def secret(self, key: str, *, required: bool) -> str:
-        """``key`` from the file or ``key_env`` from the environment (one of them)."""
-        env_key = f"{key}_env"
-        if key in self.raw and env_key in self.raw:
-            self.error(key, f"give {key} or {env_key}, not both")
-            return ""
-        if env_key in self.raw:
-            var = self.string(env_key)
-            if not ENV_RE.fullmatch(var):
-                self.error(env_key, "must name an environment variable")
-                return ""
-            value = self.env.get(var, "")
-            if not value:
-                self.error(env_key, f"environment variable {var} is not set")
-            return value
-        value = self.string(key)
-        if required and not value:
-            self.error(key, f"missing (or set {env_key} to an environment variable's name)")
-        return value
-
-
 def parse_notify(raw: Any, env: dict[str, str], errors: list[str], src: Path,
                  hosts: dict[str, Any], services: dict[str, Any]) -> dict[str, ChannelConfig]:
     """Validate every ``[notify.NAME]`` table; problems are appended to ``errors``."""
@@ -163,67 +170,75 @@ def parse_notify(raw: Any, env: dict[str, str], errors: list[str], src: Path,
             errors.append(f"{src}: notify.{name}: expected a table")
             continue
         before = len(errors)
-        channel = _channel(name, _Reader(name, table, env, errors, src), hosts, services)
-        if len(errors) == before and channel is not None:
-            channels[name] = channel
+        where = f"{src}: notify.{name}"
+        values = _channel(name, table, where, env, errors, {"hosts": hosts, "services": services})
+        if len(errors) == before and values is not None:
+            channels[name] = ChannelConfig(name=name, **values)
     return channels
 
 
-def _channel(name: str, r: _Reader, hosts: dict[str, Any],
-             services: dict[str, Any]) -> ChannelConfig | None:
+def _channel(name: str, raw: dict[str, Any], where: str, env: dict[str, str],
+             errors: list[str], known: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The checked values of one channel (``None``: its type is unknown)."""
     if not NAME_RE.fullmatch(name):
-        r.errors.append(f"{r.where}: channel name must match {NAME_RE.pattern}")
-    kind = r.raw.get("type")
-    if kind not in TYPES:
-        r.error("type", f"unknown channel type {kind!r} (one of {', '.join(TYPES)})")
+        errors.append(f"{where}: channel name must match {NAME_RE.pattern}")
+    values = read_options(ChannelKeys, raw, where, errors, only=("type",))
+    if "type" not in values:
         return None
-    for key in sorted(set(r.raw) - COMMON_KEYS - TYPE_KEYS[kind]):
-        r.error(key, f"unknown key for a {kind} channel")
-    events = r.names("events", EVENTS, "event") if "events" in r.raw else frozenset(EVENTS)
-    values: dict[str, Any] = {k: r.number(k) for k in NUMBERS}
-    values["max_attempts"] = int(values["max_attempts"])
-    values.update(name=name, type=kind, events=events,
-                  services=r.names("services", services, "service"),
-                  hosts=r.names("hosts", hosts, "host"))
-    if kind in ("webhook", "slack"):
-        url = r.secret("url", required=True)
-        if url and not URL_RE.fullmatch(url):
-            r.error("url", "must be an http:// or https:// URL")  # the value is not echoed
-        values["url"] = url
-        if kind == "webhook":
-            values["secret"] = r.secret("secret", required=False)
-        return ChannelConfig(**values)
-    return _email(r, values)
+    kind, tables = values["type"], TABLES[values["type"]]
+    keys = [key for table in tables for key, _, _ in declared(table)]
+    errors.extend(f"{where}.{key}: unknown key for a {kind} channel"
+                  for key in sorted(set(raw) - set(keys)))
+    # A secret KEY may be given as KEY_env instead; which of the two was given decides what is
+    # checked, so the pairs are read apart from the rest.
+    secrets = [key.removesuffix("_env") for key in keys if key.endswith("_env")]
+    pairs = {*secrets, *(f"{key}_env" for key in secrets)}
+    for table in tables:
+        values.update(read_options(table, raw, where, errors, skip=("type", *pairs)))
+    for key in ("services", "hosts"):
+        if values.get(key):  # a list of strings: do they name configured ones?
+            errors.extend(f"{where}.{key}: unknown {key.removesuffix('s')} {v!r}"
+                          for v in raw[key] if v not in known[key])
+    for key in secrets:
+        # The URL is what a channel is for; a password only goes with a login.
+        required = key == "url" or key == "password" and bool(values.get("username"))
+        given = _secret(key, raw, env, where, errors, required=required)
+        values.update(read_options(ChannelConfig, given, where, errors,
+                                   only=(key, f"{key}_env")))
+    if kind == "email":
+        _login_and_ca(values, where, errors)
+    return values
 
 
-def _email(r: _Reader, values: dict[str, Any]) -> ChannelConfig:
-    host = r.string("smtp_host")
-    if not re.fullmatch(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$", host):
-        r.error("smtp_host", "missing or not a hostname/IP address")
-    port = r.raw.get("smtp_port", 587)
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        r.error("smtp_port", "must be 1-65535")
-        port = 587
-    security = r.string("security", "starttls")
-    if security not in SMTP_SECURITY:
-        r.error("security", f"{security!r}: one of {', '.join(SMTP_SECURITY)}")
-    username = r.string("username")
-    password = r.secret("password", required=bool(username))
+def _secret(key: str, raw: dict[str, Any], env: dict[str, str], where: str, errors: list[str],
+            *, required: bool) -> dict[str, Any]:
+    """``key`` as given: in the file, or in the environment variable ``key_env`` names (one of
+    them). The variable's value stands in for ``key`` so that it is checked the same way."""
+    env_key = f"{key}_env"
+    if key in raw and env_key in raw:
+        errors.append(f"{where}.{key}: give {key} or {env_key}, not both")
+        return {}
+    if env_key in raw:
+        var = read_options(ChannelConfig, raw, where, errors, only=(env_key,)).get(env_key)
+        value = env.get(var, "") if var else ""
+        if var and not value:
+            errors.append(f"{where}.{env_key}: environment variable {var} is not set")
+        return {env_key: var, key: value} if value else {}
+    value = raw.get(key, "")
+    if required and not (isinstance(value, str) and value):
+        errors.append(f"{where}.{key}: missing (or set {env_key} to an environment variable's "
+                      "name)")
+    # Empty is not given: "missing" says it, the URL pattern need not refuse it a second time.
+    return {} if value == "" else {key: value}
+
+
+def _login_and_ca(values: dict[str, Any], where: str, errors: list[str]) -> None:
+    username, password = values.get("username", ""), values.get("password", "")
     if password and not username:
-        r.error("username", "missing (a password was given)")
-    if username and security == "none":
-        r.error("security", "\"none\" would send the password in clear; use starttls or tls")
-    sender = r.string("from")
-    if not EMAIL_RE.fullmatch(sender):
-        r.error("from", "missing or not an email address")
-    to = r.raw.get("to", [])
-    if (not isinstance(to, list) or not to
-            or not all(isinstance(a, str) and EMAIL_RE.fullmatch(a) for a in to)):
-        r.error("to", "must be a non-empty list of email addresses")
-        to = []
-    ca_file = r.string("ca_file")
+        errors.append(f"{where}.username: missing (a password was given)")
+    if username and values.get("security") == "none":
+        errors.append(f"{where}.security: \"none\" would send the password in clear; use "
+                      "starttls or tls")
+    ca_file = values.get("ca_file", "")
     if ca_file and not Path(ca_file).is_file():
-        r.error("ca_file", f"cannot read {ca_file}")
-    return ChannelConfig(**values, smtp_host=host, smtp_port=port, security=security,
-                         username=username, password=password, sender=sender, to=tuple(to),
-                         ca_file=ca_file)
+        errors.append(f"{where}.ca_file: cannot read {ca_file}")
