@@ -1,5 +1,6 @@
-"""Host and service keys are declared once (recon/config/models.py); the README's table and
-recon.example.toml are made from that declaration and cannot drift from it."""
+"""Host and service keys are declared once (recon/config/models.py), notification channel keys
+too (recon/notify/config.py); the README's tables and recon.example.toml are made from those
+declarations and cannot drift from them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import tomllib
 from pathlib import Path
 
 from recon.config import HostConfig, ServiceConfig, parse_config
-from recon.config.docs import COMMAND, example_toml, markdown_table
+from recon.config.docs import COMMAND, example_toml, generated, markdown_table, notify_table
 from recon.declare import REQUIRED, declared
+from recon.notify.config import TABLES, TYPES, ChannelKeys
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +23,24 @@ def test_the_readme_config_table_is_the_declared_one():
     assert documented == markdown_table(), (
         f"README.md's host and service table differs from recon/config/models.py; run `{COMMAND}`"
         " or paste this between the config markers:\n" + markdown_table())
+
+
+def test_the_readme_notify_table_is_the_declared_one():
+    text = (ROOT / "README.md").read_text()
+    begin, end = "<!-- notify:begin -->\n", "<!-- notify:end -->"
+    documented = text[text.index(begin) + len(begin):text.index(end)]
+    assert documented == notify_table(), (
+        f"README.md's notification channel table differs from recon/notify/config.py; run "
+        f"`{COMMAND}` or paste this between the notify markers:\n" + notify_table())
+
+
+def test_the_write_command_fills_in_the_notify_table(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    begin, end = "<!-- notify:begin -->\n", "<!-- notify:end -->"
+    stale = readme[:readme.index(begin) + len(begin)] + "| old |\n" + readme[readme.index(end):]
+    (tmp_path / "README.md").write_text(stale)
+    rewritten = generated(tmp_path)[tmp_path / "README.md"]
+    assert "| old |" not in rewritten and notify_table() in rewritten
 
 
 def test_the_example_config_is_the_generated_one_and_parses():
@@ -51,3 +71,17 @@ def test_every_key_has_a_doc_and_its_default_and_example_pass_its_own_check():
                     continue
                 toml_value = list(value) if isinstance(value, (frozenset, tuple)) else value
                 assert opt.problems(toml_value, f.default is REQUIRED) == [], (key, value)
+
+
+def test_every_channel_type_has_the_common_keys_and_every_channel_key_a_valid_default():
+    assert tuple(TABLES) == TYPES  # the types `type` allows are the types with tables
+    assert all(tables[0] is ChannelKeys for tables in TABLES.values())
+    for tables in TABLES.values():
+        for key, f, opt in (row for table in tables for row in declared(table)):
+            assert opt.doc, key
+            # "" is a key left unset (a secret, a variable's name, a login); a required key's
+            # default only fills the field for the types without that key.
+            if f.default is REQUIRED or f.default == "" or opt.required:
+                continue
+            toml_value = list(f.default) if isinstance(f.default, frozenset) else f.default
+            assert opt.problems(toml_value, False) == [], (key, f.default)

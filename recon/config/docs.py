@@ -1,4 +1,5 @@
-"""The README's configuration tables and ``recon.example.toml``, made from the declarations.
+"""The README's configuration tables (settings; hosts and services; notification channels) and
+``recon.example.toml``, made from the declarations.
 
 ``python -m recon.config.docs --write`` rewrites the README blocks between their markers and
 the example file; without ``--write`` it lists what is out of date (exit status 1).
@@ -16,7 +17,7 @@ from typing import Any
 
 from .. import settings
 from ..declare import REQUIRED, Option, declared
-from ..notify.config import EVENTS, ChannelConfig
+from ..notify.config import EVENTS, TABLES, ChannelConfig
 from .models import HostConfig, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,9 +51,9 @@ def _ordered(value: Any, opt: Option) -> list[Any]:
 def _default_cell(default: Any, opt: Option) -> str:
     if opt.shown_default:
         return opt.shown_default
-    if default is REQUIRED:
+    if default is REQUIRED or opt.required:
         return "required"
-    if default is None or default in ((), frozenset()):
+    if default is None or default in ((), frozenset(), ""):
         return "—"
     if isinstance(default, bool):
         return _code(str(default).lower())
@@ -67,7 +68,8 @@ def _allowed_cell(opt: Option) -> str:
     if opt.allowed:
         return opt.allowed
     if opt.choices:
-        return "each one of " + " ".join(_code(c) for c in opt.choices)
+        return ("each " if opt.kind == "list" else "") + "one of " + " ".join(
+            _code(c) for c in opt.choices)
     if opt.pattern:
         return ("each " if opt.kind == "list" else "") + _code(opt.pattern.pattern)
     if opt.low is not None:
@@ -81,6 +83,19 @@ def markdown_table() -> str:
     for prefix, cls in (("hosts.NAME.", HostConfig), ("services[].", ServiceConfig)):
         for key, f, opt in declared(cls):
             rows.append(f"| `{prefix}{key}` | {_default_cell(f.default, opt)} | "
+                        f"{_allowed_cell(opt)} | {opt.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+def notify_table() -> str:
+    """The README's table of ``[notify.NAME]`` keys, with the channel types that have each."""
+    rows = ["| key | channels | default | allowed | meaning |", "|---|---|---|---|---|"]
+    tables = list(dict.fromkeys(table for types in TABLES.values() for table in types))
+    for table in tables:
+        types = [kind for kind, kind_tables in TABLES.items() if table in kind_tables]
+        channels = "all" if len(types) == len(TABLES) else " ".join(map(_code, types))
+        for key, f, opt in declared(table):
+            rows.append(f"| `{key}` | {channels} | {_default_cell(f.default, opt)} | "
                         f"{_allowed_cell(opt)} | {opt.doc} |")
     return "\n".join(rows) + "\n"
 
@@ -165,6 +180,7 @@ def generated(root: Path = ROOT) -> dict[Path, str]:
     readme = (root / "README.md").read_text()
     readme = _with_block(readme, "settings", settings.markdown_table())
     readme = _with_block(readme, "config", markdown_table())
+    readme = _with_block(readme, "notify", notify_table())
     return {root / "README.md": readme, root / "recon.example.toml": example_toml()}
 
 

@@ -89,8 +89,8 @@ class UrlKeys:
 class SignatureKeys:
     """A webhook's optional HMAC key."""
 
-    secret: str = option("", "signs each POST: `X-Recon-Signature: sha256=` and the hex "
-                         "HMAC-SHA256 of the body", repr=False, kind_problem=_STRING)
+    secret: str = option("", "with it each POST carries `X-Recon-Signature: sha256=<hex "
+                         "HMAC-SHA256 of the body>`", repr=False, kind_problem=_STRING)
     secret_env: str = option("", "the environment variable that holds `secret`", pattern=ENV_RE,
                              problem=_ENV, kind_problem=_STRING)
 
@@ -99,11 +99,12 @@ class SignatureKeys:
 class SmtpKeys:
     """An email channel's relay, login and addresses."""
 
-    smtp_host: str = option("", "the SMTP relay", required=True, pattern=SMTP_HOST_RE,
+    smtp_host: str = option("", "the SMTP relay's hostname or IP", required=True,
+                            pattern=SMTP_HOST_RE,
                             problem="missing or not a hostname/IP address", kind_problem=_STRING)
     smtp_port: int = option(587, "the relay's port", low=1, high=65535, problem="must be 1-65535")
-    security: str = option("starttls", "STARTTLS, SMTPS (`tls`) or plain text (`none`, only "
-                           "without a login)", choices=SMTP_SECURITY,
+    security: str = option("starttls", "`starttls` (upgrades the connection), `tls` (SMTPS) "
+                           "or `none` (plain text: only without a login)", choices=SMTP_SECURITY,
                            problem="{value!r}: one of {choices}", kind_problem=_STRING)
     username: str = option("", "the relay login (none if unset)", kind_problem=_STRING)
     password: str = option("", "the login's password, needed with `username`; a secret, so "
