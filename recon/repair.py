@@ -12,8 +12,11 @@ from .rolling import runner as rolling
 
 
 def close_interrupted(now: datetime | None = None) -> int:
-    """Audit entries of actions whose process died are closed as ``interrupted``; a rolling
-    action's stay open while its runner keeps its heartbeat. Returns how many were closed."""
+    """Work whose process died ends as ``interrupted``: rolling actions whose runner went
+    silent, then audit entries of actions that can no longer be running (a rolling action's
+    stay open while its runner keeps its heartbeat). Returns how many audit entries closed."""
     now = now or datetime.now(UTC)
-    live = rolling.live_run_ids(current_app.config["RECON"], now.timestamp())
+    config = current_app.config["RECON"]
+    rolling.finish_stale_runs(config, now.timestamp())
+    live = rolling.live_run_ids(config, now.timestamp())
     return audit.close_interrupted(now, live_groups=live)

@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=64)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Alembic announces each of its plugins at INFO: noise before the lines that matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     target = None
     from .served import instance_path
     instance = instance_path()

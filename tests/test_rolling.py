@@ -294,3 +294,41 @@ def test_a_long_rolling_action_keeps_its_audit_entries_open_while_its_runner_liv
         db.session.commit()
         assert repair.close_interrupted() == 1
         assert db.session.get(AuditEntry, group.id).error == "interrupted"
+
+
+def test_a_run_whose_process_died_is_ended_by_the_repair_not_by_a_read(make_app, target_info):
+    """Reads never write: the monitor leader's repair ends the run, skips what it had not
+    begun and closes its audit entry; every worker then reads the same ended run."""
+    import time
+
+    from recon import audit, repair
+    from recon.extensions import db
+    from recon.models import AuditEntry
+    from recon.rolling.models import RollingRun, RollingStep
+
+    app = make_app([target_info], monitor=False)
+    with app.app_context():
+        now = time.time()
+        entry = audit.begin("rolling.restart", actor="olga")
+        run = RollingRun(action="restart", actor="olga", selection="services", state="running",
+                         created_at=now - 3600, heartbeat_at=now - 3600, audit_id=entry)
+        db.session.add(run)
+        db.session.flush()
+        db.session.add_all([
+            RollingStep(run_id=run.id, position=0, service="demo-web", host="demo",
+                        unit="demo-web.service", state="ok"),
+            RollingStep(run_id=run.id, position=1, service="demo-worker", host="demo",
+                        unit="demo-worker.service", state="pending")])
+        db.session.commit()
+        run_id = run.id
+    client = client_for(app, "operator")
+    assert client.get(f"/api/actions/{run_id}").get_json()["state"] == "running"
+    with app.app_context():
+        assert db.session.get(RollingRun, run_id).state == "running"  # the read wrote nothing
+        repair.close_interrupted()
+    shown = client.get(f"/api/actions/{run_id}").get_json()
+    assert (shown["state"], shown["error"]) == ("interrupted", "interrupted")
+    assert [s["state"] for s in shown["steps"]] == ["ok", "skipped"]
+    with app.app_context():
+        closed = db.session.get(AuditEntry, entry)
+        assert closed.success is False and closed.error == "interrupted"

@@ -71,9 +71,8 @@ class HostConfig:
                                     "auth", low=0.1, high=120)
     command_timeout: float = option(10.0, "seconds; a command cut off is also ended on the host",
                                     low=0.5, high=600)
-    # kind "number": a float was always accepted here (and truncated).
     max_channels: int = option(6, "commands in flight per host (sshd's MaxSessions is 10)",
-                               kind="number", low=1, high=9)
+                               low=1, high=9)
     # Terminals must not be able to do what RECON's automation may, hence a separate login.
     terminal_user: str | None = option(
         None, "a second login for browser terminals, with no RECON sudo rules (see Terminals); "

@@ -129,8 +129,9 @@ class Monitor:
             self._stop.wait(RENEW_SECONDS)
 
     def _repair(self) -> None:
-        """The leader's background repairs: audit entries of a dashboard that died mid-action
-        closed as interrupted (every ``REPAIR_SECONDS``), history pruned (hourly)."""
+        """The leader's background repairs: rolling actions and audit entries of a dashboard
+        that died mid-action end as interrupted (every ``REPAIR_SECONDS``), history pruned
+        (hourly)."""
         now = time.time()
         if now - self._last_repair >= REPAIR_SECONDS:
             repair.close_interrupted()

@@ -149,11 +149,8 @@ def start_run():
 
 
 def _view(run: RollingRun) -> dict[str, Any]:
-    stale = runner.stale_after(runtime().config)
-    if run.state == "running" and time.time() - run.heartbeat_at > stale:
-        with db.session.no_autoflush:
-            runner._finish_run(run.id, "interrupted", "interrupted",
-                               "the dashboard process running it stopped")
+    """The run as stored (a run whose process died is ended by the monitor leader's repair,
+    recon.repair, not by a read)."""
     steps = list(db.session.scalars(sa.select(RollingStep).where(RollingStep.run_id == run.id)
                                     .order_by(RollingStep.position)))
     return run.to_dict(steps)

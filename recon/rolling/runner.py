@@ -40,6 +40,17 @@ def stale_after(config) -> float:
     return audit.longest_action_seconds(config) + HEARTBEAT_SECONDS + 30
 
 
+def finish_stale_runs(config, now: float) -> int:
+    """Runs whose runner went silent (its process died) end as ``interrupted``: steps not
+    begun are skipped and the run's audit entry is closed. Returns how many ended."""
+    stale = list(db.session.scalars(sa.select(RollingRun.id).where(
+        RollingRun.state == "running", RollingRun.heartbeat_at < now - stale_after(config))))
+    for run_id in stale:
+        _finish_run(run_id, "interrupted", "interrupted",
+                    "the dashboard process running it stopped")
+    return len(stale)
+
+
 def live_run_ids(config, now: float) -> sa.Select:
     """Ids of running runs whose runner still beats (their audit entries are not stale)."""
     return sa.select(RollingRun.id).where(RollingRun.state == "running",
