@@ -40,7 +40,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ReconError)
     def _recon_error(exc: ReconError):
-        return error_response(error_body(exc), exc.status)
+        resp, status = error_response(error_body(exc), exc.status)
+        if exc.retry_after is not None:
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp, status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -17,11 +17,15 @@ class ReconError(Exception):
     status = 500
     code = "error"
     hint = "See the dashboard's log."
+    # Seconds after which a retry may succeed (sent as the Retry-After header), if known.
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, hint: str | None = None, status: int | None = None,
-                 code: str | None = None, **extra: Any):
+                 code: str | None = None, retry_after: int | None = None, **extra: Any):
         super().__init__(message)
         self.message = message
+        if retry_after is not None:
+            self.retry_after = retry_after
         if hint is not None:
             self.hint = hint
         if status is not None:
@@ -38,8 +42,10 @@ class ReconError(Exception):
 class ApiError(ReconError):
     """A request RECON refuses, with its status and code given where it is raised."""
 
-    def __init__(self, status: int, code: str, message: str, hint: str, **extra: Any):
-        super().__init__(message, hint=hint, status=status, code=code, **extra)
+    def __init__(self, status: int, code: str, message: str, hint: str,
+                 retry_after: int | None = None, **extra: Any):
+        super().__init__(message, hint=hint, status=status, code=code,
+                         retry_after=retry_after, **extra)
 
 
 class InvalidParameter(ReconError, ValueError):

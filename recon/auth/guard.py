@@ -11,9 +11,10 @@ import hmac
 import secrets
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 
 from ..extensions import db
+from ..problem import ApiError
 from ..security import peer_address
 from .accounts import find_user, session_row, session_user, token_principal
 from .models import ApiToken
@@ -73,10 +74,6 @@ def _principal() -> Principal | None:
     return None
 
 
-def _refuse(status: int, code: str, message: str, hint: str):
-    return jsonify({"error": code, "message": message, "hint": hint}), status
-
-
 def _wants_json() -> bool:
     path = request.path
     if path.startswith("/api/") or path == "/metrics" or (
@@ -92,14 +89,14 @@ def authenticate():
     principal = _principal()
     if principal is None:
         if _wants_json():
-            return _refuse(401, "unauthenticated", "log in or send an API token",
+            raise ApiError(401, "unauthenticated", "log in or send an API token",
                            "Send `Authorization: Bearer <token>` (flask --app wsgi recon "
                            "tokens add NAME) or log in at /login.")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     g.principal = principal
     g.actor = principal.username
     if principal.via == "session" and request.method not in SAFE_METHODS and not csrf_ok():
-        return _refuse(403, "csrf_failed", "missing or wrong CSRF token",
+        raise ApiError(403, "csrf_failed", "missing or wrong CSRF token",
                        "Reload the page; scripts should use an API token instead of a cookie.")
     return None
 

@@ -33,8 +33,8 @@ UNIT_SUFFIXES = (
 # systemd's own rule, minus the backslash escapes (they would need escaping in sudoers too).
 _UNIT_NAME = r"^[A-Za-z0-9_:][A-Za-z0-9:_.@-]{0,240}\."
 UNIT_RE = re.compile(_UNIT_NAME + "(" + "|".join(UNIT_SUFFIXES) + r")$")
-# \Z, unlike $, refuses a trailing newline (as the UNIT_RE-plus-endswith check it replaces).
-TIMER_RE = re.compile(_UNIT_NAME + r"timer\Z")
+# Patterns are matched whole (fullmatch), so `$` here admits no trailing newline.
+TIMER_RE = re.compile(_UNIT_NAME + r"timer$")
 # A display name: not blank, at most 100 characters.
 DISPLAY_NAME_RE = re.compile(r"(?=.*\S).{1,100}\Z", re.S)
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")

@@ -167,10 +167,8 @@ def service_logs_stream(slug: str):
             state.hub.release(slug)
             raise
     if refused:
-        resp = jsonify({"error": "too_many_streams", "message": refused,
-                        "hint": "Close a log view in another tab, or retry in a moment."})
-        resp.headers["Retry-After"] = "5"
-        return resp, 429
+        raise ApiError(429, "too_many_streams", refused,
+                       "Close a log view in another tab, or retry in a moment.", retry_after=5)
     settings = rt.config.settings
     stream = LogStream(state.hub, slug, host, mode, settings.log_stream_keepalive_seconds,
                        client_socket(request.environ))
