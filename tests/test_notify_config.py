@@ -42,7 +42,7 @@ def test_bad_channels_are_all_reported_with_file_and_key(key, tmp_path):  # noqa
     errors = errors_of(with_notify(key, {
         "a": {"type": "pager"},
         "b": {"type": "webhook", "url": "ftp://x", "events": ["unit_exploded"],
-              "services": ["nope"], "for_seconds": -1, "colour": "red"},
+              "services": ["nope"], "for_seconds": -1, "colour": "red", "max_attempts": 2.5},
         "c": {"type": "slack", "url_env": "MISSING_VAR"},
         "d": {"type": "email", "smtp_host": "smtp", "username": "u", "from": "nobody",
               "to": []},
@@ -54,6 +54,7 @@ def test_bad_channels_are_all_reported_with_file_and_key(key, tmp_path):  # noqa
     assert "notify.b.services: unknown service 'nope'" in text
     assert "notify.b.for_seconds: -1 is out of range" in text
     assert "notify.b.colour: unknown key for a webhook channel" in text
+    assert "notify.b.max_attempts: expected a whole number" in text
     assert "notify.c.url_env: environment variable MISSING_VAR is not set" in text
     assert "notify.d.password: missing" in text and "notify.d.from:" in text
     assert "notify.d.to: must be a non-empty list" in text

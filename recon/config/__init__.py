@@ -9,10 +9,7 @@ Each host and service key is declared once, on its dataclass field (:mod:`.model
 of :mod:`.docs` derive from those declarations. Value patterns and actions: :mod:`.patterns`.
 """
 
-from ..settings import SETTING_RANGES, Settings
-from .load import load_config, normalize_unit, parse_config
-from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
-from .patterns import (
+from ..patterns import (
     ACTIONS,
     ADDRESS_RE,
     ADMIN_ACTIONS,
@@ -30,6 +27,9 @@ from .patterns import (
     UNIT_SUFFIXES,
     USER_RE,
 )
+from ..settings import SETTING_RANGES, Settings
+from .load import load_config, normalize_unit, parse_config
+from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
 
 __all__ = [
     "ACTIONS", "ADDRESS_RE", "ADMIN_ACTIONS", "ALLOW_RE", "DEFAULT_ACTIONS", "HOST_NAME_RE",

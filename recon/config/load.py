@@ -10,9 +10,9 @@ from typing import Any
 
 from ..declare import read_options, unknown_keys
 from ..notify.config import parse_notify
+from ..patterns import HOST_NAME_RE
 from ..settings import SETTING_RANGES, Settings
 from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
-from .patterns import HOST_NAME_RE
 
 
 def normalize_unit(unit: str) -> str:

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..declare import REQUIRED, option
-from ..settings import Settings
-from .patterns import (
+from ..patterns import (
     ACTIONS,
     ADDRESS_RE,
     ALLOW_RE,
@@ -22,6 +21,7 @@ from .patterns import (
     UNIT_RE,
     USER_RE,
 )
+from ..settings import Settings
 
 _ABSOLUTE = "must be an absolute path"
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..declare import REQUIRED, declared, option, read_options
+from ..patterns import ADDRESS_RE
 
 EVENTS = ("unit_failed", "unit_recovered", "host_unreachable", "host_back", "action_failed")
 TYPES = ("webhook", "slack", "email")
@@ -29,8 +30,6 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
-# recon.config.patterns.ADDRESS_RE; importing it would run recon.config, which imports this.
-SMTP_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")
 SMTP_SECURITY = ("starttls", "tls", "none")
 
 # The messages channels have always had (unlike host keys: "expected a number", not "number").
@@ -69,9 +68,9 @@ class ChannelKeys:
                                     kind_problem=_NUMBER)
     timeout: float = option(10.0, "seconds per delivery attempt", low=0.5, high=120,
                             problem=_RANGE, kind_problem=_NUMBER)
-    # kind "number": a float was always accepted here (and truncated).
-    max_attempts: int = option(8, "attempts before a message is given up", kind="number",
-                               low=1, high=100, problem=_RANGE, kind_problem=_NUMBER)
+    max_attempts: int = option(8, "attempts before a message is given up",
+                               low=1, high=100, problem=_RANGE,
+                               kind_problem="expected a whole number")
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class SmtpKeys:
     """An email channel's relay, login and addresses."""
 
     smtp_host: str = option("", "the SMTP relay's hostname or IP", required=True,
-                            pattern=SMTP_HOST_RE,
+                            pattern=ADDRESS_RE,
                             problem="missing or not a hostname/IP address", kind_problem=_STRING)
     smtp_port: int = option(587, "the relay's port", low=1, high=65535, problem="must be 1-65535")
     security: str = option("starttls", "`starttls` (upgrades the connection), `tls` (SMTPS) "
