@@ -85,3 +85,25 @@ def test_every_channel_type_has_the_common_keys_and_every_channel_key_a_valid_de
                 continue
             toml_value = list(f.default) if isinstance(f.default, frozenset) else f.default
             assert opt.problems(toml_value, False) == [], (key, f.default)
+
+
+def test_the_notify_examples_in_the_readme_and_the_example_config_are_valid():
+    """Written by hand, so parsed here: a renamed key would make them wrong."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Notifications"):readme.index("## Metrics")]
+    block = section[section.index("```toml\n") + 8:]
+    block = block[:block.index("```")]
+    example = example_toml()
+    notify_lines = example[example.index("# Notifications"):]
+    uncommented = re.sub(r"(?m)^# (?=\[notify|[a-z_]+ = )", "", notify_lines)
+    env = {"RECON_OPS_HOOK_URL": "https://hooks.example.com/x", "RECON_OPS_HOOK_SECRET": "s",
+           "RECON_SLACK_URL": "https://chat.example.com/hook", "RECON_SMTP_PASSWORD": "p"}
+    hosts = ('[hosts.alpha]\naddress = "10.0.0.1"\nuser = "recon"\nkey = "k"\n'
+             '[hosts.media]\naddress = "10.0.0.2"\nuser = "recon"\nkey = "k"\n')
+    services = "".join(f'[[services]]\nslug = "{slug}"\nhost = "alpha"\nunit = "{slug}"\n'
+                       for slug in ("web", "db"))
+    for text, channels in ((block, {"ops-hook", "team-chat", "oncall-mail"}),
+                           (uncommented, {"team-chat"})):
+        config = parse_config(tomllib.loads(hosts + services + text), ROOT / "recon.toml", ROOT,
+                              env=env, check_keys=False)
+        assert set(config.notify) == channels
