@@ -87,7 +87,12 @@ class Settings:
         30.0, "closed terminal sessions older than this are dropped", 0.01, 3650)
     # Rolling actions (recon.rolling).
     rolling_step_timeout: float = setting(
-        60.0, "seconds a rolling action's step waits for its unit to be active again", 1, 3600)
+        60.0, "seconds a rolling action's step waits for its unit to be active again (the "
+        "settle comes on top)", 1, 3600)
+    rolling_settle_seconds: float = setting(
+        5.0, "seconds a rolling step's unit must then stay active with the same MainPID and "
+        "NRestarts before the step counts as done (0: done at the first `active`); a "
+        "request's `settle_seconds` overrides it", 0, 600)
 
 
 #: Allowed range of every numeric setting (inclusive); a value outside is a config error.

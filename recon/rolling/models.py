@@ -8,6 +8,7 @@ Times are epoch seconds, as in the monitor's tables.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +37,8 @@ class RollingRun(db.Model):
     finished_at: Mapped[float | None]
     error: Mapped[str | None] = mapped_column(sa.String(64))
     message: Mapped[str | None] = mapped_column(sa.Text)
+    # What this run's steps waited after `active` (None: a run from before settling existed).
+    settle_seconds: Mapped[float | None]
 
     def to_dict(self, steps: list[RollingStep]) -> dict[str, Any]:
         return {
@@ -44,6 +47,7 @@ class RollingRun(db.Model):
             "cancel_requested": self.cancel_requested, "cancelled_by": self.cancelled_by,
             "audit_id": self.audit_id, "created_at": iso(self.created_at),
             "finished_at": iso(self.finished_at), "error": self.error, "message": self.message,
+            "settle_seconds": self.settle_seconds,
             "steps": [s.to_dict() for s in steps],
             "counts": {k: sum(1 for s in steps if s.state == k) for k in STEP_STATES},
         }
@@ -67,6 +71,7 @@ class RollingStep(db.Model):
     main_pid: Mapped[int | None]  # after the step, when the unit has one
     error: Mapped[str | None] = mapped_column(sa.String(64))
     message: Mapped[str | None] = mapped_column(sa.Text)
+    settle_until: Mapped[float | None]  # set once the unit is active: when its settle ends
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,5 +79,13 @@ class RollingStep(db.Model):
             "unit": self.unit, "state": self.state, "audit_id": self.audit_id,
             "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
             "exit_code": self.exit_code, "main_pid": self.main_pid, "error": self.error,
-            "message": self.message,
+            "message": self.message, "settle_until": iso(self.settle_until),
+            "settle_left": self.settle_left(),
         }
+
+    def settle_left(self) -> float | None:
+        """Seconds of settle still to go while the step runs (by this server's clock, so a
+        browser with a skewed clock still counts down right); None when not settling."""
+        if self.state != "running" or self.settle_until is None:
+            return None
+        return round(max(0.0, self.settle_until - time.time()), 1)
