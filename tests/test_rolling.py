@@ -1,9 +1,12 @@
-"""Rolling actions on real hosts: one host at a time, stop on the first failure, cancel skips
-the rest, one audit group; and every refusal changes nothing."""
+"""Rolling actions on real hosts: one host at a time, stop on the first failure (a unit that
+does not stay up through its settle included), cancel skips the rest, one audit group; and
+every refusal changes nothing."""
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import datetime
 
 import pytest
 from conftest import client_for
@@ -12,6 +15,13 @@ from helpers import wait_for
 from recon.rolling import runner
 
 WORKER = "demo-worker.service"
+
+
+@pytest.fixture(autouse=True)
+def short_settle(monkeypatch):
+    """Runs here settle 0.5 s unless a test says otherwise: the demo units are up within
+    milliseconds, so the default 5 s per step would only slow the module down."""
+    monkeypatch.setenv("RECON_ROLLING_SETTLE_SECONDS", "0.5")
 
 
 def _finished(client, run_id: int, timeout: float = 60) -> dict:
@@ -23,8 +33,8 @@ def _finished(client, run_id: int, timeout: float = 60) -> dict:
     return body
 
 
-def _start(client, slugs: list[str], action: str = "restart") -> dict:
-    resp = client.post("/api/actions", json={"action": action, "services": slugs})
+def _start(client, slugs: list[str], action: str = "restart", **extra) -> dict:
+    resp = client.post("/api/actions", json={"action": action, "services": slugs, **extra})
     assert resp.status_code == 202, resp.get_json()
     assert resp.headers["Location"].endswith(f"/api/actions/{resp.get_json()['id']}")
     return resp.get_json()
@@ -332,3 +342,115 @@ def test_a_run_whose_process_died_is_ended_by_the_repair_not_by_a_read(make_app,
     with app.app_context():
         closed = db.session.get(AuditEntry, entry)
         assert closed.success is False and closed.error == "interrupted"
+
+
+# A bad config rolled out: the service starts, runs 1 s, exits 1, and systemd restarts it at
+# once, so a read a moment later finds it "active" again (a new MainPID, NRestarts 1).
+CRASH_AFTER_1S = """[Service]
+ExecStart=
+ExecStart=/bin/sh -c 'sleep 1; exit 1'
+Restart=on-failure
+RestartSec=0
+"""
+
+
+def _seconds(step: dict, start: str, end: str) -> float:
+    return (datetime.fromisoformat(step[end]) - datetime.fromisoformat(step[start])).total_seconds()
+
+
+def test_a_unit_that_crashes_during_its_settle_fails_the_step_and_the_rest_is_untouched(
+        make_app, fleet):
+    hosts = fleet[:3]
+    app = make_app([h.info for h in hosts])
+    client = client_for(app, "operator")
+    before = [h.show(WORKER, "MainPID", "ActiveEnterTimestamp") for h in hosts]
+    hosts[1].set_dropin(WORKER, "crash", CRASH_AFTER_1S)
+    try:
+        run = _start(client, [f"{h.name}-demo-worker" for h in hosts], settle_seconds=3)
+        assert run["settle_seconds"] == 3  # the request's, not the setting's 0.5
+        body = _finished(client, run["id"])
+    finally:
+        hosts[1].set_dropin(WORKER, "crash", None)
+        hosts[1].systemctl("restart", WORKER)  # healthy again for the tests after this one
+    assert body["state"] == "failed", body
+    assert [s["state"] for s in body["steps"]] == ["ok", "failed", "skipped"]
+    first, crashed = body["steps"][:2]
+    assert _seconds(first, "started_at", "finished_at") >= 3  # held for its whole settle
+    assert crashed["error"] == body["error"] == "unit_unstable"
+    # It was seen active first (its settle had begun), then it came down within the settle.
+    assert crashed["settle_until"] is not None
+    found = re.fullmatch(r"demo-worker\.service (restarted|went down) (\d+\.\d) s after "
+                         r"restart \((.+)\)", crashed["message"])
+    assert found, crashed["message"]
+    assert 0.5 <= float(found[2]) < 3
+    # caught down ("exited 1, systemd is restarting it") or already back ("NRestarts 0 → 1")
+    assert re.search(r"exited 1|NRestarts 0 → 1", found[3]), crashed["message"]
+    assert hosts[1].name in body["message"] and "the rest was skipped" in body["message"]
+    # The third host was never touched: the same process, active since before the run.
+    assert hosts[2].show(WORKER, "MainPID", "ActiveEnterTimestamp") == before[2]
+    assert hosts[0].main_pid(WORKER) != int(before[0]["MainPID"])
+    entries = client_for(app, "admin").get(f"/api/audit?group={run['id']}").get_json()["entries"]
+    outcome = {(e["action"], e["host"]): (e["success"], e["error"]) for e in entries}
+    assert outcome == {("restart", hosts[0].name): (True, None),
+                       ("restart", hosts[1].name): (False, "unit_unstable"),
+                       ("rolling.restart", None): (False, "unit_unstable")}
+
+
+def test_a_healthy_rolling_restart_holds_each_step_for_the_configured_settle(make_app, fleet,
+                                                                            monkeypatch):
+    monkeypatch.setenv("RECON_ROLLING_SETTLE_SECONDS", "1")
+    hosts = fleet[:2]
+    app = make_app([h.info for h in hosts])
+    client = client_for(app, "operator")
+    before = [h.main_pid(WORKER) for h in hosts]
+    run = _start(client, [f"{h.name}-demo-worker" for h in hosts])
+    assert run["settle_seconds"] == 1  # no settle_seconds in the request: the setting's
+    left_seen: list[float] = []
+
+    def finished():
+        body = client.get(f"/api/actions/{run['id']}").get_json()
+        left_seen.extend(s["settle_left"] for s in body["steps"] if s["settle_left"])
+        return body if body["state"] != "running" else None
+
+    body = wait_for(finished, timeout=60, interval=0.1)
+    assert body and body["state"] == "succeeded", body
+    assert left_seen and max(left_seen) <= 1  # the progress showed the settle counting down
+    after = [h.main_pid(WORKER) for h in hosts]
+    assert all(a != b for a, b in zip(after, before, strict=True))
+    for step, pid in zip(body["steps"], after, strict=True):
+        assert step["state"] == "ok" and step["main_pid"] == pid  # the settle's process
+        assert _seconds(step, "started_at", "finished_at") >= 1
+        assert step["settle_until"] <= step["finished_at"] and step["settle_left"] is None
+
+
+@pytest.mark.parametrize("raw", ["-1", "600.5", '"5"', "true", "[5]", "NaN", "1e999"])
+def test_a_bad_settle_seconds_is_refused_by_name_and_changes_nothing(app, target, raw):
+    client = client_for(app, "operator")
+    before = target.main_pid(WORKER)
+    resp = client.post("/api/actions", content_type="application/json",
+                       data='{"action": "restart", "services": ["demo-worker"], '
+                            f'"settle_seconds": {raw}}}')
+    data = resp.get_json()
+    assert (resp.status_code, data["error"], data["parameter"]) == (
+        400, "invalid_parameter", "settle_seconds")
+    assert "settle_seconds" in data["message"] and "0 to 600" in data["message"]
+    assert client.get("/api/actions").get_json()["actions"] == []
+    assert target.main_pid(WORKER) == before
+
+
+@pytest.mark.parametrize("now,expected", [
+    ({"state": "active", "main_pid": 10, "restarts": 0}, None),
+    ({"state": "reloading", "main_pid": 10, "restarts": 0}, None),
+    ({"state": "active", "main_pid": 12, "restarts": 1},
+     ("restarted", ["NRestarts 0 → 1", "MainPID 10 → 12"])),
+    ({"state": "active", "main_pid": 12, "restarts": 0}, ("restarted", ["MainPID 10 → 12"])),
+    ({"state": "activating", "sub_state": "auto-restart", "main_pid": None, "restarts": 0,
+      "exit_code": 1}, ("went down", ["exited 1", "systemd is restarting it"])),
+    ({"state": "failed", "main_pid": None, "restarts": 0, "exit_signal": "SIGSEGV"},
+     ("failed", ["killed by SIGSEGV"])),
+    ({"state": "inactive", "main_pid": None, "restarts": 0, "result": "success"},
+     ("went inactive", ["result success"])),
+])
+def test_a_settling_unit_is_unstable_exactly_when_it_moved(now, expected):
+    assert runner._instability(now, {"state": "active", "main_pid": 10, "restarts": 0}) == \
+        expected

@@ -127,6 +127,20 @@ class Host:
         finally:
             os.close(fd)
 
+    def set_dropin(self, unit: str, name: str, text: str | None) -> None:
+        """Write (``text``) or remove (None) the runtime drop-in
+        ``/run/systemd/system/UNIT.d/NAME.conf`` and reload systemd. Like a config rollout, a
+        running unit keeps its old settings until it is restarted."""
+        if unit not in self.info.units or not name.isidentifier():
+            raise ValueError(f"{unit} is not a unit of this host, or {name!r} is not a name")
+        path = self.path(f"/run/systemd/system/{unit}.d/{name}.conf")
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        self.systemctl("daemon-reload")
+
     # -- sudo --------------------------------------------------------------------------------
     @property
     def sudoers_file(self) -> Path:

@@ -1,14 +1,16 @@
 """``/api/actions``: start, follow and cancel a rolling action across several services.
 
-``POST {action, services: [slugs] | tag | host}`` checks every service as a single action
-would (the action listed in its ``actions``, the caller's role and its ``allow`` list, its
-host not down) and refuses the whole run when any fails: a bad request changes nothing.
+``POST {action, services: [slugs] | tag | host, settle_seconds?}`` checks every service as a
+single action would (the action listed in its ``actions``, the caller's role and its ``allow``
+list, its host not down) and refuses the whole run when any fails: a bad request changes
+nothing.
 The run, its steps and its group audit entry are written before the answer (202); a
 background thread then does the steps (see :mod:`.runner`).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -22,6 +24,7 @@ from ..extensions import db
 from ..monitor import snapshot
 from ..problem import ApiError, InvalidBody, NotFound
 from ..runtime import runtime
+from ..settings import SETTING_RANGES
 from . import runner
 from .models import RollingRun, RollingStep
 
@@ -78,6 +81,23 @@ def _select(body: dict[str, Any], action: str) -> tuple[list[ServiceConfig], str
     return sorted(chosen, key=lambda s: hosts.index(s.host)), label
 
 
+def _settle_seconds(body: dict[str, Any], action: str) -> float:
+    """The run's settle time: the request's ``settle_seconds`` (same range as the setting) or
+    ``rolling_settle_seconds``."""
+    value = body.get("settle_seconds")
+    if value is None:
+        return runtime().config.settings.rolling_settle_seconds
+    low, high = SETTING_RANGES["rolling_settle_seconds"]
+    # bool is an int to Python, but `true` seconds is a client bug, not 1 s.
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or not low <= value <= high):
+        raise _refuse(400, "invalid_parameter",
+                      f"`settle_seconds` must be a number of seconds from {low:g} to {high:g}",
+                      "Leave it out to use rolling_settle_seconds from recon.toml, or send "
+                      'e.g. "settle_seconds": 10.', action, parameter="settle_seconds")
+    return float(value)
+
+
 def _check(services: list[ServiceConfig], action: str) -> None:
     """The rules of a single action, for every service; the first refusal refuses all."""
     user = current_user()
@@ -125,11 +145,13 @@ def start_run():
     if action not in ROLLING_ACTIONS:
         raise ApiError(400, "unknown_action", f"{str(action)[:40]!r} is not a rolling action",
                        f"Use one of: {', '.join(ROLLING_ACTIONS)}.")
+    settle = _settle_seconds(body, action)
     services, label = _select(body, action)
     _check(services, action)
     now = time.time()
     run = RollingRun(action=action, actor=audit.current_actor(), selection=label,
-                     state="running", created_at=now, heartbeat_at=now)
+                     state="running", created_at=now, heartbeat_at=now,
+                     settle_seconds=settle)
     db.session.add(run)
     db.session.flush()
     for i, svc in enumerate(services):
