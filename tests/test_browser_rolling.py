@@ -4,6 +4,8 @@ Screenshots: test-artifacts/rolling-*.png."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytest.register_assert_rewrite("browser_fixtures")
@@ -14,8 +16,16 @@ pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 WORKER = "demo-worker.service"
 
 
+@pytest.fixture(autouse=True)
+def short_settle(monkeypatch):
+    """As in test_rolling: a short settle unless a test says otherwise."""
+    monkeypatch.setenv("RECON_ROLLING_SETTLE_SECONDS", "0.5")
+
+
 def test_operator_runs_a_rolling_restart_and_sees_each_host_done_in_order(browsing, serve,
-                                                                         fleet):
+                                                                         fleet, monkeypatch):
+    # Longer than the page's 1 s poll, so every step is seen settling at least once.
+    monkeypatch.setenv("RECON_ROLLING_SETTLE_SECONDS", "1.5")
     hosts = fleet[:3]
     server = serve([h.info for h in hosts])
     before = [h.main_pid(WORKER) for h in hosts]
@@ -42,6 +52,12 @@ def test_operator_runs_a_rolling_restart_and_sees_each_host_done_in_order(browsi
     browsing.shot(page, "rolling-confirm")
     page.click("#confirm-ok")
 
+    expect(page.locator("#rolling-title")).to_contain_text("settle 1.5 s")
+    settling = page.locator("#rolling-steps li").filter(
+        has=page.locator(".step-note", has_text=re.compile(r"^active, settling: [12] s left$")))
+    expect(settling).to_have_count(1)  # one step at a time, its unit up and being watched
+    expect(settling.locator(".step-state")).to_have_text("Running…")
+    browsing.shot(page, "rolling-settling")
     expect(page.locator("#rolling-state")).to_have_text("Succeeded", timeout=60_000)
     steps = page.locator("#rolling-steps li")
     expect(steps).to_have_count(3)

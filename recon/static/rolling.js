@@ -63,17 +63,24 @@ if (box) {
     });
   }
 
+  function stepNote(s) {
+    // settle_left is counted by the server's clock: this browser's may be skewed.
+    if (s.state === "running" && s.settle_left > 0) return `active, settling: ${Math.ceil(s.settle_left)} s left`;
+    return s.message || (s.main_pid ? `PID ${s.main_pid}` : "");
+  }
+
   function paintRun(run) {
     current = run;
     progress.hidden = false;
-    setText(document.getElementById("rolling-title"), `Rolling ${run.action} #${run.id} · ${run.actor}`);
+    setText(document.getElementById("rolling-title"), `Rolling ${run.action} #${run.id} · ${run.actor}`
+      + (run.settle_seconds ? ` · settle ${run.settle_seconds} s` : ""));
     stateBadge.dataset.runState = run.state;
     stateBadge.textContent = run.cancel_requested && run.state === "running" ? "Cancelling…" : RUN_TEXT[run.state] || run.state;
     stepsList.replaceChildren(...run.steps.map((s) => el("li", { class: "step", dataset: { step: s.state } },
       el("span", { class: "step-state", text: STEP_TEXT[s.state] || s.state }),
       el("span", { class: "step-host", text: s.host }),
       el("span", { class: "step-name", text: s.service }),
-      el("span", { class: "step-note muted", text: s.message || (s.main_pid ? `PID ${s.main_pid}` : "") }))));
+      el("span", { class: "step-note muted", text: stepNote(s) }))));
     message.textContent = run.state === "running" ? "" : run.message || "";
     cancelBtn.hidden = run.state !== "running";
     cancelBtn.disabled = run.cancel_requested;
