@@ -19,6 +19,15 @@ SSH_DEBUGGABLE = ("unreachable", "timeout", "host_down", "auth_failed", "host_ke
                   "host_key_changed", "key_unreadable")
 
 
+def error_json(exc: ReconError, **fields: object) -> tuple[Response, int]:
+    """``exc`` as a response: its body (plus ``fields`` such as the action's own keys), its
+    status and, when known, when to retry."""
+    resp = jsonify({**fields, **error_body(exc)})
+    if exc.retry_after is not None:
+        resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp, exc.status
+
+
 def error_body(exc: ReconError) -> dict:
     """The JSON body of ``exc`` as every route answers it (with the host's ssh command)."""
     return with_ssh_command(exc.to_dict())
@@ -40,10 +49,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ReconError)
     def _recon_error(exc: ReconError):
-        resp, status = error_response(error_body(exc), exc.status)
-        if exc.retry_after is not None:
-            resp.headers["Retry-After"] = str(exc.retry_after)
-        return resp, status
+        return error_json(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

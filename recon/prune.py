@@ -16,6 +16,7 @@ from . import holds
 from .auth.models import LoginFailure, LoginSession
 from .extensions import db
 from .models import AuditEntry, utcnow
+from .notify.models import NotifyDelivery
 from .rolling.models import RollingRun, RollingStep
 from .terminals.models import TerminalSession
 
@@ -50,6 +51,9 @@ def run_prune(now: datetime | None = None) -> Counter:
         RollingRun.finished_at < (now - s.audit_retention_days * days).timestamp())
     delete("rolling_steps", sa.delete(RollingStep).where(RollingStep.run_id.in_(old_runs)))
     delete("rolling_actions", sa.delete(RollingRun).where(RollingRun.id.in_(old_runs)))
+    delete("notifications", sa.delete(NotifyDelivery).where(
+        NotifyDelivery.status != "pending",
+        NotifyDelivery.created_at < (now - s.notify_retention_days * days).timestamp()))
     db.session.commit()
     done["held_slots"] += holds.prune_dead()
     return done
@@ -58,7 +62,7 @@ def run_prune(now: datetime | None = None) -> Counter:
 @click.command("prune")
 @with_appcontext
 def prune_command() -> None:
-    """Delete login failures, audit rows, finished rolling actions, ended sessions and closed
-    terminals past retention."""
+    """Delete login failures, audit rows, finished rolling actions, ended sessions, closed
+    terminals and delivered notifications past retention."""
     done = run_prune()
     click.echo("pruned " + ", ".join(f"{n} {kind}" for kind, n in sorted(done.items())))

@@ -85,6 +85,9 @@ class Settings:
         30.0, "login sessions this long past their expiry or logout are dropped", 0.01, 3650)
     terminal_retention_days: float = setting(
         30.0, "closed terminal sessions older than this are dropped", 0.01, 3650)
+    notify_retention_days: float = setting(
+        30.0, "sent and given-up notification messages older than this are dropped (pending "
+        "ones never)", 0.01, 3650)
     # Rolling actions (recon.rolling).
     rolling_step_timeout: float = setting(
         60.0, "seconds a rolling action's step waits for its unit to be active again (the "

@@ -1,7 +1,7 @@
 """axe-core (the PyPI package axe-playwright-python, which ships axe.min.js: nothing is fetched)
-checks every page in real Chromium at desktop and phone width: no serious or critical
-violation on the login page, the dashboard (rolling panel and changes open), a unit's
-detail page, the audit trail and the terminal page."""
+checks every page in real Chromium at desktop and phone width, and in the dark scheme: no
+serious or critical violation on the login page, the dashboard (rolling panel and changes
+open), a unit's detail page, the audit trail and the terminal page."""
 
 from __future__ import annotations
 
@@ -26,16 +26,21 @@ def _violations(page) -> list[str]:
             for v in results.response["violations"] if v["impact"] in BLOCKING]
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440x900", "390x844"])
-def test_every_page_has_no_serious_or_critical_axe_violation(browsing, dashboard, viewport):
+@pytest.mark.parametrize("viewport, scheme", [(DESKTOP, "light"), (PHONE, "light"),
+                                               (DESKTOP, "dark")],
+                         ids=["1440x900", "390x844", "1440x900-dark"])
+def test_every_page_has_no_serious_or_critical_axe_violation(browsing, dashboard, viewport,
+                                                             scheme):
     found: list[str] = []
-    tag = f"{viewport['width']}x{viewport['height']}"
+    tag = f"{viewport['width']}x{viewport['height']}" + ("-dark" if scheme == "dark" else "")
 
     login = browsing.context(dashboard, viewport).new_page()
+    login.emulate_media(color_scheme=scheme)
     login.goto("/login")
     found += _violations(login)
 
     page = browsing.login(dashboard, "ada", viewport=viewport)
+    page.emulate_media(color_scheme=scheme)  # kept across this page's navigations
     page.wait_for_selector("html[data-status-loaded]")
     # something in the audit trail: a reload (audited, ok) of the demo's web service
     assert page.evaluate("""async () => {

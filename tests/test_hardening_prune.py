@@ -11,6 +11,7 @@ from recon.auth.accounts import create_user
 from recon.auth.models import LoginFailure, LoginSession
 from recon.extensions import db
 from recon.models import AuditEntry, utcnow
+from recon.notify.models import NotifyDelivery
 from recon.terminals import gc
 from recon.terminals.models import TerminalSession
 
@@ -29,6 +30,11 @@ def seed(app) -> None:
                 id=f"{tag}1", user="pru", host="demo", mode="shell", slot=0, status="closed",
                 socket_path="/nonexistent", spawner="1:1", created_at=at,
                 last_activity_at=at, expires_at=at, closed_at=at, close_reason="user"))
+            for status in ("sent", "failed", "pending"):  # a pending one is kept, however old
+                db.session.add(NotifyDelivery(
+                    channel=f"{tag}-{status}", event="unit_failed", title="t", text="t",
+                    data="{}", created_at=at.timestamp(), status=status,
+                    next_at=at.timestamp()))
         db.session.commit()
 
 
@@ -40,6 +46,7 @@ def left(app) -> dict[str, set[str]]:
                 AuditEntry.action == "x"))),
             "sessions": set(db.session.scalars(sa.select(LoginSession.key_hash))),
             "terminals": set(db.session.scalars(sa.select(TerminalSession.id))),
+            "notifications": set(db.session.scalars(sa.select(NotifyDelivery.channel))),
         }
 
 
@@ -53,6 +60,7 @@ def test_recon_prune_drops_only_what_is_past_retention(app):
     assert rest["audit"] == {"new"}
     assert rest["sessions"] == {"new" * 8}
     assert rest["terminals"] == {"new1"}
+    assert rest["notifications"] == {"new-sent", "new-failed", "new-pending", "old-pending"}
 
 
 def test_the_gc_thread_prunes_too(app):

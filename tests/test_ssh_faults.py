@@ -117,6 +117,7 @@ def test_a_stalled_handshake_is_a_timeout_paid_once_then_answered_at_once(execut
         assert time.monotonic() - started < 0.5  # bound: answered from the breaker
         assert [e.code for e in errors] == ["host_down"] * 8
         assert errors[0].to_dict()["cause"] == "timeout" and "down since" in errors[0].message
+        assert all(e.retry_after in (1, 2) for e in errors)  # the first back-off is 1 s
     finally:
         pit.close()
 

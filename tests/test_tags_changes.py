@@ -35,3 +35,14 @@ def test_changes_validates_its_window(client):
     r = client.get("/api/changes?hours=999")
     assert r.status_code == 400 and r.get_json()["error"] == "invalid_parameter"
     assert r.get_json()["hint"]
+
+
+def test_a_host_is_listed_when_its_state_changes_not_when_its_signals_attach(client, target):
+    """The first read finds the host up while polled; its unit signals attach a moment later.
+    That is news for the live page (an SSE host event), not a change of the host's state."""
+    hosts = wait_for(lambda: [h for h in client.get("/api/services").get_json()["hosts"]
+                              if h["events"] == "dbus"])
+    assert hosts
+    changes = [e for e in client.get("/api/changes").get_json()["events"]
+               if e["kind"] == "host"]
+    assert [(e["from"], e["to"]) for e in changes] == [(None, "up")]

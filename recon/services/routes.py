@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify, request
 from .. import audit
 from ..auth.policy import READ_ACTIONS, current_user, may_act
 from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
-from ..errors import error_body
+from ..errors import error_json
 from ..extensions import db
 from ..logs.journal import RUNBOOK_LINES, read_lines
 from ..monitor import snapshot
@@ -164,8 +164,7 @@ def _systemctl_action(service: ServiceConfig, action: str):
     if down is not None:
         audit.record(action, success=False, service=slug, host=service.host, error=down.code,
                      output=down.message)
-        return jsonify({"success": False, "action": action, "service": slug,
-                        **error_body(down)}), down.status
+        return error_json(down, success=False, action=action, service=slug)
     entry = audit.begin(action, service=slug, host=service.host)
     cause = snapshot.Cause(entry, audit.current_actor(), action)
     db.session.commit()  # hold no database connection while waiting on the host
@@ -174,8 +173,7 @@ def _systemctl_action(service: ServiceConfig, action: str):
     except RemoteError as exc:
         audited = audit.finish_reliably(entry, success=False, error=exc.code,
                                         output=exc.message)
-        return jsonify({"success": False, "action": action, "service": slug,
-                        "audit": audited, **error_body(exc)}), exc.status
+        return error_json(exc, success=False, action=action, service=slug, audit=audited)
     try:  # the state the action left behind, published before anyone is told
         observed_at = time.time()
         statuses = fetch_statuses(rt.executor, host, [service.unit])
@@ -207,7 +205,7 @@ def _runbook_logs(service: ServiceConfig):
     except RemoteError as exc:
         audit.record("logs", success=False, service=service.slug, host=service.host,
                      error=exc.code, output=exc.message)
-        return jsonify({"success": False, "action": "logs", **error_body(exc)}), exc.status
+        return error_json(exc, success=False, action="logs")
     audit.record("logs", success=True, service=service.slug, host=service.host)
     return jsonify({"success": True, "action": "logs", "service": service.slug,
                     "stdout": "\n".join(lines), "lines": lines})

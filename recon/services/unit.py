@@ -15,7 +15,7 @@ from typing import Any
 from flask import jsonify
 
 from ..config import HostConfig, ServiceConfig
-from ..errors import error_body
+from ..errors import error_json
 from ..extensions import db
 from ..runtime import get_service, runtime
 from ..ssh import RemoteError
@@ -74,7 +74,7 @@ def service_unit(slug: str):
         try:
             results = {k: f.result() for k, f in futures.items()}
         except RemoteError as exc:
-            return jsonify({"service": slug, **error_body(exc)}), exc.status
+            return error_json(exc, service=slug)
     props = (_blocks(results["show"].stdout) or [{}])[0]
     cat = results["cat"]
     body: dict[str, Any] = {

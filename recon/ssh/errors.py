@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..problem import ReconError
 
 
@@ -12,8 +14,9 @@ class RemoteError(ReconError):
     status = 502
     hint = "Check the host's SSH service and RECON's configuration for it."
 
-    def __init__(self, message: str, *, hint: str | None = None, host: str | None = None):
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, hint: str | None = None, host: str | None = None,
+                 retry_after: int | None = None):
+        super().__init__(message, hint=hint, retry_after=retry_after)
         self.host = host
 
     def to_dict(self) -> dict[str, str]:
@@ -62,7 +65,9 @@ class HostDown(RemoteError):
 
     def __init__(self, message: str, *, since: float, cause: RemoteError,
                  retry_in: float, host: str | None = None):
-        super().__init__(message, hint=cause.hint, host=host)
+        # Retry-After: when the back-off lets the next caller try (unknown for a verdict).
+        super().__init__(message, hint=cause.hint, host=host,
+                         retry_after=math.ceil(retry_in) if retry_in > 0 else None)
         self.since, self.cause, self.retry_in = since, cause, retry_in
 
     def to_dict(self) -> dict:
