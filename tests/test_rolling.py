@@ -12,7 +12,7 @@ import pytest
 from conftest import client_for
 from helpers import wait_for
 
-from recon.rolling import runner
+from recon.rolling import runner, watch
 
 WORKER = "demo-worker.service"
 
@@ -452,5 +452,5 @@ def test_a_bad_settle_seconds_is_refused_by_name_and_changes_nothing(app, target
      ("went inactive", ["result success"])),
 ])
 def test_a_settling_unit_is_unstable_exactly_when_it_moved(now, expected):
-    assert runner._instability(now, {"state": "active", "main_pid": 10, "restarts": 0}) == \
+    assert watch.instability(now, {"state": "active", "main_pid": 10, "restarts": 0}) == \
         expected
