@@ -25,6 +25,8 @@ HEARTBEAT_SECONDS = 2.0
 
 @dataclass
 class Outcome:
+    """What a step came to: ok, or the error code and message it failed with."""
+
     ok: bool
     exit_code: int | None = None
     error: str | None = None
