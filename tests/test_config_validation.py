@@ -54,6 +54,7 @@ def test_valid_config_gets_defaults_and_a_normalized_unit(key, tmp_path):
     (lambda d: d["hosts"]["web1"].update(colour="red"), "hosts.web1.colour: unknown key"),
     (lambda d: d["hosts"]["web1"].update(max_channels=20), "max_channels: must be between"),
     (lambda d: d["hosts"]["web1"].update(max_channels=6.5), "max_channels: expected int"),
+    (lambda d: d["hosts"]["web1"].update(sudo="/bin/sudo"), "hosts.web1.sudo: unknown key"),
 ])
 def test_each_invalid_value_is_named_with_file_and_key(key, tmp_path, mutate, expected):
     data = good(key)
