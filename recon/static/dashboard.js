@@ -1,13 +1,12 @@
-// The fleet dashboard: GET /api/services paints every panel from the monitor's snapshot, then
-// the live event stream (/api/events) repaints what changes; actions, filters, terminals and
-// the logs drawer. If the stream drops, EventSource resumes it (the server replays what was
-// missed); a slow resync from the snapshot runs while the tab is visible anyway.
-import { api, el, fmtAgo, fmtBytes, setText } from "./recon.js";
+// The fleet dashboard: rows painted from their status (kept current by live.js), actions,
+// filters, terminals and the logs drawer.
+import { api, el, fmtBytes, setText } from "./recon.js";
 import { LogsDrawer } from "./logs.js";
 import { classify, describeLine, pointless, whenText } from "./status.js";
 import { collapseColumns, paintDetail, toggleDetail } from "./rowdetail.js";
-import { openTerminal, paintFreshness, paintHost } from "./hosts.js";
+import { openTerminal } from "./hosts.js";
 import { createFilter } from "./filter.js";
+import { createLive } from "./live.js";
 import "./changes.js";
 import "./rolling.js";
 
@@ -26,8 +25,6 @@ const ACTION_VERB = {
   start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading",
   enable: "Enabling", disable: "Disabling", "reset-failed": "Resetting", mask: "Masking", unmask: "Unmasking",
 };
-
-export { classify };
 
 // askedAt: when the status was asked for; a status asked for before this panel's last action
 // answered is older than what the action returned, so it is not painted.
@@ -72,130 +69,14 @@ function paintState(article, key, label) {
   if (drawerArticle() === article) syncDrawer(article);
 }
 
-function applyHost(h) {
-  const section = hostSections.get(h.name);
-  if (section) paintHost(section, h);
-}
-
-// -- counts and filtering (filter.js) ---------------------------------------------------
+// -- counts and filtering (filter.js), kept current by live.js ------------------------
 const filterInput = document.getElementById("filter");
-const { renderCounts, applyFilter } = createFilter({ panels, hostSections, loaded: () => Boolean(lastOk) });
-
-// -- refresh loop ----------------------------------------------------------------------
-const updated = document.getElementById("updated");
-const fleetError = document.getElementById("fleet-error");
-let lastOk = 0;
-let timer = null;
-let inflight = null;
-let again = false; // a refresh was asked for while one was in flight
-
-function paintUpdated() {
-  for (const section of hostSections.values()) paintFreshness(section);
-  if (inflight && !lastOk) { updated.textContent = "Loading…"; return; }
-  if (!lastOk) return;
-  if (live) {
-    updated.textContent = "Live";
-    updated.classList.remove("stale");
-    updated.title = "Changes on the hosts appear here as they happen";
-    return;
-  }
-  const age = (Date.now() - lastOk) / 1000;
-  updated.textContent = inflight ? "Refreshing…" : `Updated ${fmtAgo(age)} · reconnecting`;
-  updated.classList.toggle("stale", age * 1000 > refreshMs * 2 + 5000);
-  updated.title = `Last status: ${new Date(lastOk).toLocaleString()}; the live stream is down, so the page refreshes every ${refreshMs / 1000} s while visible`;
-}
-
-function schedule() {
-  clearTimeout(timer);
-  timer = null;
-  if (!document.hidden) timer = setTimeout(refresh, refreshMs);
-}
-
-export function refresh({ fresh = false } = {}) {
-  if (inflight) {
-    again = again || fresh;
-    return inflight;
-  }
-  clearTimeout(timer);
-  inflight = (async () => {
-    paintUpdated();
-    try {
-      const askedAt = performance.now();
-      const data = await api("GET", "/api/services");
-      for (const h of data.hosts) applyHost(h);
-      for (const s of data.services) applyService(s, askedAt);
-      lastOk = Date.now();
-      fleetError.hidden = true;
-      if (!document.documentElement.dataset.statusLoaded) {
-        document.documentElement.dataset.statusLoaded = "1";
-        performance.mark("recon:statuses");
-        // The frame after next has been painted: what bench/ui_first_paint.py measures.
-        requestAnimationFrame(() => requestAnimationFrame(() => performance.mark("recon:statuses-painted")));
-      }
-    } catch (err) {
-      fleetError.replaceChildren(el("strong", { text: "Could not refresh the status: " }), err.message,
-        err.hint ? el("span", { class: "hint", text: ` ${err.hint}` }) : null);
-      fleetError.hidden = false;
-    } finally {
-      inflight = null;
-      renderCounts();
-      applyFilter();
-      paintUpdated();
-      schedule();
-      if (again) {
-        again = false;
-        refresh();
-      }
-    }
-  })();
-  return inflight;
-}
-
-function wake() {
-  if (document.hidden) { clearTimeout(timer); timer = null; return; }
-  if (Date.now() - lastOk >= refreshMs) refresh();
-  else if (!timer && !inflight) schedule();
-}
-document.addEventListener("visibilitychange", wake);
-
-// -- live events -----------------------------------------------------------------------
-let live = false;
-function connectEvents() {
-  const stream = new EventSource("/api/events");
-  stream.addEventListener("open", () => { live = true; paintUpdated(); });
-  stream.addEventListener("error", () => {
-    live = false;
-    paintUpdated();
-    // CLOSED: the server refused the stream (e.g. the login expired); retry later.
-    if (stream.readyState === EventSource.CLOSED) setTimeout(connectEvents, refreshMs);
-  });
-  stream.addEventListener("snapshot", (ev) => {
-    const data = JSON.parse(ev.data);
-    for (const h of data.hosts) applyHost(h);
-    for (const s of data.services) applyService(s);
-    lastOk = Date.now();
-    afterRepaint();
-  });
-  stream.addEventListener("unit", (ev) => {
-    applyService(JSON.parse(ev.data).service);
-    lastOk = Date.now();
-    afterRepaint();
-  });
-  // A host going down or coming back changes every row of it: repaint them from the snapshot.
-  stream.addEventListener("host", (ev) => {
-    applyHost(JSON.parse(ev.data).host);
-    refresh();
-  });
-}
-
-function afterRepaint() {
-  renderCounts();
-  applyFilter();
-  paintUpdated();
-}
-window.addEventListener("focus", wake);
+// loaded() is first asked by renderCounts() below, once `live` exists.
+const filter = createFilter({ panels, hostSections, loaded: () => live.loaded() });
+const { renderCounts, applyFilter } = filter;
+const live = createLive({ hostSections, rows: { applyService }, filter, refreshMs });
+const { refresh } = live;
 document.getElementById("refresh").addEventListener("click", () => refresh());
-setInterval(paintUpdated, 1000);
 
 // -- actions ---------------------------------------------------------------------------
 const confirmDialog = document.getElementById("confirm");
@@ -335,5 +216,4 @@ document.addEventListener("keydown", (ev) => {
 });
 
 renderCounts();
-refresh();
-connectEvents();
+live.start();
