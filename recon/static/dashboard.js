@@ -1,85 +1,35 @@
-// The fleet dashboard: rows painted from their status (kept current by live.js), actions,
-// filters, terminals and the logs drawer.
-import { api, el, fmtBytes, setText } from "./recon.js";
+// The fleet dashboard: the rows (painted by rows.js, kept current by live.js), their actions,
+// filters, terminals and the logs drawer (with drawerrow.js).
+import { api, el, setText } from "./recon.js";
 import { LogsDrawer } from "./logs.js";
-import { classify, describeLine, pointless, whenText } from "./status.js";
-import { collapseColumns, paintDetail, toggleDetail } from "./rowdetail.js";
+import { toggleDetail } from "./rowdetail.js";
 import { openTerminal } from "./hosts.js";
 import { createFilter } from "./filter.js";
+import { createRows } from "./rows.js";
+import { createDrawerRow } from "./drawerrow.js";
 import { createLive } from "./live.js";
 import "./changes.js";
 import "./rolling.js";
 
 const root = document.getElementById("dashboard");
+const confirmDialog = document.getElementById("confirm");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
 const panels = new Map(); // slug -> article
 for (const article of root.querySelectorAll("article.svc")) panels.set(article.dataset.slug, article);
 const hostSections = new Map();
 for (const section of root.querySelectorAll("section.host")) hostSections.set(section.dataset.host, section);
 
-const drawer = new LogsDrawer(document.getElementById("logs"));
-const drawerActions = document.getElementById("logs-actions");
-const drawerFeedback = document.getElementById("logs-feedback");
+const drawerRow = createDrawerRow(new LogsDrawer(document.getElementById("logs")), panels);
+const rows = createRows({ panels, painted: drawerRow.follow });
+// loaded() is first asked by renderCounts() below, once `live` exists.
+const filter = createFilter({ panels, hostSections, loaded: () => live.loaded() });
+const live = createLive({ hostSections, rows, filter, refreshMs });
 
+// -- actions ---------------------------------------------------------------------------
 const ACTION_VERB = {
   start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading",
   enable: "Enabling", disable: "Disabling", "reset-failed": "Resetting", mask: "Masking", unmask: "Unmasking",
 };
-
-// askedAt: when the status was asked for; a status asked for before this panel's last action
-// answered is older than what the action returned, so it is not painted.
-function applyService(s, askedAt = Infinity) {
-  const article = panels.get(s.slug);
-  if (!article || askedAt < (article._actedAt || 0)) return;
-  article._status = s;
-  if (article.dataset.busy) return; // the action's own state wins until it answers
-  const [key, label] = classify(s);
-  paintState(article, key, label);
-  // Since when it is in its state: started (running), else its last state change.
-  const [since, sinceTitle] = whenText(s.state === "active" ? s.since : s.state_changed || s.inactive_since || s.since);
-  const sinceNode = article.querySelector('[data-f="since"]');
-  setText(sinceNode, since);
-  sinceNode.title = sinceTitle;
-  setText(article.querySelector('[data-f="pid"]'), s.main_pid);
-  setText(article.querySelector('[data-f="memory"]'), s.memory_bytes == null ? null : fmtBytes(s.memory_bytes));
-  setText(article.querySelector('[data-f="restarts"]'), s.restarts);
-  setText(article.querySelector('[data-f="enabled"]'), s.enabled);
-  for (const cell of article.querySelectorAll(".cell-fact")) {
-    cell.toggleAttribute("data-empty", cell.lastElementChild.textContent === "—");
-  }
-  // Buttons that cannot do anything now are disabled and say why (as Cockpit and
-  // Supervisor offer Start only for a stopped service), instead of failing when clicked.
-  for (const b of article.querySelectorAll("button[data-action]")) {
-    const why = pointless(b.dataset.action, s, article.dataset.host);
-    b.disabled = Boolean(why);
-    b.title = why;
-  }
-  const desc = article.querySelector("[data-desc]");
-  const text = describeLine(s, key);
-  if (desc.textContent !== text) desc.textContent = text;
-  desc.title = text;
-  paintDetail(article, s, key);
-  collapseColumns(article.closest(".svc-list"));
-  if (drawerArticle() === article) syncDrawer(article);
-}
-
-function paintState(article, key, label) {
-  article.dataset.state = key;
-  setText(article.querySelector("[data-state-text]"), label);
-  if (drawerArticle() === article) syncDrawer(article);
-}
-
-// -- counts and filtering (filter.js), kept current by live.js ------------------------
-const filterInput = document.getElementById("filter");
-// loaded() is first asked by renderCounts() below, once `live` exists.
-const filter = createFilter({ panels, hostSections, loaded: () => live.loaded() });
-const { renderCounts, applyFilter } = filter;
-const live = createLive({ hostSections, rows: { applyService }, filter, refreshMs });
-const { refresh } = live;
-document.getElementById("refresh").addEventListener("click", () => refresh());
-
-// -- actions ---------------------------------------------------------------------------
-const confirmDialog = document.getElementById("confirm");
 
 function confirmAction(action, article) {
   if (!["stop", "restart", "disable", "mask"].includes(action)) return Promise.resolve(true);
@@ -99,7 +49,7 @@ function setBusy(article, action) {
   for (const b of article.querySelectorAll("button[data-action]")) b.disabled = Boolean(action);
   if (action) {
     article.dataset.busy = action;
-    paintState(article, "busy", `${ACTION_VERB[action]}…`);
+    rows.paintState(article, "busy", `${ACTION_VERB[action]}…`);
   } else {
     delete article.dataset.busy;
   }
@@ -115,11 +65,7 @@ function showFeedback(article, ok, title, details) {
   box.className = `feedback ${ok ? "fb-ok" : "fb-error"}`;
   box.replaceChildren(el("div", { class: "fb-title" }, el("span", { text: title }), close), ...details);
   box.hidden = false;
-  if (drawerArticle() === article) { // the row is under the drawer: say it there too
-    drawerFeedback.className = `drawer-feedback ${ok ? "fb-ok" : "fb-error"}`;
-    drawerFeedback.textContent = title;
-    drawerFeedback.hidden = false;
-  }
+  drawerRow.say(article, ok, title);
 }
 
 function resultDetails(r) {
@@ -151,50 +97,17 @@ async function act(article, action) {
   } finally {
     setBusy(article, null);
     article._actedAt = performance.now();
-    if (status) applyService(status);
-    else if (article._status) applyService(article._status);
-    renderCounts();
-    applyFilter();
-    refresh({ fresh: true }); // the host's other services may have changed too
+    if (status) rows.applyService(status);
+    else if (article._status) rows.applyService(article._status);
+    filter.renderCounts();
+    filter.applyFilter();
+    live.refresh({ fresh: true }); // the host's other services may have changed too
   }
 }
 
-// -- the logs drawer carries the service's state and actions (it covers the row's) ----
-function drawerArticle() {
-  return drawer.service && !drawer.node.hidden ? panels.get(drawer.service.slug) || null : null;
-}
+drawerRow.onAction(act);
 
-function syncDrawer(article) {
-  const badge = document.getElementById("logs-state");
-  badge.dataset.state = article.dataset.state;
-  setText(badge.querySelector("[data-state-text]"), article.querySelector("[data-state-text]").textContent);
-  const rowButtons = [...article.querySelectorAll(".cell-actions button[data-action]")];
-  if (drawerActions.dataset.slug !== article.dataset.slug) {
-    drawerActions.dataset.slug = article.dataset.slug;
-    drawerFeedback.hidden = true;
-    drawerActions.replaceChildren(...rowButtons.map((b) => el("button", {
-      type: "button", class: b.className.replace(" act", ""), dataset: { action: b.dataset.action },
-      "aria-label": b.getAttribute("aria-label"), text: b.textContent,
-    })));
-  }
-  for (const b of rowButtons) {
-    const mirror = drawerActions.querySelector(`button[data-action="${b.dataset.action}"]`);
-    if (mirror) { mirror.disabled = b.disabled; mirror.title = b.title; }
-  }
-}
-
-function openDrawer(article, trigger) {
-  drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit }, trigger);
-  syncDrawer(article);
-}
-
-drawerActions.addEventListener("click", (ev) => {
-  const button = ev.target.closest("button[data-action]");
-  const article = drawerArticle();
-  if (button && !button.disabled && article) act(article, button.dataset.action);
-});
-
-// -- wiring ----------------------------------------------------------------------------
+document.getElementById("refresh").addEventListener("click", () => live.refresh());
 
 root.addEventListener("click", (ev) => {
   const button = ev.target.closest("button");
@@ -202,11 +115,12 @@ root.addEventListener("click", (ev) => {
   const article = button.closest("article.svc");
   if (button.dataset.action && article) act(article, button.dataset.action);
   else if ((button.hasAttribute("data-logs") || button.hasAttribute("data-full-logs")) && article) {
-    openDrawer(article, button);
+    drawerRow.open(article, button);
   } else if (button.hasAttribute("data-toggle-detail") && article) toggleDetail(article);
   else if (button.dataset.terminal) openTerminal(hostSections.get(button.dataset.terminal), button);
 });
 
+const filterInput = document.getElementById("filter");
 document.addEventListener("keydown", (ev) => {
   if (ev.key === "/" && !["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName)
       && !confirmDialog.open) {
@@ -215,5 +129,5 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 
-renderCounts();
+filter.renderCounts();
 live.start();

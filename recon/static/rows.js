@@ -1,0 +1,54 @@
+// A service row painted from its status: the state (colour and word), the facts, the buttons
+// that make sense now, the description and the detail. The host headers are hosts.js's.
+import { fmtBytes, setText } from "./recon.js";
+import { classify, describeLine, pointless, whenText } from "./status.js";
+import { collapseColumns, paintDetail } from "./rowdetail.js";
+
+// panels: slug -> article. painted(article): after a row changed (the logs drawer copies the
+// row it covers).
+export function createRows({ panels, painted }) {
+  function paintState(article, key, label) {
+    article.dataset.state = key;
+    setText(article.querySelector("[data-state-text]"), label);
+    painted(article);
+  }
+
+  // askedAt: when the status was asked for; a status asked for before this panel's last action
+  // answered is older than what the action returned, so it is not painted.
+  function applyService(s, askedAt = Infinity) {
+    const article = panels.get(s.slug);
+    if (!article || askedAt < (article._actedAt || 0)) return;
+    article._status = s;
+    if (article.dataset.busy) return; // the action's own state wins until it answers
+    const [key, label] = classify(s);
+    paintState(article, key, label);
+    // Since when it is in its state: started (running), else its last state change.
+    const [since, sinceTitle] = whenText(s.state === "active" ? s.since : s.state_changed || s.inactive_since || s.since);
+    const sinceNode = article.querySelector('[data-f="since"]');
+    setText(sinceNode, since);
+    sinceNode.title = sinceTitle;
+    setText(article.querySelector('[data-f="pid"]'), s.main_pid);
+    setText(article.querySelector('[data-f="memory"]'), s.memory_bytes == null ? null : fmtBytes(s.memory_bytes));
+    setText(article.querySelector('[data-f="restarts"]'), s.restarts);
+    setText(article.querySelector('[data-f="enabled"]'), s.enabled);
+    for (const cell of article.querySelectorAll(".cell-fact")) {
+      cell.toggleAttribute("data-empty", cell.lastElementChild.textContent === "—");
+    }
+    // Buttons that cannot do anything now are disabled and say why (as Cockpit and
+    // Supervisor offer Start only for a stopped service), instead of failing when clicked.
+    for (const b of article.querySelectorAll("button[data-action]")) {
+      const why = pointless(b.dataset.action, s, article.dataset.host);
+      b.disabled = Boolean(why);
+      b.title = why;
+    }
+    const desc = article.querySelector("[data-desc]");
+    const text = describeLine(s, key);
+    if (desc.textContent !== text) desc.textContent = text;
+    desc.title = text;
+    paintDetail(article, s, key);
+    collapseColumns(article.closest(".svc-list"));
+    painted(article); // again: the buttons' disabled state changed after paintState's call
+  }
+
+  return { applyService, paintState };
+}
