@@ -1,18 +1,18 @@
-// The fleet dashboard: the rows (painted by rows.js, kept current by live.js), their actions,
-// filters, terminals and the logs drawer (with drawerrow.js).
-import { api, el, setText } from "./recon.js";
+// The fleet dashboard's entry: finds the rows and host sections and wires the modules that
+// keep them current (live.js), paint them (rows.js), act on them (actions.js), filter them
+// (filter.js) and show their logs (logs.js, with drawerrow.js), plus the page's clicks and keys.
 import { LogsDrawer } from "./logs.js";
 import { toggleDetail } from "./rowdetail.js";
 import { openTerminal } from "./hosts.js";
 import { createFilter } from "./filter.js";
 import { createRows } from "./rows.js";
 import { createDrawerRow } from "./drawerrow.js";
+import { createActions } from "./actions.js";
 import { createLive } from "./live.js";
 import "./changes.js";
 import "./rolling.js";
 
 const root = document.getElementById("dashboard");
-const confirmDialog = document.getElementById("confirm");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
 const panels = new Map(); // slug -> article
 for (const article of root.querySelectorAll("article.svc")) panels.set(article.dataset.slug, article);
@@ -24,87 +24,7 @@ const rows = createRows({ panels, painted: drawerRow.follow });
 // loaded() is first asked by renderCounts() below, once `live` exists.
 const filter = createFilter({ panels, hostSections, loaded: () => live.loaded() });
 const live = createLive({ hostSections, rows, filter, refreshMs });
-
-// -- actions ---------------------------------------------------------------------------
-const ACTION_VERB = {
-  start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading",
-  enable: "Enabling", disable: "Disabling", "reset-failed": "Resetting", mask: "Masking", unmask: "Unmasking",
-};
-
-function confirmAction(action, article) {
-  if (!["stop", "restart", "disable", "mask"].includes(action)) return Promise.resolve(true);
-  const verb = action[0].toUpperCase() + action.slice(1);
-  setText(document.getElementById("confirm-title"), `${verb} ${article.dataset.name}?`);
-  setText(document.getElementById("confirm-text"),
-    `This runs systemctl ${action} ${article.dataset.unit} on ${article.dataset.host}.`);
-  setText(document.getElementById("confirm-ok"), verb);
-  confirmDialog.returnValue = "";
-  return new Promise((resolve) => {
-    confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue === "ok"), { once: true });
-    confirmDialog.showModal();
-  });
-}
-
-function setBusy(article, action) {
-  for (const b of article.querySelectorAll("button[data-action]")) b.disabled = Boolean(action);
-  if (action) {
-    article.dataset.busy = action;
-    rows.paintState(article, "busy", `${ACTION_VERB[action]}…`);
-  } else {
-    delete article.dataset.busy;
-  }
-  article.setAttribute("aria-busy", action ? "true" : "false");
-}
-
-function showFeedback(article, ok, title, details) {
-  const box = article.querySelector("[data-feedback]");
-  const close = el("button", {
-    type: "button", class: "btn btn-sm btn-quiet fb-close", "aria-label": "Dismiss",
-    onclick: () => { box.hidden = true; box.replaceChildren(); },
-  }, "×");
-  box.className = `feedback ${ok ? "fb-ok" : "fb-error"}`;
-  box.replaceChildren(el("div", { class: "fb-title" }, el("span", { text: title }), close), ...details);
-  box.hidden = false;
-  drawerRow.say(article, ok, title);
-}
-
-function resultDetails(r) {
-  const out = [];
-  if (r.message) out.push(el("p", { text: r.message }));
-  if (r.hint) out.push(el("p", { class: "hint", text: `Fix: ${r.hint}` }));
-  const text = [r.stdout, r.stderr].filter(Boolean).join("\n");
-  if (text) out.push(el("pre", { class: "output", text }));
-  return out;
-}
-
-async function act(article, action) {
-  if (article.dataset.busy) return;
-  if (!(await confirmAction(action, article))) return;
-  const slug = article.dataset.slug;
-  setBusy(article, action);
-  const started = performance.now();
-  let status = null;
-  try {
-    const r = await api("POST", `/api/services/${encodeURIComponent(slug)}/${action}`);
-    status = r.status;
-    const secs = ((r.duration_ms ?? performance.now() - started) / 1000).toFixed(2);
-    showFeedback(article, r.success,
-      r.success ? `${action} ${article.dataset.unit}: done in ${secs} s (exit ${r.exit_code})`
-        : `${action} ${article.dataset.unit} failed (exit ${r.exit_code})`, resultDetails(r));
-  } catch (err) {
-    showFeedback(article, false, `${action} ${article.dataset.unit} failed: ${err.code}`,
-      resultDetails({ ...err.body, message: err.message, hint: err.hint }));
-  } finally {
-    setBusy(article, null);
-    article._actedAt = performance.now();
-    if (status) rows.applyService(status);
-    else if (article._status) rows.applyService(article._status);
-    filter.renderCounts();
-    filter.applyFilter();
-    live.refresh({ fresh: true }); // the host's other services may have changed too
-  }
-}
-
+const act = createActions({ rows, drawerRow, filter, refresh: live.refresh });
 drawerRow.onAction(act);
 
 document.getElementById("refresh").addEventListener("click", () => live.refresh());
@@ -121,6 +41,7 @@ root.addEventListener("click", (ev) => {
 });
 
 const filterInput = document.getElementById("filter");
+const confirmDialog = document.getElementById("confirm");
 document.addEventListener("keydown", (ev) => {
   if (ev.key === "/" && !["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName)
       && !confirmDialog.open) {
