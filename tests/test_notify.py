@@ -124,6 +124,32 @@ def test_a_host_going_down_with_its_units_is_one_message_and_one_when_back(
     hook.close()
 
 
+def test_a_unit_that_failed_while_its_host_was_unreachable_is_told_when_it_is_back(
+        make_app, fleet):
+    """The host's return and its failed unit come from one read: the host must count as back
+    before the unit's failure is judged, or the failure is taken for part of the outage."""
+    hook = WebhookReceiver()
+    app = make_app([h.info for h in fleet], extra_toml=hook_toml("ops", hook.url,
+                                                                 for_seconds=1))
+    down = fleet[3]
+    try:
+        down.systemctl("stop", "ssh.service")
+        try:
+            app.extensions["recon"].executor.close_all()  # as after the host went away
+            assert wait_for(lambda: hook.bodies("host_unreachable"), timeout=15)
+            crash(down)  # at the console: RECON cannot see it now
+        finally:
+            down.systemctl("start", "ssh.service")
+        assert wait_for(lambda: hook.bodies("unit_failed"), timeout=20)
+        told = [(b["event"], b["host"], b.get("service")) for b in hook.bodies()]
+        assert told[:2] == [("host_unreachable", down.name, None),
+                            ("host_back", down.name, None)], told
+        assert told[2:] == [("unit_failed", down.name, f"{down.name}-demo-worker")], told
+    finally:
+        down.systemctl("start", WORKER, check=False)
+        hook.close()
+
+
 def test_a_host_down_for_less_than_for_seconds_says_nothing(make_app, target_info):
     hook = WebhookReceiver()
     # a closed port: refused at once
