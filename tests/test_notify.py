@@ -1,18 +1,22 @@
 """Notifications from real hosts to real receivers: a crash is one "failed" and one
 "resolved", a flapping unit is grouped, a host that goes down is one message, a receiver
-that is down is retried without slowing the dashboard, and mail goes out over STARTTLS."""
+that is down is retried without slowing the dashboard, mail goes out over STARTTLS, and a
+unit that was failed before a channel listened is told once."""
 
 from __future__ import annotations
 
 import statistics
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import sqlalchemy as sa
-from conftest import client_for
+from conftest import client_for, start_monitor
+from flask import Flask
 from helpers import Tarpit, free_port, wait_for
 from notify_receivers import SmtpReceiver, WebhookReceiver
 
+from recon import create_app
 from recon.extensions import db
 from recon.models import AuditEntry
 from recon.notify.models import NotifyDelivery
@@ -120,6 +124,32 @@ def test_a_host_going_down_with_its_units_is_one_message_and_one_when_back(
     hook.close()
 
 
+def test_a_unit_that_failed_while_its_host_was_unreachable_is_told_when_it_is_back(
+        make_app, fleet):
+    """The host's return and its failed unit come from one read: the host must count as back
+    before the unit's failure is judged, or the failure is taken for part of the outage."""
+    hook = WebhookReceiver()
+    app = make_app([h.info for h in fleet], extra_toml=hook_toml("ops", hook.url,
+                                                                 for_seconds=1))
+    down = fleet[3]
+    try:
+        down.systemctl("stop", "ssh.service")
+        try:
+            app.extensions["recon"].executor.close_all()  # as after the host went away
+            assert wait_for(lambda: hook.bodies("host_unreachable"), timeout=15)
+            crash(down)  # at the console: RECON cannot see it now
+        finally:
+            down.systemctl("start", "ssh.service")
+        assert wait_for(lambda: hook.bodies("unit_failed"), timeout=20)
+        told = [(b["event"], b["host"], b.get("service")) for b in hook.bodies()]
+        assert told[:2] == [("host_unreachable", down.name, None),
+                            ("host_back", down.name, None)], told
+        assert told[2:] == [("unit_failed", down.name, f"{down.name}-demo-worker")], told
+    finally:
+        down.systemctl("start", WORKER, check=False)
+        hook.close()
+
+
 def test_a_host_down_for_less_than_for_seconds_says_nothing(make_app, target_info):
     hook = WebhookReceiver()
     # a closed port: refused at once
@@ -218,3 +248,102 @@ def test_time_from_a_crash_to_the_webhook(make_app, target_info, target):
     print(f"\ncrash -> webhook: median {statistics.median(took) * 1000:.0f} ms, "
           f"max {max(took) * 1000:.0f} ms over {len(took)}")
     assert statistics.median(took) < 2.0
+
+
+# -- units that were failed before anyone listened -----------------------------------------
+
+CRON = "demo-cron.service"
+
+
+def restart(app: Flask, extra_toml: str = "") -> Flask:
+    """``app`` stops and another app starts on its database and recon.toml (a RECON restart,
+    or a failover to another process), ``extra_toml`` added to the file; stop it with
+    :func:`stop`."""
+    stop(app)
+    path = Path(app.config["RECON_CONFIG"])
+    path.write_text(path.read_text() + extra_toml)
+    again = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(path),
+                        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    start_monitor(again)
+    return again
+
+
+def stop(app: Flask) -> None:
+    app.extensions["recon.monitor"].stop()
+    app.extensions["recon"].executor.close_all()
+
+
+def looked_at_every_unit(app: Flask) -> bool:
+    """The notifier has seen every service as its own first read did: whatever it had to
+    say about units that were failed already is queued."""
+    notifier = app.extensions["recon.monitor"].notifier
+    return notifier is not None and not notifier.unchecked
+
+
+def deliveries(app: Flask) -> list[tuple[str, str | None]]:
+    with app.app_context():
+        return [(r.event, r.service) for r in db.session.scalars(
+            sa.select(NotifyDelivery).order_by(NotifyDelivery.id))]
+
+
+def test_a_unit_failed_before_recon_first_starts_is_told_once_as_already_failed(
+        make_app, target_info, target):
+    hook = WebhookReceiver()
+    try:
+        crash(target)
+        assert wait_for(lambda: target.systemctl("is-failed", WORKER, check=False)
+                        .returncode == 0, timeout=5)
+        app = make_app([target_info], extra_toml=hook_toml("ops", hook.url,
+                                                           resolve_seconds=1))
+        assert wait_for(lambda: hook.bodies("unit_failed"), timeout=10)
+        (told,) = hook.bodies()
+        assert told["service"] == "demo-worker" and told["already_failed"] is True
+        assert "was already failed when" in told["text"] and "failed for" in told["text"]
+        assert "killed by SIGKILL" in told["text"] and told["failed_since"]
+        assert wait_for(lambda: looked_at_every_unit(app), timeout=10)
+        # from then on it is an ordinary problem: resolved once when it is up again
+        target.systemctl("start", WORKER)
+        assert wait_for(lambda: hook.bodies("unit_recovered"), timeout=10)
+        assert deliveries(app) == [("unit_failed", "demo-worker"),
+                                   ("unit_recovered", "demo-worker")]
+    finally:
+        target.systemctl("start", WORKER, check=False)
+        hook.close()
+
+
+def test_a_unit_failed_before_a_channel_is_added_is_told_once_and_not_after_a_restart(
+        make_app, target_info, target):
+    """The channel's cursor starts after the event that said "failed" (it ran before the
+    channel existed); a restart on the same database finds the problem it left."""
+    hook = WebhookReceiver()
+    apps: list[Flask] = []
+    try:
+        crash(target)
+        crash(target, CRON)  # failed too, but the channel does not listen to it
+        first = make_app([target_info])  # RECON without channels: the events pass unheard
+        assert wait_state(client_for(first), "demo-worker", "failed")
+        assert wait_state(client_for(first), "demo-cron", "failed")
+        apps.append(restart(first, hook_toml("ops", hook.url, services=["demo-worker"])))
+        assert wait_for(lambda: hook.bodies("unit_failed"), timeout=10)
+        assert wait_for(lambda: looked_at_every_unit(apps[-1]), timeout=10)
+        (told,) = hook.bodies()
+        assert told["service"] == "demo-worker" and told["already_failed"] is True
+        assert "already failed when this channel started watching" in told["text"]
+        apps.append(restart(apps[-1]))
+        assert wait_for(lambda: looked_at_every_unit(apps[-1]), timeout=10)
+        assert deliveries(apps[-1]) == [("unit_failed", "demo-worker")]
+        assert len(hook.received) == 1
+    finally:
+        for app in apps:
+            stop(app)
+        target.systemctl("start", WORKER, CRON, check=False)
+        hook.close()
+
+
+def test_a_healthy_fleet_at_start_sends_nothing(make_app, target_info, fleet):
+    hook = WebhookReceiver()
+    app = make_app([target_info, *(h.info for h in fleet)],
+                   extra_toml=hook_toml("ops", hook.url))
+    assert wait_for(lambda: looked_at_every_unit(app), timeout=10)
+    assert deliveries(app) == [] and hook.received == []
+    hook.close()

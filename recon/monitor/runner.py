@@ -145,12 +145,13 @@ class Monitor:
     def _start_supervisors(self) -> None:
         rt = self.app.extensions["recon"]
         config = rt.config
+        began = time.time()  # the notifier trusts the snapshot's reads from here on
         for name, host in config.hosts.items():
             sup = HostSupervisor(self.app, rt.executor, host, config.services_on(name),
                                  config.settings)
             self.supervisors[name] = sup
             sup.start()
-        self.notifier = start_notifier(self.app, self.owner)
+        self.notifier = start_notifier(self.app, self.owner, since=began)
 
     def _stop_supervisors(self) -> None:
         notifier, self.notifier = self.notifier, None

@@ -86,6 +86,10 @@ def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict
     now = time.time()
     written: list[MonitorEvent] = []
     with write_transaction() as session:
+        # The host first: a reader of the events (the notifier) must see it back before it
+        # judges the units the same read found, or a unit that failed during the outage is
+        # taken for part of it and never told.
+        _record_host(session, services[0].host, None, events, now)
         rows = {r.slug: r for r in session.scalars(
             sa.select(UnitState).where(UnitState.slug.in_([s.slug for s in services])))}
         for svc in services:
@@ -114,7 +118,6 @@ def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict
                 exit_status=status.get("exit_status"), payload=text)
             session.add(event)
             written.append(event)
-        _record_host(session, services[0].host, None, events, now)
         session.flush()
         ids = [e.id for e in written]
     return ids

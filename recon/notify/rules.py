@@ -10,7 +10,10 @@ Per channel and subject (a unit or a host) one *problem* is kept open in SQLite:
   ``for_seconds`` (``host_unreachable``); while it is open the host's unit events are
   suppressed (a host going down with 20 units is one message), and its return is told once
   (``host_back``) -- if it was told at all;
-- an action that failed (the audit trail) is told once (``action_failed``).
+- an action that failed (the audit trail) is told once (``action_failed``);
+- a unit that was already failing before anyone was told (no event ever said it failed: it
+  was failed when RECON first read it, or when a channel started watching) is told once as
+  ``unit_failed`` "was already failed", with since when, and then behaves like any problem.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..config import ReconConfig
 from ..models import AuditEntry
-from ..monitor.models import MonitorEvent
+from ..monitor.models import MonitorEvent, UnitState
 from .config import ChannelConfig
 from .models import NotifyProblem
 
@@ -55,6 +59,18 @@ def _ago(seconds: float) -> str:
 
 def _clock(epoch: float) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(epoch))
+
+
+def _epoch(iso: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(iso).timestamp() if iso else None
+    except ValueError:  # a host whose timestamps systemd.py could not parse: raw text
+        return None
+
+
+def is_failing(status: dict[str, Any]) -> bool:
+    """A failure: state ``failed``, or a crash systemd is about to restart."""
+    return status.get("state") == "failed" or status.get("sub_state") == "auto-restart"
 
 
 class Rules:
@@ -117,26 +133,68 @@ class Rules:
             self.suppressed += 1
             return
         status = json.loads(ev.payload)
-        failing = ev.to_state == "failed" or status.get("sub_state") == "auto-restart"
         up = ev.to_state in ("active", "reloading") or (
             ev.to_state == "inactive" and status.get("result") == "success")
-        key, problem = f"unit:{ev.service}", self._problem(ch.name, f"unit:{ev.service}")
+        problem = self._problem(ch.name, f"unit:{ev.service}")
         detail = _describe(status)
-        if failing:
-            if problem is None:
-                problem = NotifyProblem(channel=ch.name, key=key, host=ev.host,
-                                        service=ev.service, opened_at=ev.at,
-                                        window_start=ev.at, count=1, reported=1, detail=detail)
-                self.session.add(problem)
+        if is_failing(status):
+            if problem is not None:
+                if not problem.failing:
+                    problem.count += 1
+                    problem.failing, problem.cleared_at, problem.detail = True, None, detail
+            elif ev.from_state is None:
+                # RECON's first read of the unit: it did not fail now, it was failed already
+                self._already_failed(ch, ev.service, ev.host, status, "RECON first read it",
+                                     ev.at)
+            else:
+                self._open_unit(ch, ev.service, ev.host, status, ev.at)
                 self._emit(ch, "unit_failed", f"{ev.service} on {ev.host} failed",
                            f"{ev.service} ({status.get('unit')}) on {ev.host} failed at "
                            f"{_clock(ev.at)}: {detail}.", host=ev.host, service=ev.service,
                            count=1, resolved=False, unit=status.get("unit"))
-            elif not problem.failing:
-                problem.count += 1
-                problem.failing, problem.cleared_at, problem.detail = True, None, detail
         elif up and problem is not None and problem.failing:
             problem.failing, problem.cleared_at = False, ev.at
+
+    def _open_unit(self, ch: ChannelConfig, service: str, host: str, status: dict[str, Any],
+                   at: float, opened_at: float | None = None) -> None:
+        self.session.add(NotifyProblem(
+            channel=ch.name, key=f"unit:{service}", host=host, service=service,
+            opened_at=opened_at or at, window_start=at, count=1, reported=1,
+            detail=_describe(status)))
+
+    def _already_failed(self, ch: ChannelConfig, service: str, host: str,
+                        status: dict[str, Any], when: str, at: float) -> None:
+        """Open and tell the problem of a unit that no event saw fail."""
+        # `since` is when the unit last became active; the failure is its last state change
+        failed_at = _epoch(status.get("state_changed")) or _epoch(status.get("inactive_since"))
+        started_at = _epoch(status.get("since"))
+        since = (f"failed for {_ago(max(at - failed_at, 0))}, since {_clock(failed_at)}"
+                 if failed_at else "failed since an unknown time")
+        if started_at:
+            since += f"; last started {_clock(started_at)}"
+        # the problem opens when the unit failed, so "up again" tells the whole outage
+        self._open_unit(ch, service, host, status, at, opened_at=failed_at)
+        self._emit(ch, "unit_failed", f"{service} on {host} was already failed",
+                   f"{service} ({status.get('unit')}) on {host} was already failed when "
+                   f"{when} ({since}): {_describe(status)}.", host=host, service=service,
+                   count=1, resolved=False, unit=status.get("unit"), already_failed=True,
+                   failed_since=status.get("state_changed"))
+
+    def standing(self, row: UnitState) -> None:
+        """A unit as the first read since the notifier started saw it: if it is failing and a
+        channel has no problem for it (the event that said so came before the channel's
+        cursor, or before the channel existed), that channel is told now."""
+        status = row.status_dict()
+        if row.slug not in self.config.services or not is_failing(status):
+            return
+        for ch in self.channels:
+            if self._problem(ch.name, f"unit:{row.slug}") is not None:
+                continue
+            if self._host_down(ch.name, row.host):
+                self.suppressed += 1
+                continue
+            self._already_failed(ch, row.slug, row.host, status,
+                                 "this channel started watching", self.now)
 
     # -- the audit trail -----------------------------------------------------------------
     def action(self, entry: AuditEntry) -> None:

@@ -7,6 +7,10 @@ nor repeats an event. One thread per channel sends that channel's queue in order
 with backoff (1, 2, 4 ... 300 s, ``max_attempts``); a send is claimed in the database first,
 so two processes never send the same row, and a claim left by a crashed process lapses and is
 retried. Nothing here runs on a request's or a supervisor's thread.
+
+The cursors only see changes, so a unit that was failed before a channel's cursor (the first
+start of RECON, a channel just added) would never be told: each notifier therefore also
+looks at every unit once, as its own term's first read saw it (:meth:`.Rules.standing`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -24,7 +29,7 @@ from .. import audit
 from ..config import SYSTEMCTL_ACTIONS, ReconConfig
 from ..extensions import db
 from ..models import AuditEntry
-from ..monitor.models import MonitorEvent
+from ..monitor.models import MonitorEvent, UnitState
 from ..monitor.snapshot import events_after, write_transaction
 from .channels import DeliveryError, send
 from .config import ChannelConfig
@@ -56,8 +61,10 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def process(config: ReconConfig, *, tick: bool = True, now: float | None = None) -> int:
-    """One pass: new events and audit rows to deliveries, plus the clock; returns how many
+def process(config: ReconConfig, *, tick: bool = True, now: float | None = None,
+            standing: Collection[str] = ()) -> int:
+    """One pass: new events and audit rows to deliveries, plus the clock and the snapshot's
+    rows of the ``standing`` services (see :meth:`.Rules.standing`); returns how many
     deliveries were queued. Call inside an app context."""
     now = time.time() if now is None else now
     with write_transaction() as session:
@@ -81,6 +88,11 @@ def process(config: ReconConfig, *, tick: bool = True, now: float | None = None)
                     and entry.error not in NOT_BREAKAGE):
                 rules.action(entry)
             actions.position = entry.id
+        # after the events: a problem they opened in this pass is not opened twice
+        if standing:
+            for row in session.scalars(sa.select(UnitState).where(
+                    UnitState.slug.in_(standing))):
+                rules.standing(row)
         if tick:
             rules.tick()
         for m in rules.messages:
@@ -167,9 +179,17 @@ def deliver_next(channel: ChannelConfig, owner: str) -> bool:
 class Notifier:
     """The threads of one lease holder (see the module's docstring)."""
 
-    def __init__(self, app: Flask, owner: str):
+    def __init__(self, app: Flask, owner: str, since: float | None = None):
         self.app, self.owner = app, owner
         self.config: ReconConfig = app.extensions["recon"].config
+        # The services not yet looked at as this term's reads saw them. Why per unit, after a
+        # read of our own (observed_at >= since), and not once at start: at start the
+        # snapshot may be hours old (RECON was off) or lack units (a first start), and a
+        # down host's units are only read when it is back; waiting for every unit would
+        # hold the healthy hosts' news hostage to one down host. The problem row of each
+        # channel is the memory across terms: a restart or failover looks again and finds it.
+        self.since = time.time() if since is None else since
+        self.unchecked: set[str] = set(self.config.services)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -191,6 +211,13 @@ class Notifier:
             if t is not threading.current_thread():
                 t.join(timeout=2)
 
+    def _read_since_start(self) -> list[str]:
+        """The unchecked services the supervisors have read since this notifier started."""
+        if not self.unchecked:
+            return []
+        return list(db.session.scalars(sa.select(UnitState.slug).where(
+            UnitState.slug.in_(self.unchecked), UnitState.observed_at >= self.since)))
+
     def _process_loop(self) -> None:
         last_tick = 0.0
         while not self._stop.is_set():
@@ -198,9 +225,11 @@ class Notifier:
                 with self.app.app_context():
                     tick = time.monotonic() - last_tick >= TICK_SECONDS and bool(
                         db.session.scalar(sa.select(sa.func.count()).select_from(NotifyProblem)))
-                    if tick or _has_news():
-                        if process(self.config, tick=tick):
+                    fresh = self._read_since_start()
+                    if tick or fresh or _has_news():
+                        if process(self.config, tick=tick, standing=fresh):
                             self._wake.set()
+                        self.unchecked.difference_update(fresh)  # once committed
                         last_tick = time.monotonic() if tick else last_tick
             except Exception:  # a locked database must not end notifications
                 log.exception("notify: could not process events")
@@ -219,9 +248,10 @@ class Notifier:
                 self._wake.clear()
 
 
-def start(app: Flask, owner: str) -> Notifier | None:
-    """Start the notifier threads (the monitor calls this when it becomes the lease holder);
-    None when no channel is configured."""
+def start(app: Flask, owner: str, since: float | None = None) -> Notifier | None:
+    """Start the notifier threads (the monitor calls this when it becomes the lease holder,
+    ``since`` the time before its supervisors' first reads); None when no channel is
+    configured."""
     if not app.extensions["recon"].config.notify:
         return None
-    return Notifier(app, owner).start()
+    return Notifier(app, owner, since).start()
