@@ -366,6 +366,17 @@ def test_keyboard_alone_reaches_filter_actions_and_dialogs(browsing, dashboard):
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(state_of(page, "demo-cron")).to_have_text("Running")
+    # a confirmed action keeps the keyboard where it was: the button is disabled while the
+    # action runs, and focus must not fall back to the top of the page
+    restart = button(page, "demo-cron", "restart")
+    restart.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Tab")  # Cancel → the confirming button
+    expect(dialog.get_by_role("button", name="Restart")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(panel(page, "demo-cron").locator("[data-feedback]")).to_contain_text("done")
+    expect(restart).to_be_focused()
     browsing.assert_no_console_errors()
 
 

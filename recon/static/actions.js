@@ -58,9 +58,22 @@ export function createActions({ rows, drawerRow, filter, refresh }) {
     return out;
   }
 
+  // A button disabled while its action runs drops the keyboard focus to <body>, so a keyboard
+  // user would start over at the top of the page: put it back on the button (or, if that is
+  // pointless now, the next usable button beside it or in the row).
+  function restoreFocus(from, article) {
+    const active = document.activeElement;
+    if (active && active !== document.body) return;
+    const usable = (b) => b && b.isConnected && !b.disabled && b.offsetParent !== null;
+    const near = from?.parentElement ? [...from.parentElement.querySelectorAll("button")] : [];
+    const target = [from, ...near, ...article.querySelectorAll("button")].find(usable);
+    if (target) target.focus();
+  }
+
   async function act(article, action) {
     if (article.dataset.busy) return;
     if (!(await confirmAction(action, article))) return;
+    const invoker = document.activeElement;  // the dialog gave the focus back to it
     const slug = article.dataset.slug;
     setBusy(article, action);
     const started = performance.now();
@@ -82,6 +95,7 @@ export function createActions({ rows, drawerRow, filter, refresh }) {
       else if (article._status) rows.applyService(article._status);
       filter.renderCounts();
       filter.applyFilter();
+      restoreFocus(invoker, article);
       refresh({ fresh: true }); // the host's other services may have changed too
     }
   }
