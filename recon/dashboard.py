@@ -75,7 +75,8 @@ def index():
                            terminals={n: terminal_off(h) for n, h in config.hosts.items()},
                            setup_labels=SETUP_LABELS, rollable=_rollable(),
                            tags=sorted({t for s in config.services.values() for t in s.tags}),
-                           refresh_seconds=config.settings.refresh_seconds)
+                           refresh_seconds=config.settings.refresh_seconds,
+                           rolling_settle_seconds=config.settings.rolling_settle_seconds)
 
 
 @bp.get("/services/<slug>")

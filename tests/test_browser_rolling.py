@@ -49,6 +49,7 @@ def test_operator_runs_a_rolling_restart_and_sees_each_host_done_in_order(browsi
     expect(dialog).to_be_visible()
     expect(page.locator("#confirm-text")).to_contain_text(
         " → ".join(h.name for h in hosts))
+    expect(page.locator("#confirm-text")).to_contain_text("has stayed up for 1.5 s")
     browsing.shot(page, "rolling-confirm")
     page.click("#confirm-ok")
 

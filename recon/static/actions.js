@@ -1,6 +1,6 @@
 // A row's actions (POST /api/services/<slug>/<action>): the ones that take something away ask
 // first; the row shows the action in progress, then how it went (exit code, time, output).
-import { api, el, setText } from "./recon.js";
+import { api, askConfirm, el } from "./recon.js";
 
 const ACTION_VERB = {
   start: "Starting", stop: "Stopping", restart: "Restarting", reload: "Reloading",
@@ -10,19 +10,13 @@ const ACTION_VERB = {
 // rows: rows.js's painters; drawerRow: drawerrow.js's; filter: filter.js's counts and filter;
 // refresh(): live.js's resync from the snapshot. Returns act(article, action).
 export function createActions({ rows, drawerRow, filter, refresh }) {
-  const confirmDialog = document.getElementById("confirm");
-
   function confirmAction(action, article) {
     if (!["stop", "restart", "disable", "mask"].includes(action)) return Promise.resolve(true);
     const verb = action[0].toUpperCase() + action.slice(1);
-    setText(document.getElementById("confirm-title"), `${verb} ${article.dataset.name}?`);
-    setText(document.getElementById("confirm-text"),
-      `This runs systemctl ${action} ${article.dataset.unit} on ${article.dataset.host}.`);
-    setText(document.getElementById("confirm-ok"), verb);
-    confirmDialog.returnValue = "";
-    return new Promise((resolve) => {
-      confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue === "ok"), { once: true });
-      confirmDialog.showModal();
+    return askConfirm({
+      title: `${verb} ${article.dataset.name}?`,
+      text: `This runs systemctl ${action} ${article.dataset.unit} on ${article.dataset.host}.`,
+      ok: verb,
     });
   }
 

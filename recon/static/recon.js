@@ -129,3 +129,17 @@ export async function copyText(text) {
   area.remove();
   return ok;
 }
+
+// The page's one confirm dialog (#confirm): resolves true when the user confirms. The dialog
+// gives the focus back to what had it when it closes.
+export function askConfirm({ title, text, ok }) {
+  const dialog = document.getElementById("confirm");
+  setText(document.getElementById("confirm-title"), title);
+  setText(document.getElementById("confirm-text"), text);
+  setText(document.getElementById("confirm-ok"), ok);
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+  });
+}

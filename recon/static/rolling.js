@@ -1,7 +1,7 @@
 // The dashboard's rolling restart: pick services (by hand, by tag or by host), confirm, then
 // follow the run step by step (GET /api/actions/<id>) and cancel it (DELETE). A run still
 // going when the page loads is picked up again, whichever worker runs it.
-import { api, el, setText } from "./recon.js";
+import { api, askConfirm, el, setText } from "./recon.js";
 
 const box = document.getElementById("rolling");
 const POLL_MS = 1000;
@@ -24,7 +24,6 @@ if (box) {
   const message = document.getElementById("rolling-message");
   const cancelBtn = document.getElementById("rolling-cancel");
   const boxes = [...form.querySelectorAll('input[name="services"]')];
-  const dialog = document.getElementById("confirm");
   let current = null; // the run followed
   let timer = null;
 
@@ -51,15 +50,13 @@ if (box) {
 
   function confirmRun(items) {
     const hosts = [...new Set(items.map((b) => b.dataset.host))];
-    setText(document.getElementById("confirm-title"), `Rolling ${action.value} of ${items.length} service${items.length === 1 ? "" : "s"}?`);
-    setText(document.getElementById("confirm-text"),
-      `${verb()} ${items.map((b) => `${b.dataset.name} (${b.dataset.host})`).join(", ")}: one host at a time `
-      + `(${hosts.join(" → ")}), waiting until each is active again. The first failure stops the rest.`);
-    setText(document.getElementById("confirm-ok"), `${verb()} ${items.length}`);
-    dialog.returnValue = "";
-    return new Promise((resolve) => {
-      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
-      dialog.showModal();
+    const settle = Number(form.dataset.settle) || 0;
+    return askConfirm({
+      title: `Rolling ${action.value} of ${items.length} service${items.length === 1 ? "" : "s"}?`,
+      text: `${verb()} ${items.map((b) => `${b.dataset.name} (${b.dataset.host})`).join(", ")}: one host at a time `
+        + `(${hosts.join(" → ")}), waiting until each is active again`
+        + (settle ? ` and has stayed up for ${settle} s` : "") + ". The first failure stops the rest.",
+      ok: `${verb()} ${items.length}`,
     });
   }
 
