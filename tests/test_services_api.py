@@ -123,3 +123,27 @@ def test_status_reads_come_from_the_snapshot_and_send_nothing(make_app, target_i
     assert len(target.command_log()) - before == 2
     client.get("/api/services/demo-web/status?fresh=1")
     assert len(target.command_log()) - before == 3
+
+
+def test_a_fresh_read_answers_before_it_is_published_and_publishes_when_sent(
+        make_app, target_info):
+    """The SQLite write is off the caller's wait: the answer carries the read, and the
+    snapshot gets it once the server has sent the answer (when it closes the response)."""
+    from recon.extensions import db
+    from recon.monitor.models import UnitState
+
+    app = make_app([target_info])
+    app.extensions["recon.monitor"].stop()  # only the fresh read may publish now
+
+    def observed() -> float:
+        with app.app_context():
+            value = db.session.get(UnitState, "demo-web").observed_at
+            db.session.commit()
+            return value
+
+    before = observed()
+    resp = client_for(app).get("/api/services/demo-web/status?fresh=1")
+    assert resp.status_code == 200 and resp.get_json()["active"] is True
+    assert observed() == before  # answered first
+    resp.close()  # what the server does once the answer is out
+    assert observed() > before

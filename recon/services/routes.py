@@ -9,12 +9,14 @@ behind before answering, so any worker's next read shows it.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from .. import audit
 from ..auth.policy import READ_ACTIONS, current_user, may_act
@@ -23,6 +25,7 @@ from ..errors import error_json
 from ..extensions import db
 from ..logs.journal import RUNBOOK_LINES, read_lines
 from ..monitor import snapshot
+from ..monitor.models import UnitState
 from ..params import int_arg
 from ..problem import ApiError
 from ..runtime import get_service, runtime
@@ -63,15 +66,29 @@ def list_services():
     })
 
 
-def _read_now(service: ServiceConfig, timeout: float | None = None) -> dict[str, Any]:
-    """Read the unit on the host, publish it, return the service's view."""
+def _read_now(service: ServiceConfig,
+              timeout: float | None = None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Read the unit on the host; the service's view of that read, and the publishing of it
+    to the snapshot for the caller to run once the answer is out."""
     rt = runtime()
     host = rt.config.hosts[service.host]
     db.session.commit()  # hold no database connection while waiting on the host
     observed_at = time.time()
     statuses = fetch_statuses(rt.executor, host, [service.unit], timeout=timeout)
-    _publish([service], statuses, observed_at)
-    return snapshot.read_service(service)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def publish() -> None:
+        try:
+            with app.app_context():
+                _publish([service], statuses, observed_at)
+        except Exception:  # the answer is gone already; the monitor's next read catches up
+            log.exception("publishing the fresh status of %s failed", service.slug)
+
+    # The host answered, so it is up: the view is the read itself, as the snapshot will be.
+    row = UnitState(slug=service.slug, host=service.host, unit=service.unit,
+                    status=json.dumps(statuses[service.unit], sort_keys=True),
+                    observed_at=observed_at)
+    return snapshot.service_view(service, row, None), publish
 
 
 def _publish(services: list[ServiceConfig], statuses: dict[str, dict[str, Any]],
@@ -99,7 +116,13 @@ def service_status(slug: str):
         if down is not None:
             raise down
         timeout = runtime().config.settings.status_fresh_timeout
-        return jsonify(describe(service, _read_now(service, timeout)))
+        view, publish = _read_now(service, timeout)
+        resp = jsonify(describe(service, view))
+        # Published once the answer is sent (the server closes the response then): the
+        # SQLite write is off the caller's wait. Its result is in the answer already, and
+        # other readers see it a few milliseconds later.
+        resp.call_on_close(publish)
+        return resp
     return jsonify(describe(service, snapshot.read_service(service)))
 
 
