@@ -9,7 +9,14 @@ import tomllib
 from pathlib import Path
 
 from recon.config import HostConfig, ServiceConfig, parse_config
-from recon.config.docs import COMMAND, example_toml, generated, markdown_table, notify_table
+from recon.config.docs import (
+    COMMAND,
+    example_toml,
+    generated,
+    markdown_table,
+    notify_table,
+    readme_block,
+)
 from recon.declare import REQUIRED, declared
 from recon.notify.config import TABLES, TYPES, ChannelKeys
 
@@ -17,18 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_readme_config_table_is_the_declared_one():
-    text = (ROOT / "README.md").read_text()
-    begin, end = "<!-- config:begin -->\n", "<!-- config:end -->"
-    documented = text[text.index(begin) + len(begin):text.index(end)]
+    documented = readme_block((ROOT / "README.md").read_text(), "config")
     assert documented == markdown_table(), (
         f"README.md's host and service table differs from recon/config/models.py; run `{COMMAND}`"
         " or paste this between the config markers:\n" + markdown_table())
 
 
 def test_the_readme_notify_table_is_the_declared_one():
-    text = (ROOT / "README.md").read_text()
-    begin, end = "<!-- notify:begin -->\n", "<!-- notify:end -->"
-    documented = text[text.index(begin) + len(begin):text.index(end)]
+    documented = readme_block((ROOT / "README.md").read_text(), "notify")
     assert documented == notify_table(), (
         f"README.md's notification channel table differs from recon/notify/config.py; run "
         f"`{COMMAND}` or paste this between the notify markers:\n" + notify_table())

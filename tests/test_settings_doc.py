@@ -8,15 +8,14 @@ from dataclasses import fields
 from pathlib import Path
 
 from recon.config import parse_config
+from recon.config.docs import readme_block
 from recon.settings import SETTING_RANGES, Settings, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_readme_settings_table_is_the_declared_one():
-    text = (ROOT / "README.md").read_text()
-    begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
-    documented = text[text.index(begin) + len(begin):text.index(end)]
+    documented = readme_block((ROOT / "README.md").read_text(), "settings")
     assert documented == markdown_table(), (
         "README.md's settings table differs from recon/settings.py; run `python -m "
         "recon.config.docs --write` or paste this between the settings markers:\n"

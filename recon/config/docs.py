@@ -169,9 +169,19 @@ def example_toml() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _with_block(text: str, name: str, body: str) -> str:
+def _block_span(text: str, name: str) -> tuple[int, int]:
     begin, end = f"<!-- {name}:begin -->\n", f"<!-- {name}:end -->"
-    start, stop = text.index(begin) + len(begin), text.index(end)
+    return text.index(begin) + len(begin), text.index(end)
+
+
+def readme_block(text: str, name: str) -> str:
+    """What the README holds between its ``<!-- NAME:begin/end -->`` markers."""
+    start, stop = _block_span(text, name)
+    return text[start:stop]
+
+
+def _with_block(text: str, name: str, body: str) -> str:
+    start, stop = _block_span(text, name)
     return text[:start] + body + text[stop:]
 
 
