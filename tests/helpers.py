@@ -96,14 +96,14 @@ class Gunicorn:
     database, as ``make run`` serves it: ``with Gunicorn(app, workers=2) as g: g.port``."""
 
     def __init__(self, app, *, workers: int = 1, threads: int = 8,
-                 access_log: str | None = None) -> None:
+                 access_log: str | None = None, env: dict[str, str] | None = None) -> None:
         import os
         import sys
 
         self.port = free_port()
         env = {**os.environ, "RECON_CONFIG": app.config["RECON_CONFIG"],
                "RECON_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-               "RECON_SECRET_KEY": "test", "PYTHONUNBUFFERED": "1"}
+               "RECON_SECRET_KEY": "test", "PYTHONUNBUFFERED": "1", **(env or {})}
         self.argv = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads",
                      str(threads), "-w", str(workers), "-b", f"127.0.0.1:{self.port}"]
         if access_log:
@@ -112,13 +112,16 @@ class Gunicorn:
         self.env = env
         self.proc = None
 
-    def __enter__(self) -> Gunicorn:
+    def start(self) -> Gunicorn:
+        """Start it and wait until it accepts connections (``stop()`` ends it)."""
         import subprocess
 
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, start_new_session=True,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_http(self.port)
         return self
+
+    __enter__ = start
 
     def kill(self, sig: int | None = None) -> None:
         import os
@@ -131,6 +134,9 @@ class Gunicorn:
             except Exception:  # noqa: BLE001 - escalate whatever kept it alive
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+
+    def stop(self) -> None:
+        self.kill()
 
     def __exit__(self, *exc: object) -> None:
         self.kill()

@@ -10,8 +10,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from conftest import build_app, client_for
+from helpers import Gunicorn
 from werkzeug.serving import make_server
 
 import recon
 from recon.demo import procs
-from recon.demo.nspawn import free_port
 
 ROOT = Path(recon.__file__).resolve().parent.parent  # where wsgi.py is
 LIMITS = {"RECON_LOG_STREAMS_MAX": "4", "RECON_LOG_STREAMS_PER_SERVICE": "3",
@@ -326,38 +324,8 @@ def test_bad_stream_parameters_answer_400(live, query, headers, parameter):
     assert live["hub"].active == 0
 
 
-class Gunicorn:
-    """``gunicorn -k gthread wsgi:app`` on the live app's config and database."""
-
-    def __init__(self, app):
-        self.port = free_port()
-        env = {**os.environ, **LIMITS, "RECON_CONFIG": app.config["RECON_CONFIG"],
-               "RECON_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-               "RECON_SECRET_KEY": app.config["SECRET_KEY"]}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "8", "-w", "1",
-             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=env, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                assert self.proc.poll() is None and time.monotonic() < deadline, "no gunicorn"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def test_streams_work_under_gunicorn_gthread(live, target):
-    server = Gunicorn(live["app"])
+    server = Gunicorn(live["app"], env=LIMITS).start()
     marker = uuid.uuid4().hex[:10]
     port, token = server.port, live["token"]
     streams: list[Sse] = []

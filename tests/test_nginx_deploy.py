@@ -16,7 +16,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,7 +23,7 @@ from urllib.parse import urlencode
 import pytest
 
 pytest.register_assert_rewrite("terminal_fixtures")
-from helpers import free_port, wait_healthy  # noqa: E402
+from helpers import Gunicorn, free_port, wait_healthy  # noqa: E402
 from terminal_fixtures import close_all  # noqa: E402
 from wsproto import ConnectionType, WSConnection  # noqa: E402
 from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage  # noqa: E402
@@ -125,41 +124,13 @@ http {{ access_log {tmp}/access.log; {temp} include {tmp}/recon.conf; }}
                 self.proc.wait()
 
 
-class Gunicorn:
-    def __init__(self, app):
-        self.port = free_port()
-        env = {**os.environ, "RECON_CONFIG": app.config["RECON_CONFIG"],
-               "RECON_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-               "RECON_SECRET_KEY": app.config["SECRET_KEY"],
-               "RECON_TRUSTED_PROXIES": "127.0.0.1", "RECON_SECURE_COOKIES": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "8", "-w", "2",
-             "-b", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=env, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, "no gunicorn"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-
-
 @pytest.fixture
 def stack(make_app, target_info, term_env, tmp_path):
     app = make_app([target_info])
     with app.app_context():
         create_user("nadia", PASSWORD, "operator")
-    guni = Gunicorn(app)
+    guni = Gunicorn(app, workers=2, env={"RECON_TRUSTED_PROXIES": "127.0.0.1",
+                                         "RECON_SECURE_COOKIES": "1"}).start()
     nginx = Nginx(tmp_path, guni.port)
     yield app, guni, nginx
     nginx.stop()
