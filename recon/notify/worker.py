@@ -39,6 +39,7 @@ from .rules import Rules
 log = logging.getLogger("recon.notify")
 POLL_SECONDS = 0.1  # how often new events are looked for (one cheap read)
 TICK_SECONDS = 0.5  # how often open problems are checked against the clock
+STANDING_SECONDS = 1.0  # how often units not yet looked at (see Notifier) are asked for
 BACKOFF_MAX = 300.0
 PENDING_ACTION_SECONDS = 600  # an audit entry without an outcome older than this is skipped
 NOT_BREAKAGE = ("forbidden", "action_not_allowed")  # refusals, not failures
@@ -190,6 +191,7 @@ class Notifier:
         # channel is the memory across terms: a restart or failover looks again and finds it.
         self.since = time.time() if since is None else since
         self.unchecked: set[str] = set(self.config.services)
+        self._standing_at = 0.0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -212,9 +214,12 @@ class Notifier:
                 t.join(timeout=2)
 
     def _read_since_start(self) -> list[str]:
-        """The unchecked services the supervisors have read since this notifier started."""
-        if not self.unchecked:
+        """The unchecked services the supervisors have read since this notifier started.
+        Asked at most once a second: a host that stays down keeps its units unchecked, and
+        this loop runs every POLL_SECONDS."""
+        if not self.unchecked or time.monotonic() - self._standing_at < STANDING_SECONDS:
             return []
+        self._standing_at = time.monotonic()
         return list(db.session.scalars(sa.select(UnitState.slug).where(
             UnitState.slug.in_(self.unchecked), UnitState.observed_at >= self.since)))
 
