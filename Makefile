@@ -40,7 +40,7 @@ endef
 # first boots 3 real demo hosts (systemd in nspawn containers) and manages their services.
 run: install
 	$(call system-deps,$(RUN_PACKAGES))
-	$(PY) -m recon.serve --bind $(BIND)
+	$(PY) -m recon.entry.serve --bind $(BIND)
 
 test: install
 	$(call system-deps,$(TEST_PACKAGES))

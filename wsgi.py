@@ -10,6 +10,6 @@ holds the database lease runs the host supervisors (the others take over if it d
 
 import os
 
-from recon.served import served_app
+from recon.entry.app import served_app
 
 app = served_app(cli=os.environ.get("FLASK_RUN_FROM_CLI") == "true")

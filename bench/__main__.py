@@ -2,7 +2,7 @@
 and the issues' targets; prints a table and writes JSON to bench/results/.
 
 Boots 5 real hosts (systemd in nspawn) x 10 units plus one to hang, serves RECON exactly as
-``make run`` does (``python -m recon.serve``: gunicorn gthread, 2 workers, 64 threads) in a
+``make run`` does (``python -m recon.entry.serve``: gunicorn gthread, 2 workers, 64 threads) in a
 subprocess, and measures every comparison interleaved, round by round (see bench.stats).
 """
 

@@ -1,5 +1,5 @@
 """The benchmark fleet: real hosts (systemd in nspawn) with 10 units each, RECON configs for
-them, and RECON served exactly as ``make run`` serves it (``python -m recon.serve``:
+them, and RECON served exactly as ``make run`` serves it (``python -m recon.entry.serve``:
 gunicorn, gthread, 2 workers, 64 threads) in a subprocess."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from recon.demo.host import Host
 from recon.demo.info import TargetInfo
 from recon.demo.nspawn import Testbed, free_port
 from recon.demo.recon_config import demo_config_toml
+from recon.web.context import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The unit whose journal really holds > 5000 lines: its ExecStartPre prints 6000 at start
@@ -105,7 +106,7 @@ class Client:
 
 @dataclass
 class Server:
-    """One ``python -m recon.serve`` process group and what a client needs."""
+    """One ``python -m recon.entry.serve`` process group and what a client needs."""
 
     proc: subprocess.Popen
     port: int
@@ -157,7 +158,7 @@ def write_config(workdir: Path, name: str, targets: list[TargetInfo], known_host
     with app.app_context():
         _, token = create_token("bench", "admin")
         create_user("bench-ui", "bench-ui-password", "viewer")
-    app.extensions["recon"].executor.close_all()
+    runtime(app).executor.close_all()
     return path, uri, token
 
 
@@ -171,7 +172,7 @@ def serve(workdir: Path, name: str, targets: list[TargetInfo], known_hosts: Path
            "RECON_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1"}
     log = open(path.parent / "serve.log", "wb")  # noqa: SIM115 - handed to the child
     with log:
-        proc = subprocess.Popen([sys.executable, "-m", "recon.serve", "--bind",
+        proc = subprocess.Popen([sys.executable, "-m", "recon.entry.serve", "--bind",
                                  f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     srv = Server(proc, port, token, path, uri)

@@ -11,7 +11,8 @@ from recon import create_app
 from recon.config import load_config
 from recon.monitor import snapshot
 from recon.ssh import Executor, HostKeyStore
-from recon.systemd import fetch_statuses, show_argv
+from recon.ssh.systemctl import fetch_statuses, show_argv
+from recon.web.context import runtime
 
 from .fleet import CHATTY, Fleet, Server
 from .floor import Floor, ssh_run, stop_master, wait_command
@@ -62,7 +63,7 @@ def bench_status(f: Fleet, srv: Server, floor: Floor, n: int) -> dict:
     t = interleave(fns, n, every={"runbook_fresh_ssh": 2})
     stop_master(info, control)
     executor.close_all()
-    app.extensions["recon"].executor.close_all()
+    runtime(app).executor.close_all()
     c.close()
     return {"command": command, "load": f"{before} -> {load()}",
             **{k: stats(v) for k, v in t.items()},

@@ -1,26 +1,17 @@
-"""RECON: a dashboard for the systemd services of a small fleet, over SSH."""
+"""RECON: a dashboard for the systemd services of a small fleet, over SSH.
+
+This module holds the app factory and nothing else: the layers and features it wires are
+described in ARCHITECTURE.md.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-
-from .config import ReconConfig, load_config
-
-
-def _secret_key(instance: Path) -> str:
-    """A per-install random key kept in the instance folder (0600)."""
-    path = instance / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip()
 
 
 def default_config_path(instance: Path) -> Path:
@@ -32,12 +23,12 @@ def default_config_path(instance: Path) -> Path:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. Starts no threads and opens no sockets: SSH connects lazily and
-    background work is started by the WSGI entry point."""
+    background work is started by the WSGI entry point (:mod:`recon.jobs.background`)."""
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     _process_settings(app, instance, test_config)
-    config = _load_recon_config(app, instance)
-    _install(app, config)
+    _load_recon_config(app, instance)
+    _install(app)
     return app
 
 
@@ -62,10 +53,13 @@ def _process_settings(app: Flask, instance: Path, test_config: dict[str, Any] | 
         app.config.update(test_config)
 
 
-def _load_recon_config(app: Flask, instance: Path) -> ReconConfig:
+def _load_recon_config(app: Flask, instance: Path) -> None:
     """The checked instance folder, ``recon.toml`` and what derives from it (database
-    timeouts, known_hosts, the session secret)."""
-    from .instance import StartupError, prepare, warn_loose
+    timeouts, known_hosts, the session secret); the config and the executor become the app's
+    runtime (:func:`recon.web.context.runtime`, the one way to reach them)."""
+    from recon.config import load_config
+    from recon.db.instance import StartupError, prepare, secret_key, warn_loose
+    from recon.web.context import Runtime
 
     prepare(instance, app.config["SQLALCHEMY_DATABASE_URI"])
     warn_loose(instance, app.config["SQLALCHEMY_DATABASE_URI"])
@@ -73,7 +67,6 @@ def _load_recon_config(app: Flask, instance: Path) -> ReconConfig:
                          check_keys=not app.config.get("RECON_DEFER_KEY_CHECK"))
     for warning in config.warnings:
         logging.getLogger("recon.config").warning("%s", warning)
-    app.config["RECON"] = config
     # Every gthread thread may hold one connection; a locked database answers 503 after
     # database_busy_seconds instead of tying the request up for long.
     engine = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
@@ -85,34 +78,27 @@ def _load_recon_config(app: Flask, instance: Path) -> ReconConfig:
                           config.source.parent / config.settings.known_hosts)
     if not app.config.get("SECRET_KEY"):
         try:
-            app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or _secret_key(instance)
+            app.config["SECRET_KEY"] = os.environ.get("RECON_SECRET_KEY") or secret_key(instance)
         except OSError as exc:
             raise StartupError([f"cannot keep the session secret in {instance} ({exc}); "
                                 "make the folder writable, or set RECON_SECRET_KEY"]) from None
-    return config
+    app.extensions["recon"] = Runtime.build(app, config)
 
 
-def _install(app: Flask, config: ReconConfig) -> None:
-    """Extensions, blueprints and the schema. Imported here, as flaskr does, so importing
-    ``recon.config`` or ``recon.demo`` does not pull in every view."""
-    from . import (
-        audit_api,
-        auth,
-        cli,
-        dashboard,
-        errors,
-        health,
-        rolling,
-        security,
-        services,
-    )
-    from .extensions import cors, db, migrate
-    from .logs import routes as logs
-    from .metrics import routes as metrics
-    from .notify import routes as notify
-    from .runtime import Runtime
-    from .schema import MIGRATIONS, ensure_schema
-    from .terminals import routes as terminals
+def _install(app: Flask) -> None:
+    """Extensions, blueprints, commands and the schema. Imported here, as flaskr does, so
+    importing ``recon.config`` or ``recon.demo`` does not pull in every view."""
+    from recon import auth, rolling, services
+    from recon.audit import routes as audit
+    from recon.db.extensions import cors, db, migrate
+    from recon.db.schema import MIGRATIONS, ensure_schema
+    from recon.entry import cli
+    from recon.logs import routes as logs
+    from recon.metrics import routes as metrics
+    from recon.notify import routes as notify
+    from recon.pages import routes as pages
+    from recon.terminals import routes as terminals
+    from recon.web import errors, health, security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -122,15 +108,21 @@ def _install(app: Flask, config: ReconConfig) -> None:
     security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
-    app.extensions["recon"] = Runtime.build(app, config)
-    for module in (health, dashboard, services, logs, terminals, audit_api, notify, metrics,
-                   rolling):
+    for module in (health, pages, services, logs, terminals, audit, notify, metrics, rolling):
         app.register_blueprint(module.bp)
-
-    from . import holds, models  # noqa: F401  (registers the tables)
-    from .monitor import models as monitor_models  # noqa: F401
-    from .notify import models as notify_models  # noqa: F401
-    from .terminals import models as terminal_models  # noqa: F401
+    _register_models()
     done = ensure_schema(app)
     if done:
-        logging.getLogger("recon.schema").info("%s", done)
+        logging.getLogger("recon.db.schema").info("%s", done)
+
+
+def _register_models() -> None:
+    """Import every model module, so the schema check sees all tables (a feature's models
+    are its own; storage knows none of them)."""
+    from recon.audit import models as audit_models  # noqa: F401
+    from recon.auth import models as auth_models  # noqa: F401
+    from recon.monitor import models as monitor_models  # noqa: F401
+    from recon.notify import models as notify_models  # noqa: F401
+    from recon.rolling import models as rolling_models  # noqa: F401
+    from recon.terminals import models as terminal_models  # noqa: F401
+    from recon.web import slots  # noqa: F401

@@ -13,12 +13,14 @@ from flask import Flask
 
 from recon import create_app
 from recon.auth.accounts import create_token
-from recon.auth.policy import ROLES
 from recon.demo.host import Host
 from recon.demo.info import TargetInfo
 from recon.demo.nspawn import Testbed, unavailable_reason
 from recon.demo.recon_config import demo_config_toml
-from recon.monitor.runner import Monitor
+from recon.jobs.background import start_monitor as start_jobs_monitor
+from recon.monitor.lease import Monitor
+from recon.web.context import runtime as runtime_of
+from recon.web.policy import ROLES
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
 
@@ -108,14 +110,12 @@ def make_app(tmp_path: Path):
         mon = app.extensions.get("recon.monitor")
         if mon is not None:
             mon.stop()
-        app.extensions["recon"].executor.close_all()
+        runtime_of(app).executor.close_all()
 
 
 def start_monitor(app: Flask, wait: float = 15) -> Monitor:
     """Start ``app``'s monitor and wait until every host was contacted once."""
-    mon = Monitor(app).start(wait=wait)
-    app.extensions["recon.monitor"] = mon
-    return mon
+    return start_jobs_monitor(app, wait=wait)
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def anon(app: Flask):
 
 @pytest.fixture
 def runtime(app: Flask):
-    return app.extensions["recon"]
+    return runtime_of(app)
 
 
 def requested_commands(commands: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from recon.config import ACTIONS, HostConfig
 from recon.logs.query import sudoers_args_regex
-from recon.monitor.watch import watch_argv
+from recon.monitor.signals import watch_argv
 
 MUTATING = {"start", "stop", "restart", "reload", "enable", "disable", "reset-failed", "mask",
             "unmask"}

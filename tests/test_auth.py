@@ -9,8 +9,8 @@ import pytest
 from conftest import client_for, token_client
 
 from recon.auth.accounts import create_user
-from recon.auth.policy import Principal, may_act
 from recon.config import ServiceConfig
+from recon.web.policy import Principal, may_act
 
 PUBLIC = {"auth.login", "health.healthz", "static"}
 PASSWORD = "correct horse battery"

@@ -14,7 +14,7 @@ pytest.register_assert_rewrite("browser_fixtures")
 from browser_fixtures import PHONE  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
-from recon import audit  # noqa: E402
+from recon.audit import store as audit  # noqa: E402
 from recon.demo.nspawn import free_port  # noqa: E402
 
 pytest_plugins = ["terminal_fixtures", "browser_fixtures"]

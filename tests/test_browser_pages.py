@@ -9,8 +9,9 @@ import re
 import pytest
 from conftest import client_for
 
-from recon import audit
+from recon.audit import store as audit
 from recon.auth.accounts import create_user
+from recon.web.context import runtime
 
 PASSWORD = "correct-horse-battery"
 
@@ -42,7 +43,7 @@ def test_each_role_sees_only_the_actions_the_service_allows_and_the_role_may_run
 
 
 def test_an_allow_list_hides_the_buttons_from_operators_it_does_not_name(app):
-    services = app.config["RECON"].services
+    services = runtime(app).config.services
     services["demo-web"] = dataclasses.replace(services["demo-web"],
                                                allow=frozenset({"role:admin", "olga"}))
     assert actions_of(page(app, "operator").get_data(as_text=True), "demo-web") == []
@@ -81,7 +82,7 @@ def test_the_audit_page_is_for_admins_only(app, role, status):
 
 
 def test_configured_names_are_escaped(app):
-    services = app.config["RECON"].services
+    services = runtime(app).config.services
     services["demo-web"] = dataclasses.replace(services["demo-web"],
                                                name='<img src=x onerror="alert(1)">')
     html = page(app, "operator").get_data(as_text=True)

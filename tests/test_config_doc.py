@@ -1,5 +1,5 @@
 """Host and service keys are declared once (recon/config/models.py), notification channel keys
-too (recon/notify/config.py); the README's tables and recon.example.toml are made from those
+too (recon/config/notify.py); the README's tables and recon.example.toml are made from those
 declarations and cannot drift from them."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 from recon.config import HostConfig, ServiceConfig, parse_config
+from recon.config.declare import REQUIRED, declared
 from recon.config.docs import (
     COMMAND,
     example_toml,
@@ -17,8 +18,7 @@ from recon.config.docs import (
     notify_table,
     readme_block,
 )
-from recon.declare import REQUIRED, declared
-from recon.notify.config import TABLES, TYPES, ChannelKeys
+from recon.config.notify import TABLES, TYPES, ChannelKeys
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,7 @@ def test_the_readme_config_table_is_the_declared_one():
 def test_the_readme_notify_table_is_the_declared_one():
     documented = readme_block((ROOT / "README.md").read_text(), "notify")
     assert documented == notify_table(), (
-        f"README.md's notification channel table differs from recon/notify/config.py; run "
+        f"README.md's notification channel table differs from recon/config/notify.py; run "
         f"`{COMMAND}` or paste this between the notify markers:\n" + notify_table())
 
 

@@ -9,7 +9,7 @@ from recon.config import ConfigError, load_config, parse_config
 
 @pytest.fixture
 def key(tmp_path: Path) -> Path:
-    from recon.onboarding import keygen
+    from recon.onboarding.steps import keygen
 
     path = tmp_path / "id_ed25519"
     keygen(path)  # a real key: the loader checks it is usable and has no passphrase

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from conftest import build_app
 from helpers import Gunicorn
 
-from recon.models import AuditEntry
-from recon.repair import close_interrupted
+from recon.audit.models import AuditEntry
+from recon.jobs.repair import close_interrupted
 
 
 def test_kill_9_mid_action_leaves_a_pending_audit_entry_and_nothing_running(

@@ -12,7 +12,7 @@ import pytest
 from conftest import client_for, requested_commands
 from helpers import Tarpit, free_port, wait_for
 
-from recon.models import AuditEntry
+from recon.audit.models import AuditEntry
 from recon.ssh.hostkeys import known_hosts_name
 
 

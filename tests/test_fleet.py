@@ -8,6 +8,8 @@ import time
 from conftest import client_for
 from helpers import wait_for
 
+from recon.web.context import runtime
+
 
 def test_five_real_hosts_answer_one_fleet_call_and_a_dead_one_is_only_itself(make_app, fleet):
     app = make_app([h.info for h in fleet])
@@ -30,7 +32,7 @@ def test_five_real_hosts_answer_one_fleet_call_and_a_dead_one_is_only_itself(mak
     down = fleet[4]
     down.systemctl("stop", "ssh.service")
     try:
-        app.extensions["recon"].executor.close_all()  # as after the host went away
+        runtime(app).executor.close_all()  # as after the host went away
         expected = {h.name: h is not down for h in fleet}
 
         def reach():

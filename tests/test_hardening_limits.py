@@ -10,6 +10,7 @@ import stat
 from conftest import build_app, client_for
 
 from recon.auth.accounts import create_user
+from recon.web.context import runtime
 
 PASSWORD = "correct horse battery"
 
@@ -83,7 +84,7 @@ def test_the_body_limit_is_a_setting(monkeypatch, make_app, target_info):
 
 def test_healthz_does_not_disclose_the_config_path(app, anon):
     text = anon.get("/healthz").get_data(as_text=True)
-    source = str(app.config["RECON"].source)
+    source = str(runtime(app).config.source)
     assert source not in text and "recon.toml" not in text and "/" not in text.replace(
         "\\/", "")
 
@@ -95,15 +96,15 @@ def test_database_and_its_wal_are_private(tmp_path, target_info):
         path = tmp_path / name
         assert path.exists(), name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
-    app.extensions["recon"].executor.close_all()
+    runtime(app).executor.close_all()
 
 
 def test_a_looser_existing_database_is_named_in_a_warning(tmp_path, target_info, caplog):
     db = tmp_path / "recon.db"
     db.touch(mode=0o644)
     db.chmod(0o644)
-    caplog.set_level(logging.WARNING, logger="recon.instance")
+    caplog.set_level(logging.WARNING, logger="recon.db.instance")
     app = build_app(tmp_path, [target_info])
     assert any(str(db) in r.getMessage() and "chmod 0600" in r.getMessage()
                for r in caplog.records), caplog.text
-    app.extensions["recon"].executor.close_all()
+    runtime(app).executor.close_all()

@@ -15,7 +15,7 @@ from conftest import client_for
 
 from recon.config import ConfigError, parse_config
 from recon.demo.recon_config import demo_config_toml
-from recon.onboarding import keygen
+from recon.onboarding.steps import keygen
 from recon.ssh.errors import is_sudo_refusal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def test_a_bad_config_prints_only_the_messages_and_exits_non_zero(tmp_path):
     (tmp_path / "recon.toml").write_text(config.read_text() + "[settings]\n"
                                          "log_stream_keepalive_seconds = 0\n")
     for cmd in (FLASK + ["recon", "users", "list"],
-                [sys.executable, "-m", "recon.serve", "--bind", "127.0.0.1:1"]):
+                [sys.executable, "-m", "recon.entry.serve", "--bind", "127.0.0.1:1"]):
         out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
                              env={**os.environ, "RECON_CONFIG": str(config),
                                   "RECON_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
@@ -74,7 +74,7 @@ def test_a_locked_key_is_refused_at_start_without_a_traceback(tmp_path):
     (tmp_path / "id_ed25519").write_bytes(key)
     (tmp_path / "id_ed25519").chmod(0o600)
     config = minimal(tmp_path)
-    out = subprocess.run([sys.executable, "-m", "recon.serve", "--bind", "127.0.0.1:1"],
+    out = subprocess.run([sys.executable, "-m", "recon.entry.serve", "--bind", "127.0.0.1:1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "RECON_CONFIG": str(config),
                               "RECON_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from recon.audit.models import AuditEntry
 from recon.auth.accounts import create_user
 from recon.auth.models import LoginFailure, LoginSession
-from recon.extensions import db
-from recon.models import AuditEntry, utcnow
+from recon.core.clock import utcnow
+from recon.db.extensions import db
+from recon.jobs.background import retention_task
 from recon.notify.models import NotifyDelivery
-from recon.terminals import gc
 from recon.terminals.models import TerminalSession
 
 
@@ -63,9 +64,9 @@ def test_recon_prune_drops_only_what_is_past_retention(app):
     assert rest["notifications"] == {"new-sent", "new-failed", "new-pending", "old-pending"}
 
 
-def test_the_gc_thread_prunes_too(app):
+def test_the_background_retention_task_prunes(app):
     seed(app)
-    collector = gc.Collector(app)
+    collector = retention_task(app)
     collector.thread.start()
     try:
         deadline = time.monotonic() + 10

@@ -11,9 +11,9 @@ import pytest
 from conftest import client_for
 
 from recon import create_app
+from recon.audit.models import AuditEntry
 from recon.auth.accounts import create_token
 from recon.demo.recon_config import demo_config_toml
-from recon.models import AuditEntry
 
 
 def emit(target, unit: str, text: str) -> None:

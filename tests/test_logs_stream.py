@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 
 import recon
 from recon.demo import procs
+from recon.web.context import runtime
 
 ROOT = Path(recon.__file__).resolve().parent.parent  # where wsgi.py is
 LIMITS = {"RECON_LOG_STREAMS_MAX": "4", "RECON_LOG_STREAMS_PER_SERVICE": "3",
@@ -170,7 +171,7 @@ def live(tmp_path_factory, target) -> Iterator[dict]:
            "token": app.config["TEST_TOKENS"]["viewer"]}
     server.shutdown()
     hub.close_all()
-    app.extensions["recon"].executor.close_all()
+    runtime(app).executor.close_all()
 
 
 def open_sse(live, query: str = "", slug: str = "demo-web", **headers) -> Sse:
@@ -372,4 +373,4 @@ def test_a_stream_ends_at_its_maximum_duration_and_leaves_nothing(tmp_path, targ
         assert app.extensions["recon.logs"].hub.active == 0
     finally:
         app.extensions["recon.logs"].hub.close_all()
-        app.extensions["recon"].executor.close_all()
+        runtime(app).executor.close_all()

@@ -15,7 +15,8 @@ from dataclasses import replace
 from conftest import client_for
 from helpers import Tarpit, wait_for
 
-from recon.extensions import db
+from recon.db.extensions import db
+from recon.web.context import runtime
 
 
 def test_history_records_caused_and_observed_changes(client, app, target):
@@ -88,7 +89,7 @@ def test_a_hung_and_a_stalled_host_under_load_cost_healthy_hosts_nothing_and_rec
     stall = replace(target_info, name="stall", address="127.0.0.1", port=pit.port)
     app = make_app([target_info, hung, stall], connect_timeout=2, command_timeout=3)
     client = client_for(app)
-    rt = app.extensions["recon"]
+    rt = runtime(app)
     conn = rt.executor.connection(rt.config.hosts["hung"])
     assert conn.is_connected()
     stopped = _sshd_pids_serving(conn._transport.sock.getsockname()[1])
@@ -179,7 +180,7 @@ def test_a_locked_database_answers_503_fast_and_an_action_that_ran_keeps_its_aud
         make_app, target_info, monkeypatch):
     import sqlite3
 
-    from recon import audit
+    from recon.audit import store as audit
 
     monkeypatch.setenv("RECON_DATABASE_BUSY_SECONDS", "0.3")
     monkeypatch.setattr(audit, "FINISH_RETRY_SECONDS", 0.5)
@@ -221,7 +222,7 @@ def _pending(app, action: str, service: str) -> bool:
 
 
 def _last(app, action: str, service: str):
-    from recon.models import AuditEntry
+    from recon.audit.models import AuditEntry
     with app.app_context():
         return db.session.scalars(db.select(AuditEntry).filter_by(
             action=action, service=service).order_by(AuditEntry.id.desc())).first()
@@ -263,7 +264,7 @@ def test_a_host_without_dbus_monitor_is_polled_instead_and_says_so(make_app, tar
 
     monkeypatch.setenv("RECON_MONITOR_FALLBACK_POLL_SECONDS", "1")
     app = make_app([target_info], monitor=False)
-    hosts = app.config["RECON"].hosts
+    hosts = runtime(app).config.hosts
     monkeypatch.setitem(hosts, "demo", dc_replace(hosts["demo"],
                                                   dbus_monitor="/usr/bin/no-such-monitor"))
     start_monitor(app)
@@ -303,7 +304,7 @@ def test_a_link_that_goes_silent_is_noticed_by_keepalive_and_replaced(make_app, 
     monkeypatch.setenv("RECON_MONITOR_PROBE_TIMEOUT", "2")
     app = make_app([target_info])
     client = client_for(app)
-    rt = app.extensions["recon"]
+    rt = runtime(app)
     conn = rt.executor.connection(rt.config.hosts["demo"])
     stopped = _sshd_pids_serving(conn._transport.sock.getsockname()[1])
     assert stopped

@@ -11,7 +11,7 @@ import signal
 from conftest import build_app
 from helpers import Gunicorn, wait_for
 
-from recon.extensions import db
+from recon.db.extensions import db
 from recon.monitor.models import MonitorLease
 
 

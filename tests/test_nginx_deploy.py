@@ -191,8 +191,8 @@ def test_forwarded_addresses_are_trusted_only_from_nginx(stack):
     failed_login(lambda: http.client.HTTPConnection("127.0.0.1", guni.port, timeout=10,
                                                     source_address=("127.0.0.2", 0)))
     with app.app_context():
-        from recon.extensions import db
-        from recon.models import AuditEntry
+        from recon.audit.models import AuditEntry
+        from recon.db.extensions import db
         rows = db.session.scalars(db.select(AuditEntry.remote_addr).where(
             AuditEntry.action == "login")).all()
     assert sorted(rows) == ["127.0.0.2", "127.0.0.3"]

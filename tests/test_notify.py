@@ -17,9 +17,10 @@ from helpers import Tarpit, free_port, wait_for
 from notify_receivers import SmtpReceiver, WebhookReceiver
 
 from recon import create_app
-from recon.extensions import db
-from recon.models import AuditEntry
+from recon.audit.models import AuditEntry
+from recon.db.extensions import db
 from recon.notify.models import NotifyDelivery
+from recon.web.context import runtime
 
 WORKER = "demo-worker.service"
 
@@ -110,7 +111,7 @@ def test_a_host_going_down_with_its_units_is_one_message_and_one_when_back(
     down = fleet[4]
     down.systemctl("stop", "ssh.service")
     try:
-        app.extensions["recon"].executor.close_all()  # as after the host went away
+        runtime(app).executor.close_all()  # as after the host went away
         assert wait_for(lambda: hook.bodies("host_unreachable"), timeout=15)
         time.sleep(2)
         assert [(b["event"], b["host"]) for b in hook.bodies()] == [
@@ -135,7 +136,7 @@ def test_a_unit_that_failed_while_its_host_was_unreachable_is_told_when_it_is_ba
     try:
         down.systemctl("stop", "ssh.service")
         try:
-            app.extensions["recon"].executor.close_all()  # as after the host went away
+            runtime(app).executor.close_all()  # as after the host went away
             assert wait_for(lambda: hook.bodies("host_unreachable"), timeout=15)
             crash(down)  # at the console: RECON cannot see it now
         finally:
@@ -270,13 +271,13 @@ def restart(app: Flask, extra_toml: str = "") -> Flask:
 
 def stop(app: Flask) -> None:
     app.extensions["recon.monitor"].stop()
-    app.extensions["recon"].executor.close_all()
+    runtime(app).executor.close_all()
 
 
 def looked_at_every_unit(app: Flask) -> bool:
     """The notifier has seen every service as its own first read did: whatever it had to
     say about units that were failed already is queued."""
-    notifier = app.extensions["recon.monitor"].notifier
+    notifier = app.extensions["recon.monitor"].duties.notifier
     return notifier is not None and not notifier.unchecked
 
 

@@ -12,10 +12,11 @@ from conftest import client_for
 from notify_receivers import WebhookReceiver
 from test_notify import hook_toml
 
-from recon.extensions import db
+from recon.db.extensions import db
 from recon.monitor.models import MonitorEvent
 from recon.notify.models import NotifyDelivery
 from recon.notify.worker import process
+from recon.web.context import runtime
 
 
 def test_channels_are_listed_without_secrets_and_tested_by_admins_only(
@@ -53,7 +54,7 @@ def test_each_event_becomes_one_delivery_even_with_two_notifiers_racing(
         make_app, target_info):
     app = make_app([target_info], monitor=False, extra_toml=hook_toml(
         "ops", "http://127.0.0.1:9/hook", resolve_seconds=0))
-    config = app.extensions["recon"].config
+    config = runtime(app).config
     with app.app_context():
         process(config)  # the cursors start here: history is not announced
         now = time.time()

@@ -9,8 +9,9 @@ import stat
 
 import paramiko
 
-from recon.onboarding import keygen
+from recon.onboarding.steps import keygen
 from recon.ssh.hostkeys import known_hosts_name
+from recon.web.context import runtime
 
 
 def test_keygen_creates_a_private_key_once_and_prints_the_public_line(tmp_path):
@@ -48,7 +49,7 @@ def test_a_changed_key_needs_replace_and_is_audited(make_app, target_info, tmp_p
     out = runner.invoke(args=["recon", "hosts", "trust", "demo", "--yes", "--replace"])
     assert out.exit_code == 0, out.output
     assert other not in kh.read_text()
-    from recon.models import AuditEntry
+    from recon.audit.models import AuditEntry
     with app.app_context():
         assert AuditEntry.query.filter_by(action="host_key_replace").count() == 1
 
@@ -90,8 +91,8 @@ def test_check_is_green_and_names_the_fix_for_a_missing_sudo_rule(app, target):
 def test_check_fails_the_unit_signal_gate_without_dbus_monitor(make_app, target_info,
                                                                  monkeypatch):
     app = make_app([target_info], monitor=False)
-    host = app.config["RECON"].hosts["demo"]
-    monkeypatch.setitem(app.config["RECON"].hosts, "demo",
+    host = runtime(app).config.hosts["demo"]
+    monkeypatch.setitem(runtime(app).config.hosts, "demo",
                         dataclasses.replace(host, dbus_monitor="/usr/bin/no-such-monitor"))
     out = app.test_cli_runner().invoke(args=["recon", "check", "demo"])
     failing = [line for line in out.output.splitlines() if line.startswith("FAIL")]

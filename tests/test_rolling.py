@@ -12,7 +12,9 @@ import pytest
 from conftest import client_for
 from helpers import wait_for
 
-from recon.rolling import runner, watch
+from recon.rolling import runner
+from recon.rolling import settle as watch
+from recon.web.context import runtime
 
 WORKER = "demo-worker.service"
 
@@ -174,7 +176,7 @@ def test_a_bad_rolling_request_changes_nothing_and_says_why(app, target, body, s
 
 def test_an_allow_list_refuses_the_whole_run_for_an_operator_it_does_not_name(app, target):
     import dataclasses
-    services = app.config["RECON"].services
+    services = runtime(app).config.services
     services["demo-web"] = dataclasses.replace(services["demo-web"],
                                                allow=frozenset({"role:admin"}))
     client = client_for(app, "operator")
@@ -231,8 +233,8 @@ def test_prune_drops_finished_rolling_actions_past_the_audit_retention(app):
 
     import sqlalchemy as sa
 
-    from recon.extensions import db
-    from recon.prune import run_prune
+    from recon.db.extensions import db
+    from recon.jobs.retention import run_prune
     from recon.rolling.models import RollingRun, RollingStep
 
     now, old = time.time(), time.time() - 400 * 86400
@@ -256,15 +258,15 @@ def test_a_running_rolling_action_does_not_hold_back_failure_notifications(make_
                                                                           target_info):
     import sqlalchemy as sa
 
-    from recon import audit
-    from recon.extensions import db
+    from recon.audit import store as audit
+    from recon.db.extensions import db
     from recon.notify.models import NotifyDelivery
     from recon.notify.worker import process
 
     toml = ('\n[notify.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/hook"\n'
             'events = ["action_failed"]\n')
     app = make_app([target_info], monitor=False, extra_toml=toml)
-    config = app.config["RECON"]
+    config = runtime(app).config
     with app.app_context():
         process(config)  # the cursors start at the newest rows
         # the run's own entry stays open while its steps go; a single action fails meanwhile
@@ -281,9 +283,9 @@ def test_a_long_rolling_action_keeps_its_audit_entries_open_while_its_runner_liv
     import time
     from datetime import UTC, datetime, timedelta
 
-    from recon import repair
-    from recon.extensions import db
-    from recon.models import AuditEntry
+    from recon.audit.models import AuditEntry
+    from recon.db.extensions import db
+    from recon.jobs import repair
     from recon.rolling.models import RollingRun
 
     app = make_app([target_info], monitor=False)  # its leader would close entries too
@@ -311,9 +313,10 @@ def test_a_run_whose_process_died_is_ended_by_the_repair_not_by_a_read(make_app,
     begun and closes its audit entry; every worker then reads the same ended run."""
     import time
 
-    from recon import audit, repair
-    from recon.extensions import db
-    from recon.models import AuditEntry
+    from recon.audit import store as audit
+    from recon.audit.models import AuditEntry
+    from recon.db.extensions import db
+    from recon.jobs import repair
     from recon.rolling.models import RollingRun, RollingStep
 
     app = make_app([target_info], monitor=False)

@@ -13,8 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from conftest import build_app
 
-from recon.extensions import db
-from recon.schema import MIGRATIONS, head_revision
+from recon.db.extensions import db
+from recon.db.schema import MIGRATIONS, head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import recon.demo.nspawn as nspawn
-from recon.serve import start_demo
+from recon.demo import nspawn
+from recon.entry.serve import start_demo
 
 
 def test_demo_refuses_with_the_reason_and_the_way_to_a_real_host(monkeypatch, tmp_path):
@@ -24,14 +24,14 @@ def test_the_start_log_names_the_config_its_hosts_and_services(monkeypatch, tmp_
     import logging
 
     from recon.demo.recon_config import demo_config_toml
-    from recon.serve import announce_admin
+    from recon.entry.serve import announce_admin
 
     config = tmp_path / "recon.toml"
     config.write_text(demo_config_toml([target_info]))
     monkeypatch.setenv("RECON_CONFIG", str(config))
     monkeypatch.setenv("RECON_DATABASE_URI", f"sqlite:///{tmp_path / 'recon.db'}")
     monkeypatch.setenv("RECON_SECRET_KEY", "test")
-    with caplog.at_level(logging.INFO, logger="recon.serve"):
+    with caplog.at_level(logging.INFO, logger="recon.entry.serve"):
         announce_admin(demo=False)
     (line,) = [r.getMessage() for r in caplog.records if "RECON loaded" in r.getMessage()]
     assert f"config {config};" in line

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import client_for
 from helpers import wait_for
 
-from recon.models import AuditEntry
+from recon.audit.models import AuditEntry
 
 
 def test_fleet_lists_every_demo_service_running(client, target_info):
@@ -129,7 +129,7 @@ def test_a_fresh_read_answers_before_it_is_published_and_publishes_when_sent(
         make_app, target_info):
     """The SQLite write is off the caller's wait: the answer carries the read, and the
     snapshot gets it once the server has sent the answer (when it closes the response)."""
-    from recon.extensions import db
+    from recon.db.extensions import db
     from recon.monitor.models import UnitState
 
     app = make_app([target_info])

@@ -1,4 +1,4 @@
-"""The settings are declared once (recon/settings.py); the README's table and the example
+"""The settings are declared once (recon/config/settings.py); the README's table and the example
 config cannot drift from that declaration."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from recon.config import parse_config
 from recon.config.docs import readme_block
-from recon.settings import SETTING_RANGES, Settings, markdown_table
+from recon.config.settings import SETTING_RANGES, Settings, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_readme_settings_table_is_the_declared_one():
     documented = readme_block((ROOT / "README.md").read_text(), "settings")
     assert documented == markdown_table(), (
-        "README.md's settings table differs from recon/settings.py; run `python -m "
+        "README.md's settings table differs from recon/config/settings.py; run `python -m "
         "recon.config.docs --write` or paste this between the settings markers:\n"
         + markdown_table())
 

@@ -1,7 +1,7 @@
 """Parsing `systemctl show`: structured, tolerant of implementations that omit properties."""
 
 from recon.config import HostConfig
-from recon.systemd import action_argv, parse_show, show_argv
+from recon.ssh.systemctl import action_argv, parse_show, show_argv
 
 REAL = """Id=nginx.service
 Description=A high performance web server
@@ -118,7 +118,7 @@ def test_show_asks_for_unix_timestamps_unless_the_host_refused_them(tmp_path):
 
 def test_a_host_whose_systemctl_refuses_unix_timestamps_is_asked_without_them(tmp_path):
     from recon.ssh import CommandResult
-    from recon.systemd import fetch_statuses
+    from recon.ssh.systemctl import fetch_statuses
 
     class OldSystemd:  # systemd 247's systemctl, as far as `show` goes
         def __init__(self):

@@ -1,4 +1,4 @@
-"""What real systemd reports, read through RECON's own status call (recon.systemd) over SSH:
+"""What real systemd reports, read through RECON's own status call (recon.ssh.systemctl) over SSH:
 a crash shows Result and the exit code or signal, restarts count, masked and unknown units,
 and since is a real time."""
 
@@ -11,7 +11,7 @@ from helpers import wait_for
 
 from recon.config import HostConfig
 from recon.ssh import Executor, HostKeyStore
-from recon.systemd import fetch_statuses
+from recon.ssh.systemctl import fetch_statuses
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ from conftest import token_client  # noqa: E402
 from helpers import wait_for  # noqa: E402
 from terminal_fixtures import close_all, ttyd_pids, zombies_of  # noqa: E402
 
-from recon.extensions import db  # noqa: E402
+from recon.core.process import process_id  # noqa: E402
+from recon.db.extensions import db  # noqa: E402
+from recon.jobs.background import terminal_gc_task  # noqa: E402
 from recon.terminals import gc, manager, ttyd  # noqa: E402
 from recon.terminals.models import TerminalSession  # noqa: E402
 
@@ -56,7 +58,7 @@ def one_pass(app):
 def test_an_idle_session_is_closed_by_the_gc_thread_within_one_interval(gc_app, run_dir):
     sid = opened(gc_app)
     pid = row(gc_app, sid).pid
-    collector = gc.Collector(gc_app)  # the thread wsgi.py starts, here for this app only
+    collector = terminal_gc_task(gc_app)  # the task wsgi.py starts, here for this app only
     collector.thread.start()
     try:
         deadline = time.monotonic() + 1.0 + 0.3 + 1.0  # idle + one GC interval + slack
@@ -111,7 +113,7 @@ def test_a_ttyd_killed_with_sigkill_is_marked_process_exited_and_reaped(term_app
 def test_sessions_of_a_dead_dashboard_process_are_closed_as_orphans(term_app, run_dir):
     sid = opened(term_app)
     pid = row(term_app, sid).pid
-    dead = ttyd.process_id(os.getpid()).split(":")[0] + ":0"  # same pid, another start time
+    dead = process_id(os.getpid()).split(":")[0] + ":0"  # same pid, another start time
     with term_app.app_context():
         db.session.execute(db.update(TerminalSession).values(spawner=dead))
         db.session.commit()

@@ -21,9 +21,10 @@ from terminal_fixtures import (  # noqa: E402
     token_for,
 )
 
-from recon.extensions import db  # noqa: E402
+from recon.core.clock import aware  # noqa: E402
+from recon.db.extensions import db  # noqa: E402
 from recon.terminals import manager  # noqa: E402
-from recon.terminals.models import TerminalSession, aware  # noqa: E402
+from recon.terminals.models import TerminalSession  # noqa: E402
 
 pytest_plugins = ["terminal_fixtures"]
 

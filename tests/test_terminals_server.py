@@ -24,9 +24,9 @@ from terminal_fixtures import (  # noqa: E402
     zombies_of,
 )
 
+from recon.db.extensions import db  # noqa: E402
 from recon.demo.nspawn import free_port  # noqa: E402
 from recon.demo.procs import descendants  # noqa: E402
-from recon.extensions import db  # noqa: E402
 from recon.terminals.models import TerminalSession  # noqa: E402
 
 pytest_plugins = ["terminal_fixtures"]

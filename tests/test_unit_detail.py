@@ -9,6 +9,7 @@ import pytest
 from conftest import client_for
 
 from recon.config import ConfigError, parse_config
+from recon.web.context import runtime
 
 
 def test_unit_detail_reads_file_dependencies_properties_and_status(client, target, target_info):
@@ -32,7 +33,7 @@ def test_unit_detail_reads_file_dependencies_properties_and_status(client, targe
 def test_a_services_timer_shows_its_next_and_last_run(make_app, target_info):
     info = dataclasses.replace(target_info, units=(*target_info.units, "demo-backup.service"))
     app = make_app([info])
-    assert app.config["RECON"].services["demo-backup"].timer == "demo-backup.timer"
+    assert runtime(app).config.services["demo-backup"].timer == "demo-backup.timer"
     timer = client_for(app, "viewer").get("/api/services/demo-backup/unit").get_json()["timer"]
     assert timer["unit"] == "demo-backup.timer" and timer["state"] == "active"
     assert timer["next"] and timer["next"].endswith("Z")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import guard, models, routes  # noqa: F401  (models registers the tables)
+from recon.auth import guard, models, routes  # noqa: F401  (models registers the tables)
 
 
 def init_app(app: Flask) -> None:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models import utcnow
-from ..problem import ReconError
-from .models import (
+from recon.auth.models import (
     TOKEN_PREFIX,
     ApiToken,
     LoginFailure,
@@ -20,7 +17,10 @@ from .models import (
     new_secret,
     token_hash,
 )
-from .policy import ROLES
+from recon.core.clock import aware, utcnow
+from recon.core.errors import ReconError
+from recon.db.extensions import db
+from recon.web.policy import ROLES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 10
@@ -49,11 +49,6 @@ def on_access_ended(callback: Callable[..., object]) -> Callable[..., object]:
     """Register ``callback(user=...)`` / ``callback(auth_ref=...)`` for ended rights."""
     _access_ended.append(callback)
     return callback
-
-
-def aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
 def _check_role(role: str) -> None:

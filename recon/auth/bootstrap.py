@@ -6,7 +6,7 @@ import secrets
 
 from flask import Flask
 
-from .accounts import create_user, user_count
+from recon.auth.accounts import create_user, user_count
 
 
 def ensure_admin(app: Flask) -> str | None:

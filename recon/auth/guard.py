@@ -13,12 +13,12 @@ import secrets
 import sqlalchemy as sa
 from flask import Flask, current_app, g, redirect, request, session, url_for
 
-from ..extensions import db
-from ..problem import ApiError
-from ..security import peer_address
-from .accounts import find_user, session_row, session_user, token_principal
-from .models import ApiToken
-from .policy import Principal, current_user
+from recon.auth.accounts import find_user, session_row, session_user, token_principal
+from recon.auth.models import ApiToken
+from recon.core.errors import ApiError
+from recon.db.extensions import db
+from recon.web.policy import Principal, current_user
+from recon.web.security import peer_address
 
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

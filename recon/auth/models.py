@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
-from ..models import utcnow
+from recon.core.clock import utcnow
+from recon.db.extensions import db
 
 TOKEN_PREFIX = "recon_"
 

@@ -18,10 +18,8 @@ from flask import (
     url_for,
 )
 
-from .. import audit
-from ..extensions import db
-from ..problem import InvalidBody, InvalidParameter
-from .accounts import (
+from recon.audit import store as audit
+from recon.auth.accounts import (
     clear_failures,
     create_token,
     create_user,
@@ -34,9 +32,11 @@ from .accounts import (
     start_session,
     update_user,
 )
-from .guard import csrf_ok, csrf_token
-from .models import ApiToken, User
-from .policy import current_user, require_role
+from recon.auth.guard import csrf_ok, csrf_token
+from recon.auth.models import ApiToken, User
+from recon.core.errors import InvalidBody, InvalidParameter
+from recon.db.extensions import db
+from recon.web.policy import current_user, require_role
 
 bp = Blueprint("auth", __name__)
 # A wrong password costs the same time as a right one whether or not the user exists.
@@ -124,7 +124,7 @@ def me():
 
 
 def _account_call(fn, *args):
-    return fn(*args)  # an AccountError renders itself (recon.problem)
+    return fn(*args)  # an AccountError renders itself (recon.core.errors)
 
 
 def _body(*keys: str) -> list[str]:

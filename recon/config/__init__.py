@@ -5,11 +5,13 @@ checked against a strict pattern before the app starts. An invalid file refuses 
 all its errors listed, each naming the file and the key.
 
 Each host and service key is declared once, on its dataclass field (:mod:`.models`, with
-:func:`recon.declare.option`); the checks of :mod:`.load` and the README table and example file
+:func:`.declare.option`); the checks of :mod:`.load` and the README table and example file
 of :mod:`.docs` derive from those declarations. Value patterns and actions: :mod:`.patterns`.
 """
 
-from ..patterns import (
+from recon.config.load import load_config, normalize_unit, parse_config
+from recon.config.models import ConfigError, HostConfig, ReconConfig, ServiceConfig
+from recon.config.patterns import (
     ACTIONS,
     ADDRESS_RE,
     ADMIN_ACTIONS,
@@ -27,9 +29,7 @@ from ..patterns import (
     UNIT_SUFFIXES,
     USER_RE,
 )
-from ..settings import SETTING_RANGES, Settings
-from .load import load_config, normalize_unit, parse_config
-from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
+from recon.config.settings import SETTING_RANGES, Settings
 
 __all__ = [
     "ACTIONS", "ADDRESS_RE", "ADMIN_ACTIONS", "ALLOW_RE", "DEFAULT_ACTIONS", "HOST_NAME_RE",

@@ -15,10 +15,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .. import settings
-from ..declare import REQUIRED, Option, declared
-from ..notify.config import EVENTS, TABLES, ChannelConfig
-from .models import HostConfig, ServiceConfig
+from recon.config import settings
+from recon.config.declare import REQUIRED, Option, declared
+from recon.config.models import HostConfig, ServiceConfig
+from recon.config.notify import EVENTS, TABLES, ChannelConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "python -m recon.config.docs --write"
@@ -144,7 +144,7 @@ def example_toml() -> str:
         "# RECON configuration. Copy to instance/recon.toml (or point RECON_CONFIG at it).",
         "# Relative paths are relative to this file's folder. Every value is validated at "
         "start-up.",
-        f"# Made by `{COMMAND}` from recon/settings.py and",
+        f"# Made by `{COMMAND}` from recon/config/settings.py and",
         "# recon/config/models.py; README.md, \"Configuration\", lists every key.",
         "", "[settings]",
     ]

@@ -8,11 +8,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from ..declare import read_options, unknown_keys
-from ..notify.config import parse_notify
-from ..patterns import HOST_NAME_RE
-from ..settings import SETTING_RANGES, Settings
-from .models import ConfigError, HostConfig, ReconConfig, ServiceConfig
+from recon.config.declare import read_options, unknown_keys
+from recon.config.models import ConfigError, HostConfig, ReconConfig, ServiceConfig
+from recon.config.notify import parse_notify
+from recon.config.patterns import HOST_NAME_RE
+from recon.config.settings import SETTING_RANGES, Settings
 
 
 def normalize_unit(unit: str) -> str:

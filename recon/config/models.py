@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..declare import REQUIRED, option
-from ..patterns import (
+from recon.config.declare import REQUIRED, option
+from recon.config.patterns import (
     ACTIONS,
     ADDRESS_RE,
     ALLOW_RE,
@@ -21,7 +21,7 @@ from ..patterns import (
     UNIT_RE,
     USER_RE,
 )
-from ..settings import Settings
+from recon.config.settings import Settings
 
 _ABSOLUTE = "must be an absolute path"
 
@@ -39,7 +39,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class HostConfig:
     """One SSH target, ``[hosts.NAME]``. Paths are the absolute paths of the tools *on that
-    host*. Each field but ``name`` is a key, declared with :func:`recon.declare.option`."""
+    host*. Each field but ``name`` is a key, declared with :func:`recon.config.declare.option`."""
 
     name: str  # the table's name, hosts.NAME
     address: str = option(REQUIRED, "hostname or IP", pattern=ADDRESS_RE,
@@ -141,7 +141,7 @@ class ReconConfig:
     services: dict[str, ServiceConfig]
     settings: Settings = field(default_factory=Settings)
     demo: bool = False
-    # Notification channels ([notify.NAME], recon.notify.config), by name.
+    # Notification channels ([notify.NAME], recon.config.notify), by name.
     notify: dict[str, Any] = field(default_factory=dict)
     # Not errors, but worth the operator's attention (logged at start, shown by `recon check`).
     warnings: tuple[str, ...] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .tree import COMMAND_LOG_DIR, LOGIN_USER, SERVICE_USER, TERMINAL_USER
+from recon.demo.tree import COMMAND_LOG_DIR, LOGIN_USER, SERVICE_USER, TERMINAL_USER
 
 #: Where the service programs are bound (read-only) inside every host.
 LIB = "/usr/local/lib/recon-demo"

@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import procs
-from .files import COMMAND_LOG, WEB_INPUT
-from .info import TargetInfo
-from .tree import LOGIN_USER
+from recon.demo import procs
+from recon.demo.files import COMMAND_LOG, WEB_INPUT
+from recon.demo.info import TargetInfo
+from recon.demo.tree import LOGIN_USER
 
 #: Rules ``set_sudo_rule`` can withdraw: the systemctl actions and ``journal`` (log reads).
 SUDO_ACTIONS: tuple[str, ...] = ("start", "stop", "restart", "reload", "enable", "disable",
@@ -149,11 +149,10 @@ class Host:
     def sudoers_text(self) -> str:
         """What ``recon sudoers`` generates for this host, minus withdrawn rules."""
         from recon.config import SYSTEMCTL_ACTIONS, load_config
+        from recon.demo.recon_config import demo_config_toml
         from recon.logs.query import sudoers_journal_command
-        from recon.onboarding import sudoers_text
-        from recon.systemd import action_argv
-
-        from .recon_config import demo_config_toml
+        from recon.onboarding.steps import sudoers_text
+        from recon.ssh.systemctl import action_argv
 
         with tempfile.TemporaryDirectory() as tmp:
             toml = Path(tmp) / "recon.toml"

@@ -32,13 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import files, procs
-from .host import Host, nsenter
-from .info import TargetInfo
-from .runstate import RUN_BASE, free_port, pick_addresses, reap_stale, teardown
+from recon.demo import files, procs
+from recon.demo.host import Host, nsenter
+from recon.demo.info import TargetInfo
+from recon.demo.runstate import RUN_BASE, free_port, pick_addresses, reap_stale, teardown
 
 __all__ = ["Testbed", "free_port", "pick_addresses", "teardown", "unavailable_reason"]
-from .tree import LOGIN_USER, TERMINAL_USER, ensure_tree, missing_host_tools
+from recon.demo.tree import LOGIN_USER, TERMINAL_USER, ensure_tree, missing_host_tools
 
 BOOT_TIMEOUT = 60.0
 _PR_SET_PDEATHSIG = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .info import TargetInfo
+from recon.demo.info import TargetInfo
 
 # Which actions each demo unit allows; a unit not named here gets every action.
 DEMO_ACTIONS = {

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import procs
+from recon.demo import procs
 
 RUN_BASE = Path(os.environ.get("RECON_TESTBED_RUN") or "/run/recon-testbed")
 STOP_GRACE = 5.0

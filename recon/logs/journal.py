@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from ..config import HostConfig, ServiceConfig
-from ..ssh import CommandFailed, CommandResult, Executor, SudoRefused
-from ..ssh.errors import is_sudo_refusal
-from ..ssh.executor import privileged
-from ..systemd import sudo_refused
-from .parse import sink_for
-from .query import InvalidParameter, LogQuery, Mode, Output
-from .remote import run_into
+from recon.config import HostConfig, ServiceConfig
+from recon.logs.parse import sink_for
+from recon.logs.query import InvalidParameter, LogQuery, Mode, Output
+from recon.logs.remote import run_into
+from recon.ssh import CommandFailed, CommandResult, Executor, SudoRefused
+from recon.ssh.errors import is_sudo_refusal
+from recon.ssh.executor import privileged
+from recon.ssh.systemctl import sudo_refused
 
 RUNBOOK_LINES = 50
 # 5000 JSON lines are ~2 MB; the executor's default cap (1 MB) would cut them.

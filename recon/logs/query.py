@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from ..problem import InvalidParameter
+from recon.core.errors import InvalidParameter
 
 MAX_LINES = 5000
 MAX_STREAM_BACKLOG = 1000

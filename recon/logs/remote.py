@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from ..config import HostConfig
-from ..ssh import CommandResult, Executor
+from recon.config import HostConfig
+from recon.ssh import CommandResult, Executor
 
 STDERR_CAP = 64 * 1024
 

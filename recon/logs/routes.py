@@ -11,15 +11,10 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from .. import holds
-from ..auth.policy import current_user
-from ..config import ServiceConfig
-from ..problem import ApiError, InvalidParameter
-from ..runtime import get_service, runtime
-from ..sse import client_socket
-from ..ssh.executor import privileged
-from .journal import JournalModes, Reader
-from .query import (
+from recon.config import ServiceConfig
+from recon.core.errors import ApiError, InvalidParameter
+from recon.logs.journal import JournalModes, Reader
+from recon.logs.query import (
     MAX_LINES,
     LogQuery,
     parse_cursor,
@@ -28,7 +23,12 @@ from .query import (
     parse_priority,
     parse_time,
 )
-from .stream import LogStream, StreamHub
+from recon.logs.stream import LogStream, StreamHub
+from recon.ssh.executor import privileged
+from recon.web import slots as holds
+from recon.web.context import get_service, runtime
+from recon.web.policy import current_user
+from recon.web.sse import client_socket
 
 bp = Blueprint("logs", __name__)
 
@@ -53,8 +53,8 @@ def init_state(app: Flask) -> LogsState:
     with _state_lock:
         state = app.extensions.get("recon.logs")
         if state is None:
-            settings = app.config["RECON"].settings
-            keys = app.extensions["recon"].executor.host_keys
+            settings = runtime(app).config.settings
+            keys = runtime(app).executor.host_keys
             state = LogsState(JournalModes(), StreamHub(
                 keys, max_total=settings.log_streams_max,
                 max_per_service=settings.log_streams_per_service))

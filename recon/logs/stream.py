@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from ..config import HostConfig
-from ..sse import client_gone, sse
-from ..ssh import HostKeyStore, Unreachable
-from ..ssh.connection import Connection
-from ..ssh.errors import is_sudo_refusal
-from ..ssh.executor import remote_command
-from .parse import Clock, parse_json_line, parse_text_line
-from .query import Mode
+from recon.config import HostConfig
+from recon.logs.parse import Clock, parse_json_line, parse_text_line
+from recon.logs.query import Mode
+from recon.ssh import HostKeyStore, Unreachable
+from recon.ssh.connection import Connection
+from recon.ssh.errors import is_sudo_refusal
+from recon.ssh.executor import remote_command
+from recon.web.sse import client_gone, sse
 
 PER_TRANSPORT = 8
 POLL_SECONDS = 1.0

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from ..config import SYSTEMCTL_ACTIONS, ReconConfig
-from ..extensions import db
-from ..holds import HeldSlot
-from ..models import AuditEntry
-from ..monitor import snapshot
-from ..monitor.models import HostState, MonitorEvent
-from ..notify.models import NotifyChannelState, NotifyCursor, NotifyDelivery
-from ..terminals.models import TerminalSession
+from recon.audit.models import AuditEntry
+from recon.config import SYSTEMCTL_ACTIONS, ReconConfig
+from recon.db.extensions import db
+from recon.monitor import snapshot
+from recon.monitor.models import HostState, MonitorEvent
+from recon.notify.models import NotifyChannelState, NotifyCursor, NotifyDelivery
+from recon.terminals.models import TerminalSession
+from recon.web.slots import HeldSlot
 
 UNIT_STATES = ("active", "reloading", "inactive", "failed", "activating", "deactivating",
                "unreachable", "unknown")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from ..runtime import runtime
-from . import process
-from .collector import collect
+from recon.metrics.collector import collect
+from recon.ssh import timing as process
+from recon.web.context import runtime
 
 bp = Blueprint("metrics", __name__)
 

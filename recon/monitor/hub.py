@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
-from .snapshot import events_after
+from recon.monitor.snapshot import events_after
 
 POLL_SECONDS = 0.05
 KEEP = 2000  # events kept in memory for streams that fell a little behind

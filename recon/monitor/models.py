@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from recon.db.extensions import db
 
 
 def iso(epoch: float | None) -> str | None:

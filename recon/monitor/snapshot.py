@@ -19,11 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
-from ..extensions import db
-from ..models import AuditEntry
-from ..ssh import CommandFailed, HostDown, RemoteError
-from .models import HostState, MonitorEvent, UnitState, iso
+from recon.audit.models import AuditEntry
+from recon.config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
+from recon.db.extensions import db
+from recon.monitor.models import HostState, MonitorEvent, UnitState, iso
+from recon.ssh import CommandFailed, HostDown, RemoteError
 
 # A change in any of these is an event (and a history row); memory and timestamps alone not.
 SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result")

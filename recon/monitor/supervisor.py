@@ -16,12 +16,12 @@ from collections.abc import Sequence
 
 from flask import Flask
 
-from ..config import HostConfig, ServiceConfig, Settings
-from ..ssh import Executor, RemoteError
-from ..ssh.executor import REMOTE_TIMEOUT_EXIT
-from ..systemd import fetch_statuses
-from . import snapshot
-from .watch import UnitWatcher
+from recon.config import HostConfig, ServiceConfig, Settings
+from recon.monitor import snapshot
+from recon.monitor.signals import UnitWatcher
+from recon.ssh import Executor, RemoteError
+from recon.ssh.executor import REMOTE_TIMEOUT_EXIT
+from recon.ssh.systemctl import fetch_statuses
 
 log = logging.getLogger("recon.monitor")
 BACKOFF = (1.0, 2.0, 4.0, 8.0)

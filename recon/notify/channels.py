@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from .config import ChannelConfig
+from recon.config.notify import ChannelConfig
 
 SIGNATURE_HEADER = "X-Recon-Signature"
 USER_AGENT = "RECON-notify/1"

@@ -13,16 +13,16 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify
 from flask.cli import AppGroup
 
-from .. import audit
-from ..auth.policy import require_role
-from ..extensions import db
-from ..monitor.models import MonitorEvent, iso
-from ..problem import NotFound
-from ..runtime import runtime
-from .channels import DeliveryError, send
-from .config import ChannelConfig
-from .models import NotifyChannelState, NotifyCursor, NotifyDelivery
-from .worker import record_outcome
+from recon.audit import store as audit
+from recon.config.notify import ChannelConfig
+from recon.core.errors import NotFound
+from recon.db.extensions import db
+from recon.monitor.models import MonitorEvent, iso
+from recon.notify.channels import DeliveryError, send
+from recon.notify.models import NotifyChannelState, NotifyCursor, NotifyDelivery
+from recon.notify.worker import record_outcome
+from recon.web.context import runtime
+from recon.web.policy import require_role
 
 bp = Blueprint("notify", __name__)
 cli = AppGroup("notify", help="Notification channels.")

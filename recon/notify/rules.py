@@ -27,11 +27,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..config import ReconConfig
-from ..models import AuditEntry
-from ..monitor.models import MonitorEvent, UnitState
-from .config import ChannelConfig
-from .models import NotifyProblem
+from recon.audit.models import AuditEntry
+from recon.config import ReconConfig
+from recon.config.notify import ChannelConfig
+from recon.monitor.models import MonitorEvent, UnitState
+from recon.notify.models import NotifyProblem
 
 STALE_SECONDS = 3600.0  # older events (a notifier that was off) are not announced late
 

@@ -25,16 +25,22 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import Flask
 
-from .. import audit
-from ..config import SYSTEMCTL_ACTIONS, ReconConfig
-from ..extensions import db
-from ..models import AuditEntry
-from ..monitor.models import MonitorEvent, UnitState
-from ..monitor.snapshot import events_after, write_transaction
-from .channels import DeliveryError, send
-from .config import ChannelConfig
-from .models import NotifyChannelState, NotifyCursor, NotifyDelivery, NotifyProblem
-from .rules import Rules
+from recon.audit import store as audit
+from recon.audit.models import AuditEntry
+from recon.config import SYSTEMCTL_ACTIONS, ReconConfig
+from recon.config.notify import ChannelConfig
+from recon.db.extensions import db
+from recon.monitor.models import MonitorEvent, UnitState
+from recon.monitor.snapshot import events_after, write_transaction
+from recon.notify.channels import DeliveryError, send
+from recon.notify.models import (
+    NotifyChannelState,
+    NotifyCursor,
+    NotifyDelivery,
+    NotifyProblem,
+)
+from recon.notify.rules import Rules
+from recon.web.context import runtime
 
 log = logging.getLogger("recon.notify")
 POLL_SECONDS = 0.1  # how often new events are looked for (one cheap read)
@@ -182,7 +188,7 @@ class Notifier:
 
     def __init__(self, app: Flask, owner: str, since: float | None = None):
         self.app, self.owner = app, owner
-        self.config: ReconConfig = app.extensions["recon"].config
+        self.config: ReconConfig = runtime(app).config
         # The services not yet looked at as this term's reads saw them. Why per unit, after a
         # read of our own (observed_at >= since), and not once at start: at start the
         # snapshot may be hours old (RECON was off) or lack units (a first start), and a
@@ -257,6 +263,6 @@ def start(app: Flask, owner: str, since: float | None = None) -> Notifier | None
     """Start the notifier threads (the monitor calls this when it becomes the lease holder,
     ``since`` the time before its supervisors' first reads); None when no channel is
     configured."""
-    if not app.extensions["recon"].config.notify:
+    if not runtime(app).config.notify:
         return None
     return Notifier(app, owner, since).start()

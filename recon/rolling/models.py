@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from ..monitor.models import iso
+from recon.db.extensions import db
+from recon.monitor.models import iso
 
 RUN_STATES = ("running", "succeeded", "failed", "cancelled", "interrupted")
 STEP_STATES = ("pending", "running", "ok", "failed", "skipped")

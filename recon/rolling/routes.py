@@ -17,16 +17,16 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from .. import audit
-from ..auth.policy import current_user, may_act, require_role
-from ..config import ServiceConfig
-from ..extensions import db
-from ..monitor import snapshot
-from ..problem import ApiError, InvalidBody, NotFound
-from ..runtime import runtime
-from ..settings import SETTING_RANGES
-from . import runner
-from .models import RollingRun, RollingStep
+from recon.audit import store as audit
+from recon.config import ServiceConfig
+from recon.config.settings import SETTING_RANGES
+from recon.core.errors import ApiError, InvalidBody, NotFound
+from recon.db.extensions import db
+from recon.monitor import snapshot
+from recon.rolling import runner
+from recon.rolling.models import RollingRun, RollingStep
+from recon.web.context import runtime
+from recon.web.policy import current_user, may_act, require_role
 
 bp = Blueprint("rolling", __name__)
 # Actions that leave the unit active, so "wait until it is active again" means something.
@@ -172,7 +172,7 @@ def start_run():
 
 def _view(run: RollingRun) -> dict[str, Any]:
     """The run as stored (a run whose process died is ended by the monitor leader's repair,
-    recon.repair, not by a read)."""
+    recon.jobs.repair, not by a read)."""
     steps = list(db.session.scalars(sa.select(RollingStep).where(RollingStep.run_id == run.id)
                                     .order_by(RollingStep.position)))
     return run.to_dict(steps)

@@ -20,15 +20,22 @@ import time
 import sqlalchemy as sa
 from flask import Flask
 
-from .. import audit
-from ..config import ServiceConfig
-from ..extensions import db
-from ..monitor import snapshot
-from ..runtime import runtime
-from ..ssh import RemoteError
-from ..systemd import run_action
-from .models import RollingRun, RollingStep
-from .watch import HEARTBEAT_SECONDS, Outcome, Watch, settle_step, wait_active, with_app
+from recon.audit import store as audit
+from recon.config import ServiceConfig
+from recon.db.extensions import db
+from recon.monitor import snapshot
+from recon.rolling.models import RollingRun, RollingStep
+from recon.rolling.settle import (
+    HEARTBEAT_SECONDS,
+    Outcome,
+    Watch,
+    settle_step,
+    wait_active,
+    with_app,
+)
+from recon.ssh import RemoteError
+from recon.ssh.systemctl import run_action
+from recon.web.context import runtime
 
 log = logging.getLogger("recon.rolling")
 DOWN_VERDICT_SECONDS = 60.0  # as single actions: an older "down" verdict is not trusted

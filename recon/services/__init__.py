@@ -1,11 +1,11 @@
 """Services blueprint: fleet status from the monitor's snapshot, history, live events and
 systemctl actions."""
 
-from . import (
+from recon.services import (
     changes,  # noqa: F401  (registers /api/changes on bp)
     events,  # noqa: F401  (registers /api/events on bp)
     unit,  # noqa: F401  (registers /api/services/<slug>/unit on bp)
 )
-from .routes import bp
+from recon.services.routes import bp
 
 __all__ = ["bp"]

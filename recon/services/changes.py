@@ -8,10 +8,10 @@ import time
 import sqlalchemy as sa
 from flask import jsonify
 
-from ..extensions import db
-from ..monitor.models import MonitorEvent
-from ..params import int_arg
-from .routes import bp
+from recon.db.extensions import db
+from recon.monitor.models import MonitorEvent
+from recon.services.routes import bp
+from recon.web.params import int_arg
 
 
 @bp.get("/api/changes")

@@ -15,13 +15,13 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from ..config import ReconConfig
-from ..monitor import snapshot
-from ..monitor.hub import event_hub
-from ..problem import InvalidParameter
-from ..runtime import runtime
-from ..sse import client_gone, client_socket, sse
-from .routes import bp, describe
+from recon.config import ReconConfig
+from recon.core.errors import InvalidParameter
+from recon.monitor import snapshot
+from recon.monitor.hub import event_hub
+from recon.services.routes import bp, describe
+from recon.web.context import runtime
+from recon.web.sse import client_gone, client_socket, sse
 
 KEEPALIVE_SECONDS = 15.0
 MAX_SECONDS = 1800.0

@@ -18,19 +18,19 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import audit
-from ..auth.policy import READ_ACTIONS, current_user, may_act
-from ..config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
-from ..errors import error_json
-from ..extensions import db
-from ..logs.journal import RUNBOOK_LINES, read_lines
-from ..monitor import snapshot
-from ..monitor.models import UnitState
-from ..params import int_arg
-from ..problem import ApiError
-from ..runtime import get_service, runtime
-from ..ssh import RemoteError
-from ..systemd import fetch_statuses, run_action
+from recon.audit import store as audit
+from recon.config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
+from recon.core.errors import ApiError
+from recon.db.extensions import db
+from recon.logs.journal import RUNBOOK_LINES, read_lines
+from recon.monitor import snapshot
+from recon.monitor.models import UnitState
+from recon.ssh import RemoteError
+from recon.ssh.systemctl import fetch_statuses, run_action
+from recon.web.context import get_service, runtime
+from recon.web.errors import error_json
+from recon.web.params import int_arg
+from recon.web.policy import READ_ACTIONS, current_user, may_act
 
 bp = Blueprint("services", __name__)
 log = logging.getLogger("recon.services")

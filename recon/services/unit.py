@@ -14,13 +14,13 @@ from typing import Any
 
 from flask import jsonify
 
-from ..config import HostConfig, ServiceConfig
-from ..errors import error_json
-from ..extensions import db
-from ..runtime import get_service, runtime
-from ..ssh import RemoteError
-from ..systemd import _blocks, parse_timestamp
-from .routes import bp
+from recon.config import HostConfig, ServiceConfig
+from recon.db.extensions import db
+from recon.services.routes import bp
+from recon.ssh import RemoteError
+from recon.ssh.systemctl import _blocks, parse_timestamp
+from recon.web.context import get_service, runtime
+from recon.web.errors import error_json
 
 DEPENDENCIES = ("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "After", "Before",
                 "WantedBy", "RequiredBy", "Conflicts", "TriggeredBy", "Triggers")

@@ -1,6 +1,6 @@
 """SSH access to the managed hosts: pooled Paramiko transports and typed failures."""
 
-from .errors import (
+from recon.ssh.errors import (
     AuthFailed,
     ChannelBusy,
     CommandFailed,
@@ -14,8 +14,8 @@ from .errors import (
     SudoRefused,
     Unreachable,
 )
-from .executor import CommandResult, Executor
-from .hostkeys import HostKeyStore
+from recon.ssh.executor import CommandResult, Executor
+from recon.ssh.hostkeys import HostKeyStore
 
 __all__ = [
     "AuthFailed", "ChannelBusy", "CommandFailed", "CommandResult", "CommandTimeout",

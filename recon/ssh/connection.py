@@ -15,8 +15,8 @@ import time
 
 import paramiko
 
-from ..config import HostConfig
-from .errors import (
+from recon.config import HostConfig
+from recon.ssh.errors import (
     AuthFailed,
     ChannelBusy,
     ConnectTimeout,
@@ -25,7 +25,7 @@ from .errors import (
     RemoteError,
     Unreachable,
 )
-from .hostkeys import HostKeyStore
+from recon.ssh.hostkeys import HostKeyStore
 
 KEEPALIVE_SECONDS = 15
 OPEN_RETRY_DELAY = 0.02

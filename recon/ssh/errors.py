@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..problem import ReconError
+from recon.core.errors import ReconError
 
 
 class RemoteError(ReconError):

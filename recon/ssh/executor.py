@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import paramiko
 
-from ..config import HostConfig
-from ..metrics.process import observe_ssh
-from .connection import Connection
-from .errors import ChannelBusy, CommandTimeout, RemoteError, Unreachable
-from .hostkeys import HostKeyStore
+from recon.config import HostConfig
+from recon.ssh.connection import Connection
+from recon.ssh.errors import ChannelBusy, CommandTimeout, RemoteError, Unreachable
+from recon.ssh.hostkeys import HostKeyStore
+from recon.ssh.timing import observe_ssh
 
 OUTPUT_CAP = 1024 * 1024
 REMOTE_TIMEOUT_EXIT = 124

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import paramiko
 
-from .errors import HostKeyChanged, HostKeyUnknown
+from recon.ssh.errors import HostKeyChanged, HostKeyUnknown
 
 
 def known_hosts_name(address: str, port: int) -> str:

@@ -6,5 +6,5 @@ background (started by the WSGI entry point, never by the factory), ``cli`` offe
 ``flask --app wsgi recon gc``.
 
 The package imports nothing itself (as :mod:`recon.monitor`): low-level users such as
-:mod:`recon.holds` read :mod:`.ttyd` without pulling in the routes and the GC thread.
+:mod:`recon.web.slots` read :mod:`.ttyd` without pulling in the routes and the GC thread.
 """

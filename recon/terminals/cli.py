@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from . import gc
+from recon.terminals import gc
 
 
 @click.command("gc")

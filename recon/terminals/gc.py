@@ -1,31 +1,28 @@
 """Background cleanup of terminal sessions: TTL, idle, dead ttyd, orphans, shutdown.
 
-:func:`run_pass` is one pass (the GC thread runs it every ``terminal_gc_seconds``;
-``flask --app wsgi recon gc`` runs it by hand). It is safe in several processes at once:
-each close is claimed by one ``UPDATE ... WHERE closed_at IS NULL`` and only its winner
-signals ttyd, after checking the pid still is that session's ttyd.
+:func:`run_pass` is one pass (:mod:`recon.jobs.background` runs it every
+``terminal_gc_seconds`` in every process; ``flask --app wsgi recon gc`` runs it by hand). It
+is safe in several processes at once: each close is claimed by one ``UPDATE ... WHERE
+closed_at IS NULL`` and only its winner signals ttyd, after checking the pid still is that
+session's ttyd.
 
-:func:`start` is called by the WSGI entry point, once per process, never by the factory.
+:func:`close_mine` closes this process's sessions at a clean exit.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import threading
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask
 
-from .. import audit
-from ..extensions import db
-from ..prune import PRUNE_EVERY, run_prune
-from . import manager, ttyd
-from .models import TerminalSession, aware, utcnow
+from recon.audit import store as audit
+from recon.core.clock import aware, utcnow
+from recon.core.process import process_alive, process_id
+from recon.db.extensions import db
+from recon.terminals import manager
+from recon.terminals.models import TerminalSession
 
 log = logging.getLogger("recon.terminals.gc")
 
@@ -33,7 +30,7 @@ log = logging.getLogger("recon.terminals.gc")
 def verdict(sess: TerminalSession, now: datetime, idle_seconds: float,
             start_timeout: float) -> str | None:
     """Why ``sess`` must be closed now, or None to keep it."""
-    if not ttyd.process_alive(sess.spawner):
+    if not process_alive(sess.spawner):
         return "orphan"  # its dashboard process died (crash, kill -9): nobody owns its ttyd
     started = aware(sess.created_at)
     if sess.status == "starting":
@@ -69,73 +66,10 @@ def run_pass() -> Counter:
 
 def close_mine(reason: str = "shutdown") -> int:
     """Close the sessions this process spawned (at a clean exit)."""
-    me = ttyd.process_id()
+    me = process_id()
     ids = list(db.session.scalars(sa.select(TerminalSession.id).where(
         TerminalSession.closed_at.is_(None), TerminalSession.spawner == me)))
     n = sum(manager.close(sid, reason) for sid in ids)
     db.session.remove()
     return n
 
-
-class Collector:
-    """The GC thread of one process."""
-    def __init__(self, app: Flask):
-        self.app = app
-        self.stop_event = threading.Event()
-        self.last_prune = 0.0
-        self.thread = threading.Thread(target=self._loop, name="recon-terminal-gc", daemon=True)
-
-    def _loop(self) -> None:
-        # The first pass runs at once: it reconciles what a previous run left open.
-        while True:
-            try:
-                with self.app.app_context():
-                    run_pass()
-            except Exception:
-                log.exception("terminal GC pass failed")
-            self.maybe_prune()
-            with self.app.app_context():
-                interval = manager.settings().terminal_gc_seconds
-            if self.stop_event.wait(max(0.05, interval)):
-                return
-
-    def maybe_prune(self) -> None:
-        """Retention pruning (recon.prune), at most every PRUNE_EVERY seconds."""
-        if time.monotonic() - self.last_prune < PRUNE_EVERY and self.last_prune:
-            return
-        self.last_prune = time.monotonic()
-        try:
-            with self.app.app_context():
-                done = run_prune()
-                db.session.remove()
-            if sum(done.values()):
-                log.info("pruned %s", dict(done))
-        except Exception:
-            log.exception("pruning failed")
-
-    def stop(self) -> None:
-        """Stop the loop and close this process's sessions as ``shutdown``."""
-        self.stop_event.set()
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout=5)
-        try:
-            with self.app.app_context():
-                close_mine("shutdown")
-        except Exception:
-            log.exception("closing terminals at shutdown failed")
-
-
-_collectors: dict[tuple[int, int], Collector] = {}
-_lock = threading.Lock()
-
-
-def start(app: Flask) -> Collector:
-    """Start the GC thread for ``app`` once in this process (a forked child starts its own)."""
-    key = (os.getpid(), id(app))
-    with _lock:
-        collector = _collectors.get(key)
-        if collector is None:
-            collector = _collectors[key] = Collector(app)
-            collector.thread.start()
-            atexit.register(collector.stop)
-    return collector

@@ -22,13 +22,22 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.accounts import on_access_ended
-from ..config import HostConfig, Settings
-from ..extensions import db
-from ..problem import ApiError, NotFound
-from ..ssh.hostkeys import known_hosts_name
-from . import ttyd
-from .models import CLOSE_REASONS, MODES, TerminalCounter, TerminalSession, bump, utcnow
+from recon.auth.accounts import on_access_ended
+from recon.config import HostConfig, Settings
+from recon.core.errors import ApiError, NotFound
+from recon.core.process import process_alive, process_id
+from recon.db.extensions import db
+from recon.ssh.hostkeys import known_hosts_name
+from recon.terminals import ttyd
+from recon.terminals.models import (
+    CLOSE_REASONS,
+    MODES,
+    TerminalCounter,
+    TerminalSession,
+    bump,
+    utcnow,
+)
+from recon.web.context import runtime
 
 log = logging.getLogger("recon.terminals")
 CREDENTIAL_USER = "recon"
@@ -41,7 +50,7 @@ class Created:
 
 
 def settings() -> Settings:
-    return current_app.config["RECON"].settings
+    return runtime().config.settings
 
 
 def run_dir() -> Path:
@@ -110,7 +119,7 @@ def create(user: str, host_name: str, mode: str, auth_ref: str | None = None) ->
 
 def _terminal_host(host_name: str, mode: str) -> HostConfig:
     """The configured host a terminal may open on, or the error that says why not."""
-    config = current_app.config["RECON"]
+    config = runtime().config
     host = config.hosts.get(host_name) if isinstance(host_name, str) else None
     if host is None:
         raise NotFound("host", f"no host named {host_name!r}",
@@ -133,7 +142,7 @@ def _reusable(existing: TerminalSession, deadline: float) -> bool:
     it was closed (dead) or another request is still starting it, and the caller looks
     again."""
     db.session.refresh(existing)
-    if not ttyd.process_alive(existing.spawner):
+    if not process_alive(existing.spawner):
         close(existing.id, "orphan")  # its dashboard process died: don't hand it out
         return False
     if existing.status == "live" and process_ok(existing):
@@ -185,7 +194,7 @@ def _new_row(user: str, host: str, mode: str, slot: int, s: Settings) -> Termina
     now = utcnow()
     return TerminalSession(
         id=sid, user=user, host=host, mode=mode, slot=slot, status="starting",
-        socket_path=str(run_dir() / f"{sid}.sock"), spawner=ttyd.process_id(),
+        socket_path=str(run_dir() / f"{sid}.sock"), spawner=process_id(),
         created_at=now, last_activity_at=now,
         expires_at=now + timedelta(seconds=s.terminal_ttl_seconds))
 

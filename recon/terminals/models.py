@@ -7,12 +7,13 @@ hold in the database itself, whatever process or thread inserts: one open sessio
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from recon.core.clock import aware, utcnow
+from recon.db.extensions import db
 
 # Only a writable shell. "view" (a second, read-only login shell nobody could type into) was
 # removed: with one client per ttyd it could never show the owner's shell, and a read-only
@@ -21,17 +22,6 @@ MODES = ("shell",)
 CLOSE_REASONS = ("user", "ttl", "idle", "process_exited", "orphan", "shutdown", "revoked",
                  "shell_exited")
 OPEN = sa.text("closed_at IS NULL")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 class TerminalSession(db.Model):

@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
 
-from .. import holds
-from ..auth.policy import current_user
-from ..extensions import db
-from ..problem import ApiError, NotFound
-from ..security import TTYD_CSP
-from . import manager, ttyd, websocket
-from .models import TerminalSession
+from recon.core.errors import ApiError, NotFound
+from recon.db.extensions import db
+from recon.terminals import manager, ttyd, websocket
+from recon.terminals.models import TerminalSession
+from recon.web import slots as holds
+from recon.web.policy import current_user
+from recon.web.security import TTYD_CSP
 
 log = logging.getLogger("recon.terminals.proxy")
 _PASS_HEADERS = ("Content-Type", "Content-Encoding", "ETag", "Last-Modified", "Location")
@@ -79,7 +79,7 @@ def http(sess: TerminalSession) -> Response:
             resp.headers[name] = value
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    # Framed by RECON's terminal page only (recon.security sets DENY everywhere else).
+    # Framed by RECON's terminal page only (recon.web.security sets DENY everywhere else).
     resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     resp.headers["Content-Security-Policy"] = TTYD_CSP
     return resp

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 
-from .. import audit
-from ..auth.guard import auth_ref
-from ..auth.policy import current_user, require_role
-from ..extensions import db
-from ..problem import ApiError, InvalidBody
-from . import manager, proxy
-from .models import aware, utcnow
+from recon.audit import store as audit
+from recon.auth.guard import auth_ref
+from recon.core.clock import aware, utcnow
+from recon.core.errors import ApiError, InvalidBody
+from recon.db.extensions import db
+from recon.terminals import manager, proxy
+from recon.web.policy import current_user, require_role
 
 bp = Blueprint("terminals", __name__)
 

@@ -22,8 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..config import HostConfig
-from ..problem import ReconError
+from recon.config import HostConfig
+from recon.core.errors import ReconError
 
 SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
@@ -274,28 +274,3 @@ def remove_files(*paths: Path) -> None:
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 raise
-
-
-# -- this process's identity (for orphan detection) --------------------------------------
-def _start_time(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    fields = stat.rsplit(b")", 1)[-1].split()
-    if fields[0] in (b"Z", b"X"):
-        return None
-    return fields[19].decode()  # field 22 of stat: start time in clock ticks since boot
-
-
-def process_id(pid: int | None = None) -> str:
-    """``"<pid>:<start time>"``: names a process uniquely across pid reuse."""
-    pid = pid or os.getpid()
-    return f"{pid}:{_start_time(pid)}"
-
-
-def process_alive(ident: str) -> bool:
-    """True while the process named by :func:`process_id` still runs."""
-    pid, _, start = ident.partition(":")
-    return pid.isdigit() and _start_time(int(pid)) == start

@@ -32,7 +32,7 @@ from wsproto.events import (
 )
 from wsproto.utilities import ProtocolError
 
-from ..problem import ReconError
+from recon.core.errors import ReconError
 
 SUBPROTOCOL = "tty"
 SEND_TIMEOUT = 30.0  # a peer that takes no data for this long is gone

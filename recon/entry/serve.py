@@ -1,0 +1,141 @@
+"""``make run``: serve RECON under gunicorn; with no configuration, against real demo hosts.
+
+Demo mode boots three real Debian hosts (systemd, journald, sshd, sudo) in systemd-nspawn
+containers on loopback addresses (:mod:`recon.demo.nspawn`) and writes a recon.toml for them in
+``instance/demo``, so a newcomer sees live services to stop and start. They are stopped when
+gunicorn exits -- and, through a watchdog, even when this process is killed with -9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from gunicorn.app.base import BaseApplication
+
+from recon.web.context import runtime
+
+log = logging.getLogger("recon.entry.serve")
+
+
+class ReconServer(BaseApplication):
+    """gunicorn with RECON's settings: gthread workers, so log streams and terminals, which
+    hold a request open, do not starve other requests."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from recon.entry.app import served_app
+        return served_app(cli=False)
+
+
+def start_demo(instance: Path):
+    """Boot the demo hosts and point RECON_CONFIG at their recon.toml; returns the testbed.
+
+    Exits with the reason (and how to point RECON at a real host instead) when this machine
+    cannot boot them.
+    """
+    from recon.demo.files import DEFAULT_UNITS, EXTRA_UNITS
+    from recon.demo.nspawn import Testbed, unavailable_reason
+    from recon.demo.recon_config import demo_config_toml
+
+    reason = unavailable_reason()
+    if reason:
+        raise SystemExit(
+            f"No instance/recon.toml, and no demo hosts here: {reason}.\n"
+            "The demo boots 3 Debian hosts with real systemd in systemd-nspawn containers; it "
+            "needs root on Linux (`sudo make run`).\n"
+            "To manage a real host instead: cp recon.example.toml instance/recon.toml, set "
+            "hosts.NAME.address/user/key and the services, then run `flask --app wsgi recon "
+            "keygen`, `recon hosts trust NAME`, `recon sudoers NAME` and `recon check` "
+            "(README: Adding a real host).")
+    root = instance / "demo"
+    root.mkdir(parents=True, exist_ok=True)
+    # Random crashes on: the flaky unit crashes every 20-60 s and systemd restarts it.
+    bed = Testbed(["alpha", "bravo", "charlie"], units=DEFAULT_UNITS + EXTRA_UNITS,
+                  extra_units=(), random_crashes=True, log=lambda msg: log.warning("%s", msg))
+    infos = [h.info for h in bed.start()]
+    config = root / "recon.toml"
+    config.write_text(demo_config_toml(infos))
+    os.environ["RECON_CONFIG"] = str(config)
+    log.warning("DEMO MODE: no instance/recon.toml, so RECON manages %d real demo hosts "
+                "(systemd in containers): %s", len(infos),
+                ", ".join(f"{i.user}@{i.address}" for i in infos))
+    return bed
+
+
+def startup_summary(config) -> str:
+    """One line saying what this start loaded: the config file, its hosts and services."""
+    hosts = ", ".join(f"{h.name} ({h.user}@{h.address}:{h.port})" for h in config.hosts.values())
+    services = ", ".join(s.slug for s in config.services.values())
+    return (f"config {config.source}; {len(config.hosts)} host(s): {hosts or '(none)'}; "
+            f"{len(config.services)} service(s): {services or '(none)'}")
+
+
+def announce_admin(demo: bool) -> None:
+    """Create the first admin when there are no users and print its password once."""
+    from recon import create_app
+    from recon.auth.bootstrap import ensure_admin
+    from recon.db.extensions import db
+
+    # A throwaway app in the master: workers build their own after the fork (and start their
+    # own background threads), so nothing the master opened is shared with them.
+    app = create_app()
+    log.info("RECON loaded %s", startup_summary(runtime(app).config))
+    password = ensure_admin(app)
+    with app.app_context():
+        db.engine.dispose()
+    if password is None:
+        return
+    banner = "=" * 64
+    print(f"{banner}\nRECON created the first user: admin / {password}\n"
+          "This password is shown only now; change it with "
+          "`flask --app wsgi recon users passwd admin`."
+          + ("\n(DEMO MODE: the services below belong to local demo hosts.)" if demo else "")
+          + f"\n{banner}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bind", default="127.0.0.1:8420")
+    parser.add_argument("--workers", type=int, default=2)
+    # Each open log stream or terminal holds a thread: room for log_streams_max (32) plus
+    # terminals plus ordinary requests in every worker.
+    parser.add_argument("--threads", type=int, default=64)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Alembic announces each of its plugins at INFO: noise before the lines that matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    target = None
+    from recon.entry.app import instance_path
+    instance = instance_path()
+    if "RECON_CONFIG" not in os.environ and not (instance / "recon.toml").exists():
+        target = start_demo(instance)
+    from recon.config import ConfigError
+    from recon.db.instance import StartupError
+    try:
+        announce_admin(demo=target is not None)
+    except (ConfigError, StartupError) as exc:  # the message list, not a traceback
+        if target is not None:
+            target.stop()
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        ReconServer({"bind": args.bind, "workers": args.workers, "threads": args.threads,
+                     "worker_class": "gthread", "timeout": 60, "accesslog": "-"}).run()
+    finally:
+        if target is not None:
+            target.stop()
+
+
+if __name__ == "__main__":
+    main()

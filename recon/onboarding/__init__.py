@@ -1,0 +1,3 @@
+"""Bringing a host under RECON: the runbook steps (keygen, host trust, sudoers, check) and
+their CLI commands.
+"""

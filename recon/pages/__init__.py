@@ -1,0 +1,2 @@
+"""The browser pages: the fleet dashboard, a unit's page and the audit page.
+"""

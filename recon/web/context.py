@@ -1,0 +1,39 @@
+"""The per-process objects every blueprint shares: config and executor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from recon.config import ReconConfig, ServiceConfig
+from recon.core.errors import NotFound
+from recon.ssh import Executor, HostKeyStore
+
+
+@dataclass
+class Runtime:
+    config: ReconConfig
+    executor: Executor
+
+    @classmethod
+    def build(cls, app: Flask, config: ReconConfig) -> Runtime:
+        """Objects only; nothing connects until the first command."""
+        keys = HostKeyStore(app.config["RECON_KNOWN_HOSTS"])
+        executor = Executor(keys)
+        return cls(config=config, executor=executor)
+
+
+def runtime(app: Flask | None = None) -> Runtime:
+    """The runtime of ``app`` (default: the current app): the one way to RECON's config and
+    executor, in a request or a background thread alike."""
+    return (app or current_app).extensions["recon"]
+
+
+def get_service(slug: str) -> ServiceConfig:
+    """The configured service, or a 404 ApiError naming the slug."""
+    service = runtime().config.services.get(slug)
+    if service is None:
+        raise NotFound("service", f"no service with slug {slug!r}",
+                       "GET /api/services lists the configured services.")
+    return service
