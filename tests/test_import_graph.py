@@ -1,6 +1,9 @@
 """The modules of recon/ import one way: no cycle, not even through an import inside a
 function (such an import only hides a cycle until the first fresh process hits it). A
-package's ``__init__`` counts as imported by every import of its modules."""
+package's ``__init__`` counts as imported by every import of its modules.
+
+The folders too: each has a layer (``LAYERS``, drawn in ARCHITECTURE.md), imports only from
+below it, and the folders' imports form no loop."""
 
 from __future__ import annotations
 
@@ -103,3 +106,91 @@ def test_no_module_of_recon_imports_itself_back_through_others():
 def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+# The layers of recon/, lowest first (ARCHITECTURE.md draws them). A folder imports only from
+# a lower layer, or -- among the features, which share one layer -- from another feature, as
+# long as the features' imports form no loop. The root package (the factory) wires them all.
+LAYERS: list[tuple[str, ...]] = [
+    ("core",),
+    ("config",),
+    ("db", "ssh"),
+    ("web",),
+    ("audit",),
+    ("auth",),
+    ("services", "monitor", "logs", "terminals", "rolling", "notify", "metrics", "onboarding",
+     "pages"),
+    ("jobs", "demo"),
+    ("entry",),
+]
+FEATURES = LAYERS[6]
+# core is the part of RECON that knows nothing of the web, the database or SSH.
+CORE_MAY_NOT_IMPORT = ("flask", "werkzeug", "sqlalchemy", "flask_sqlalchemy", "paramiko")
+
+
+def part_of(module: str) -> str:
+    """The top-level folder of ``module`` under recon/ (``recon`` for the root package)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "recon"
+
+
+def folder_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        source = part_of(module_name(path))
+        graph.setdefault(source, set())
+        for target in imports_of(path, modules):
+            if part_of(target) not in (source, "recon"):
+                graph[source].add(part_of(target))
+    return graph
+
+
+def layer_breaches(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a folder from a higher layer or a peer it may not import."""
+    rank = {folder: i for i, layer in enumerate(LAYERS) for folder in layer}
+    breaches = []
+    for source, targets in sorted(graph.items()):
+        if source == "recon":
+            continue
+        for target in sorted(targets):
+            up = rank[target] > rank[source]
+            peer = rank[target] == rank[source] and source not in FEATURES
+            if up or peer:
+                breaches.append(f"{source} -> {target}")
+    return breaches
+
+
+def test_every_folder_of_recon_has_a_layer():
+    folders = {p.name for p in PACKAGE.iterdir()
+               if p.is_dir() and (p / "__init__.py").exists()}
+    assert folders == {f for layer in LAYERS for f in layer}
+
+
+def test_folders_import_only_from_lower_layers():
+    graph = folder_graph()
+    assert "ssh" in graph["services"] and "web" in graph["audit"]  # the walk sees the graph
+    assert layer_breaches(graph) == []
+
+
+def test_the_folders_of_recon_form_no_loop():
+    assert cycles(folder_graph()) == []
+
+
+def test_the_layer_check_finds_an_import_that_runs_up():
+    graph = {"ssh": {"config", "web"}, "web": {"ssh"}, "services": {"rolling"},
+             "rolling": {"services"}, "db": {"ssh"}, "config": set()}
+    assert layer_breaches(graph) == ["db -> ssh", "ssh -> web"]
+    assert sorted(cycles(graph)) == [["rolling", "services"], ["ssh", "web"]]
+
+
+def test_core_knows_nothing_of_the_web_the_database_or_ssh():
+    for path in sorted((PACKAGE / "core").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for a in node.names}
+        names |= {node.module or "" for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom)}
+        roots = {n.split(".")[0] for n in names}
+        assert not roots & {*CORE_MAY_NOT_IMPORT, "recon"}, path

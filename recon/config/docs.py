@@ -151,7 +151,7 @@ def example_toml() -> str:
     declared_settings = {f.name: f for f in fields(settings.Settings)}
     for name in EXAMPLE_SETTINGS:
         f = declared_settings[name]
-        lines += _commented(f"{name} = {_toml(f.default)}", f.metadata["doc"])
+        lines += _commented(f"{name} = {_toml(f.default)}", f.metadata["option"].doc)
     lines += ["", f"[hosts.{EXAMPLE_HOST}]", *_table(HostConfig, {})]
     first, *others = EXAMPLE_SERVICES
     lines += ["", "[[services]]", *_table(ServiceConfig, first)]

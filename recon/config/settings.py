@@ -1,18 +1,21 @@
 """Every scalar setting of ``[settings]`` in one declarative table: name, type, default,
-allowed range and what it does. Validation (:mod:`recon.config`), the environment overrides
-(``RECON_<NAME>``) and the README's settings table are all derived from it, so they cannot
-drift apart (a test compares the README with :func:`markdown_table`)."""
+allowed range and what it does, declared like every other ``recon.toml`` key
+(:func:`recon.config.declare.option`). Validation (:mod:`recon.config`), the environment
+overrides (``RECON_<NAME>``) and the README's settings table are all derived from it, so they
+cannot drift apart (a test compares the README with :func:`markdown_table`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
+
+from recon.config.declare import declared, option
 
 
 def setting(default: Any, doc: str, low: float | None = None,
             high: float | None = None) -> Any:
     """One setting: its default, its documentation and (for numbers) its inclusive range."""
-    return field(default=default, metadata={"doc": doc, "range": (low, high)})
+    return option(default, doc, low=low, high=high)
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,7 @@ class Settings:
 
 #: Allowed range of every numeric setting (inclusive); a value outside is a config error.
 SETTING_RANGES: dict[str, tuple[float, float]] = {
-    f.name: f.metadata["range"] for f in fields(Settings)
-    if f.metadata["range"] != (None, None)}
+    name: (opt.low, opt.high) for name, _, opt in declared(Settings) if opt.low is not None}
 
 
 def _cell(value: Any) -> str:
@@ -112,9 +114,8 @@ def _cell(value: Any) -> str:
 def markdown_table() -> str:
     """The README's settings table, made from :class:`Settings`."""
     rows = ["| setting | default | range | meaning |", "|---|---|---|---|"]
-    for f in fields(Settings):
-        low, high = f.metadata["range"]
-        bounds = f"{low:g} – {high:g}" if low is not None else ""
-        rows.append(f"| `{f.name}` | {_cell(f.default)} | {bounds} | {f.metadata['doc']} |")
+    for name, f, opt in declared(Settings):
+        bounds = f"{opt.low:g} – {opt.high:g}" if opt.low is not None else ""
+        rows.append(f"| `{name}` | {_cell(f.default)} | {bounds} | {opt.doc} |")
     return "\n".join(rows) + "\n"
 
