@@ -11,9 +11,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from recon.auth import cli as accounts
-from recon.jobs import retention as prune
-from recon.jobs.cli import monitor_command
-from recon.notify.routes import cli as notify_commands
+from recon.jobs.cli import monitor_command, prune_command
+from recon.notify.cli import cli as notify_commands
 from recon.onboarding import cli as onboarding
 from recon.terminals.cli import gc_command
 
@@ -23,6 +22,6 @@ def init_app(app: Flask) -> None:
     recon = AppGroup("recon", help="RECON administration.")
     for command in (accounts.users, accounts.tokens, onboarding.keygen_cmd, onboarding.hosts,
                     onboarding.sudoers, onboarding.check_cmd, monitor_command, gc_command,
-                    prune.prune_command, notify_commands):
+                    prune_command, notify_commands):
         recon.add_command(command)
     app.cli.add_command(recon)

@@ -1,5 +1,6 @@
-"""``flask --app wsgi recon monitor``: run the fleet monitor (with its leader duties) in the
-foreground, where no dashboard process runs it."""
+"""The background work's commands: ``flask --app wsgi recon monitor`` runs the fleet monitor
+(with its leader duties) in the foreground, where no dashboard process runs it; ``recon
+prune`` runs one retention pass."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from recon.jobs.background import start_monitor
+from recon.jobs.retention import run_prune
 from recon.web.context import runtime
 
 
@@ -31,3 +33,12 @@ def monitor_command(seconds: float) -> None:
         pass
     finally:
         mon.stop()
+
+
+@click.command("prune")
+@with_appcontext
+def prune_command() -> None:
+    """Delete login failures, audit rows, finished rolling actions, ended sessions, closed
+    terminals and delivered notifications past retention."""
+    done = run_prune()
+    click.echo("pruned " + ", ".join(f"{n} {kind}" for kind, n in sorted(done.items())))

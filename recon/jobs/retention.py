@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-import click
 import sqlalchemy as sa
-from flask.cli import with_appcontext
 
 from recon.audit.models import AuditEntry
 from recon.auth.models import LoginFailure, LoginSession
@@ -56,12 +54,3 @@ def run_prune(now: datetime | None = None) -> Counter:
     db.session.commit()
     done["held_slots"] += holds.prune_dead()
     return done
-
-
-@click.command("prune")
-@with_appcontext
-def prune_command() -> None:
-    """Delete login failures, audit rows, finished rolling actions, ended sessions, closed
-    terminals and delivered notifications past retention."""
-    done = run_prune()
-    click.echo("pruned " + ", ".join(f"{n} {kind}" for kind, n in sorted(done.items())))
