@@ -51,7 +51,7 @@ class Settings:
     max_request_bytes: int = setting(
         1048576, "larger request bodies are refused with 413 `request_entity_too_large`",
         1024, 1_073_741_824)
-    # Browser terminals (recon.terminals): one ttyd per session, reaped by the GC thread.
+    # Browser terminals (recon.terminals): one ttyd per session, closed by the terminal GC.
     terminal_ttl_seconds: float = setting(1800.0, "a terminal session ends after this long",
                                           0.1, 7 * 86400)
     terminal_idle_seconds: float = setting(
@@ -79,7 +79,7 @@ class Settings:
         64, "terminal WebSockets plus log streams open at once, in all workers (429 "
         "`too_many_streams`)", 1, 100_000)
     held_threads_per_user: int = setting(8, "... per user", 1, 100_000)
-    # Retention, pruned by `recon prune` and the background GC thread.
+    # Retention, pruned by `recon prune` and the background retention task.
     login_failure_retention_hours: float = setting(
         24.0, "failed-login counters older than this are dropped", 0.01, 24 * 3650)
     audit_retention_days: float = setting(365.0, "audit rows older than this are dropped",

@@ -16,7 +16,7 @@ from recon.db.extensions import db
 from recon.notify.models import NotifyDelivery
 from recon.rolling.models import RollingRun, RollingStep
 from recon.terminals.models import TerminalSession
-from recon.web import slots as holds
+from recon.web import slots
 from recon.web.context import runtime
 
 
@@ -52,5 +52,5 @@ def run_prune(now: datetime | None = None) -> Counter:
         NotifyDelivery.status != "pending",
         NotifyDelivery.created_at < (now - s.notify_retention_days * days).timestamp()))
     db.session.commit()
-    done["held_slots"] += holds.prune_dead()
+    done["held_slots"] += slots.prune_dead()
     return done

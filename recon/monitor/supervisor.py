@@ -2,7 +2,7 @@
 
 The supervisor is the only thing that talks to a host on behalf of page views. It reads all
 of the host's units with one ``systemctl show``; then it waits for a D-Bus signal from the
-host (:mod:`.watch`) or for the safety poll, whichever comes first. A failed read marks the
+host (:mod:`.signals`) or for the safety poll, whichever comes first. A failed read marks the
 host down, replaces the connection and backs off (1, 2, 4, 8 s) before the next probe, so a
 host that comes back is seen within seconds and nothing else waits on it meanwhile.
 """

@@ -4,7 +4,7 @@ in SQLite so the caps hold across every gunicorn worker: ``held_threads_max`` in
 
 A slot is taken by ONE ``INSERT ... SELECT ... WHERE count < limit`` (SQLite runs it under
 its write lock, so two workers cannot both take the last slot) and given back when the
-request ends. Slots of a dead process (crash, kill -9) are pruned by the GC pass and before
+request ends. Slots of a dead process (crash, kill -9) are pruned by the retention pass and before
 a refusal.
 """
 
