@@ -162,11 +162,12 @@ def act(service: ServiceConfig, action: str, *, actor: str, group_id: int | None
     """Run the whole sequence for one action (see the module's docstring); the outcome says
     whether it was refused, failed or done, and how its audit entry was closed.
 
-    ``begun(entry_id)`` does the caller's own bookkeeping, committed with the entry before
-    the command is sent. ``after`` replaces the one read that publishes the state left
-    behind (it is called only when the command ran). ``context`` enters the database: the
-    caller's own context by default (a request); a background thread passes
-    ``app.app_context`` so that it is inside one only while it uses the database.
+    ``begun(entry_id)`` does the caller's own bookkeeping, committed right after the entry
+    (which commits itself) and before the command is sent. ``after`` replaces the one read
+    that publishes the state left behind (it is called only when the command ran).
+    ``context`` enters the database: the caller's own context by default (a request); a
+    background thread passes ``app.app_context`` so that it is inside one only while it
+    uses the database.
     """
     with context():
         refused = refuse_if_down(service, action, actor=actor, group_id=group_id)
