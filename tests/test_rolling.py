@@ -101,7 +101,7 @@ def hold_first_step(monkeypatch) -> tuple[threading.Event, threading.Event]:
     """Let the first rolling step run for real, then hold its end until ``release`` is set;
     ``first_done`` tells when it got there (so a cancel lands during a step, not by luck)."""
     first_done, release = threading.Event(), threading.Event()
-    real = runner._act_and_wait
+    real = runner._wait_until_settled
 
     def gated(*args, **kwargs):
         outcome = real(*args, **kwargs)
@@ -110,7 +110,7 @@ def hold_first_step(monkeypatch) -> tuple[threading.Event, threading.Event]:
             release.wait(30)
         return outcome
 
-    monkeypatch.setattr(runner, "_act_and_wait", gated)
+    monkeypatch.setattr(runner, "_wait_until_settled", gated)
     return first_done, release
 
 

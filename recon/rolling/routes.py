@@ -22,9 +22,9 @@ from recon.config import ServiceConfig
 from recon.config.settings import SETTING_RANGES
 from recon.core.errors import ApiError, InvalidBody, NotFound
 from recon.db.extensions import db
-from recon.monitor import snapshot
 from recon.rolling import runner
 from recon.rolling.models import RollingRun, RollingStep
+from recon.services import act
 from recon.web.context import runtime
 from recon.web.policy import current_user, may_act, require_role
 
@@ -115,8 +115,7 @@ def _check(services: list[ServiceConfig], action: str) -> None:
                       "Those services name who may act on them (`allow`); leave them out.",
                       action, services=forbidden)
     for name in dict.fromkeys(s.host for s in services):
-        down = snapshot.host_down(snapshot.read_host(name),
-                                  fresh_within=runner.DOWN_VERDICT_SECONDS)
+        down = act.down_verdict(name)
         if down is not None:
             audit.record(f"rolling.{action}", success=False, host=name, error=down.code,
                          output=down.message)

@@ -1,8 +1,9 @@
 """The runner of a rolling action: one background thread per run, in the worker that took it.
 
 Steps run in order (one host at a time, a host's services in sequence). For each step the
-runner checks the cancel flag, refuses a host the monitor saw down, writes the step's audit
-entry, sends the action, then reads the unit until it is active again (or failed, or
+runner checks the cancel flag, then runs the audited action of :mod:`recon.services.act` (a
+host the monitor saw down is refused; the step's audit entry is written before the action is
+sent) and, before that entry is closed, reads the unit until it is active again (or failed, or
 ``rolling_step_timeout`` passes), then keeps reading for the run's settle time: a unit that
 crashes, restarts or changes its main process meanwhile fails the step (``unit_unstable``), so
 a bad config rolled out stops at the first host it breaks. The first failure ends the run and
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
 
 import sqlalchemy as sa
 from flask import Flask
@@ -25,20 +27,12 @@ from recon.config import ServiceConfig
 from recon.db.extensions import db
 from recon.monitor import snapshot
 from recon.rolling.models import RollingRun, RollingStep
-from recon.rolling.settle import (
-    HEARTBEAT_SECONDS,
-    Outcome,
-    Watch,
-    settle_step,
-    wait_active,
-    with_app,
-)
-from recon.ssh import RemoteError
-from recon.ssh.systemctl import run_action
+from recon.rolling.settle import HEARTBEAT_SECONDS, Watch, settle_step, wait_active, with_app
+from recon.services import act
+from recon.services.act import Outcome
 from recon.web.context import runtime
 
 log = logging.getLogger("recon.rolling")
-DOWN_VERDICT_SECONDS = 60.0  # as single actions: an older "down" verdict is not trusted
 
 
 def stale_after(config) -> float:
@@ -62,8 +56,6 @@ def live_run_ids(config, now: float) -> sa.Select:
     """Ids of running runs whose runner still beats (their audit entries are not stale)."""
     return sa.select(RollingRun.id).where(RollingRun.state == "running",
                                           RollingRun.heartbeat_at >= now - stale_after(config))
-
-
 
 
 def start(app: Flask, run_id: int) -> threading.Thread:
@@ -96,15 +88,14 @@ def run_steps(app: Flask, run_id: int) -> None:
                             f"cancelled by {run.cancelled_by}; the rest was skipped")
                 return
             service = runtime().config.services[slug]
-            begun = _begin_step(run_id, step_id, service, action, actor)
-        if isinstance(begun, Outcome):  # refused before anything was sent
-            outcome, entry = begun, None
-        else:
-            entry = begun
-            outcome = _act_and_wait(app, run_id, step_id, service, action,
-                                    snapshot.Cause(entry, actor, action), settle)
+        # The audited action (refused when the host is down); between sending and closing
+        # its entry the step waits for the unit and watches it settle.
+        outcome = act.act(
+            service, action, actor=actor, group_id=run_id, context=app.app_context,
+            begun=partial(_mark_running, run_id, step_id),
+            after=partial(_wait_until_settled, app, run_id, step_id, service, action, settle))
         with app.app_context():
-            _finish_step(step_id, entry, outcome)
+            _finish_step(step_id, outcome)
             if not outcome.ok:
                 _finish_run(run_id, "failed", outcome.error,
                             f"{slug} on {service.host}: {outcome.message}; the rest was skipped")
@@ -122,49 +113,30 @@ def _steps(run_id: int) -> list[RollingStep]:
                                    .order_by(RollingStep.position)))
 
 
-def _begin_step(run_id: int, step_id: int, service: ServiceConfig, action: str,
-                actor: str) -> int | Outcome:
-    """Audit the step (before it is sent) and mark it running; a host the monitor saw down
-    is refused here, audited too."""
-    step = db.session.get(RollingStep, step_id)
-    down = snapshot.host_down(snapshot.read_host(service.host),
-                              fresh_within=DOWN_VERDICT_SECONDS)
-    if down is not None:
-        entry = audit.record(action, success=False, service=service.slug, host=service.host,
-                             error=down.code, output=down.message, actor=actor,
-                             group_id=run_id)
-        step.audit_id, step.started_at = entry.id, time.time()
-        db.session.commit()
-        return Outcome(False, error=down.code, message=down.message)
-    entry_id = audit.begin(action, service=service.slug, host=service.host, actor=actor,
-                           group_id=run_id)
+def _mark_running(run_id: int, step_id: int, entry_id: int) -> None:
+    """The step is running under audit entry ``entry_id`` (committed with the entry, before
+    the action is sent)."""
     now = time.time()
+    step = db.session.get(RollingStep, step_id)
     step.state, step.audit_id, step.started_at = "running", entry_id, now
     db.session.get(RollingRun, run_id).heartbeat_at = now
-    db.session.commit()
-    return entry_id
 
 
-def _act_and_wait(app: Flask, run_id: int, step_id: int, service: ServiceConfig,
-                  action: str, cause: snapshot.Cause, settle: float) -> Outcome:
-    """Send the action, wait for the unit to be active (``rolling_step_timeout``), then for
-    ``settle`` seconds more in which it must not move; the settle is not part of the timeout,
-    which bounds only the way up."""
+def _wait_until_settled(app: Flask, run_id: int, step_id: int, service: ServiceConfig,
+                        action: str, settle: float, sent: Outcome,
+                        cause: snapshot.Cause) -> Outcome:
+    """Once the action ``sent`` succeeded: wait for the unit to be active
+    (``rolling_step_timeout``), then for ``settle`` seconds more in which it must not move;
+    the settle is not part of the timeout, which bounds only the way up."""
+    if not sent.ok:
+        return sent
+    acted = time.monotonic()
     with app.app_context():
         rt = runtime()
         executor, host = rt.executor, rt.config.hosts[service.host]
         timeout = rt.config.settings.rolling_step_timeout
-    try:
-        result = run_action(executor, host, service, action)
-    except RemoteError as exc:
-        return Outcome(False, error=exc.code, message=exc.message)
-    output = result.stdout + result.stderr
-    if not result.ok:
-        return Outcome(False, result.exit_code, "action_failed",
-                       f"systemctl {action} {service.unit} exited {result.exit_code}", output)
-    acted = time.monotonic()
     watch = Watch(app, run_id, service, executor, host, cause)
-    outcome, status = wait_active(watch, action, timeout, result.exit_code, output)
+    outcome, status = wait_active(watch, action, timeout, sent)
     if not outcome.ok or settle <= 0:
         return outcome
     with_app(app, lambda: _mark_settling(run_id, step_id, time.time() + settle))
@@ -181,11 +153,11 @@ def _mark_settling(run_id: int, step_id: int, until: float) -> None:
         db.session.rollback()
 
 
-def _finish_step(step_id: int, entry_id: int | None, outcome: Outcome) -> None:
-    if entry_id is not None:
-        audit.finish_reliably(entry_id, success=outcome.ok, exit_code=outcome.exit_code,
-                              error=outcome.error, output=outcome.output or outcome.message)
+def _finish_step(step_id: int, outcome: Outcome) -> None:
+    """Record how the step ended (its audit entry is closed already)."""
     step = db.session.get(RollingStep, step_id)
+    if outcome.refused:  # its host was down: the refusal is the step's audit entry
+        step.audit_id, step.started_at = outcome.audit_id, time.time()
     step.state = "ok" if outcome.ok else "failed"
     step.finished_at, step.exit_code, step.main_pid = time.time(), outcome.exit_code, \
         outcome.main_pid

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
 import sqlalchemy as sa
 from flask import Flask
@@ -16,23 +16,13 @@ from recon.config import HostConfig, ServiceConfig
 from recon.db.extensions import db
 from recon.monitor import snapshot
 from recon.rolling.models import RollingRun
+from recon.services import act
+from recon.services.act import Outcome
 from recon.ssh import Executor, RemoteError
 from recon.ssh.systemctl import fetch_statuses
 
 POLL_SECONDS = 0.5  # between status reads while a step waits for its unit
 HEARTBEAT_SECONDS = 2.0
-
-
-@dataclass
-class Outcome:
-    """What a step came to: ok, or the error code and message it failed with."""
-
-    ok: bool
-    exit_code: int | None = None
-    error: str | None = None
-    message: str | None = None
-    output: str = ""
-    main_pid: int | None = None
 
 
 class Watch:
@@ -50,10 +40,7 @@ class Watch:
         observed = time.time()
         statuses = fetch_statuses(self.executor, self.host, [self.service.unit])
         with self.app.app_context():
-            try:
-                snapshot.publish_statuses([self.service], statuses, observed, self.cause)
-            except sa.exc.OperationalError:  # the monitor publishes it within seconds
-                db.session.rollback()
+            act.publish([self.service], statuses, observed, self.cause)
         return statuses[self.service.unit]
 
     def pause(self, until: float | None = None) -> None:
@@ -65,39 +52,42 @@ class Watch:
         time.sleep(max(0.0, wait))
 
 
-def wait_active(watch: Watch, action: str, timeout: float, exit_code: int,
-                 output: str) -> tuple[Outcome, dict]:
-    """Read the unit until it is active (ok) or failed, or ``timeout`` passed; also returns
-    the last status read (what the settle compares with)."""
+def wait_active(watch: Watch, action: str, timeout: float,
+                sent: Outcome) -> tuple[Outcome, dict]:
+    """Read the unit until it is active (ok) or failed, or ``timeout`` passed, after the
+    command ``sent`` succeeded (its exit code, output and duration stay in the outcome); also
+    returns the last status read (what the settle compares with)."""
     unit = watch.service.unit
     deadline = time.monotonic() + timeout
     while True:
         try:
             status = watch.read()
         except RemoteError as exc:
-            return Outcome(False, exit_code, exc.code,
-                           f"no status after {action}: {exc.message}", output), {}
-        reached = _reached(status, unit, action, exit_code, output)
+            return _failed(sent, exc.code, f"no status after {action}: {exc.message}"), {}
+        reached = _reached(status, unit, action, sent)
         if reached is not None:
             return reached, status
         if time.monotonic() >= deadline:
             state = status.get("state") or "unknown"
-            return Outcome(False, exit_code, "not_active",
-                           f"{unit} still {state} {timeout:g} s after {action}", output), status
+            return _failed(sent, "not_active",
+                           f"{unit} still {state} {timeout:g} s after {action}"), status
         watch.pause()
 
 
-def _reached(status: dict, unit: str, action: str, exit_code: int,
-             output: str) -> Outcome | None:
+def _reached(status: dict, unit: str, action: str, sent: Outcome) -> Outcome | None:
     """The step's outcome once its unit is active (done) or failed; None while it moves."""
     state = status.get("state")
     if state == "active":
-        return Outcome(True, exit_code, output=output, main_pid=status.get("main_pid") or None)
+        return replace(sent, main_pid=status.get("main_pid") or None)
     if state == "failed":
-        return Outcome(False, exit_code, "unit_failed",
-                       f"{unit} failed after {action} "
-                       f"(result {status.get('result') or 'unknown'})", output)
+        return _failed(sent, "unit_failed", f"{unit} failed after {action} "
+                       f"(result {status.get('result') or 'unknown'})")
     return None
+
+
+def _failed(sent: Outcome, error: str, message: str, main_pid: int | None = None) -> Outcome:
+    """The step failed after its command ``sent`` ran (and succeeded)."""
+    return replace(sent, ok=False, error=error, message=message, main_pid=main_pid)
 
 
 def settle_step(watch: Watch, action: str, first: dict, done: Outcome, until: float,
@@ -112,15 +102,14 @@ def settle_step(watch: Watch, action: str, first: dict, done: Outcome, until: fl
             status = watch.read()
         except RemoteError as exc:
             # Unread is not proven stable: a step vouches only for what it saw.
-            return Outcome(False, done.exit_code, exc.code,
-                           f"no status while {unit} settled: {exc.message}", done.output)
+            return _failed(done, exc.code, f"no status while {unit} settled: {exc.message}")
         change = instability(status, first)
         if change is not None:
             what, details = change
             after = time.monotonic() - acted
-            return Outcome(False, done.exit_code, "unit_unstable",
+            return _failed(done, "unit_unstable",
                            f"{unit} {what} {after:.1f} s after {action} ({', '.join(details)})",
-                           done.output, main_pid=status.get("main_pid") or None)
+                           main_pid=status.get("main_pid") or None)
         if time.monotonic() >= until:
             return done
 

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
 from recon.audit import store as audit
@@ -25,8 +24,9 @@ from recon.db.extensions import db
 from recon.logs.journal import RUNBOOK_LINES, read_lines
 from recon.monitor import snapshot
 from recon.monitor.models import UnitState
+from recon.services import act
 from recon.ssh import RemoteError
-from recon.ssh.systemctl import fetch_statuses, run_action
+from recon.ssh.systemctl import fetch_statuses
 from recon.web.context import get_service, runtime
 from recon.web.errors import error_json
 from recon.web.params import int_arg
@@ -34,9 +34,8 @@ from recon.web.policy import READ_ACTIONS, current_user, may_act
 
 bp = Blueprint("services", __name__)
 log = logging.getLogger("recon.services")
-# A "host is down" verdict of the monitor older than this is not trusted to refuse a request.
-DOWN_VERDICT_SECONDS = 60.0
-# ...and for a synchronous read, only once the host has been down this long.
+# A synchronous read is refused on the monitor's "down" verdict only once the host has been
+# down this long (a blip, such as an sshd restart, is tried).
 FRESH_DOWN_SECONDS = 3.0
 
 
@@ -80,7 +79,7 @@ def _read_now(service: ServiceConfig,
     def publish() -> None:
         try:
             with app.app_context():
-                _publish([service], statuses, observed_at)
+                act.publish([service], statuses, observed_at)
         except Exception:  # the answer is gone already; the monitor's next read catches up
             log.exception("publishing the fresh status of %s failed", service.slug)
 
@@ -91,18 +90,6 @@ def _read_now(service: ServiceConfig,
     return snapshot.service_view(service, row, None), publish
 
 
-def _publish(services: list[ServiceConfig], statuses: dict[str, dict[str, Any]],
-             observed_at: float, cause: snapshot.Cause | None = None) -> None:
-    """Store what a request read (the host answered, so it is up, too)."""
-    try:
-        snapshot.publish_statuses(services, statuses, observed_at, cause)
-    except sa.exc.OperationalError:
-        # The monitor publishes the same state within seconds; the answer must still go out.
-        db.session.rollback()
-        log.warning("could not publish the status of %s: database busy",
-                    ", ".join(s.slug for s in services))
-
-
 @bp.get("/api/services/<slug>/status")
 def service_status(slug: str):
     """One service's status (the runbook's status check); ``?fresh=1`` reads the host now,
@@ -111,8 +98,7 @@ def service_status(slug: str):
     if request.args.get("fresh") in ("1", "true", "yes"):
         # A host the monitor has found down for a while (not a blip such as an sshd
         # restart) answers at once, rather than after this worker's own connect timeout.
-        down = snapshot.host_down(snapshot.read_host(service.host),
-                                  fresh_within=DOWN_VERDICT_SECONDS, down_for=FRESH_DOWN_SECONDS)
+        down = act.down_verdict(service.host, down_for=FRESH_DOWN_SECONDS)
         if down is not None:
             raise down
         timeout = runtime().config.settings.status_fresh_timeout
@@ -179,43 +165,21 @@ def _refuse_unless_allowed(service: ServiceConfig, action: str) -> None:
 
 
 def _systemctl_action(service: ServiceConfig, action: str):
-    """Audit, run ``systemctl ACTION UNIT``, publish the state it left behind, answer."""
-    rt = runtime()
-    slug, host = service.slug, rt.config.hosts[service.host]
-    down = snapshot.host_down(snapshot.read_host(service.host),
-                              fresh_within=DOWN_VERDICT_SECONDS)
-    if down is not None:
-        audit.record(action, success=False, service=slug, host=service.host, error=down.code,
-                     output=down.message)
-        return error_json(down, success=False, action=action, service=slug)
-    entry = audit.begin(action, service=slug, host=service.host)
-    cause = snapshot.Cause(entry, audit.current_actor(), action)
-    db.session.commit()  # hold no database connection while waiting on the host
-    try:
-        result = run_action(rt.executor, host, service, action)
-    except RemoteError as exc:
-        audited = audit.finish_reliably(entry, success=False, error=exc.code,
-                                        output=exc.message)
-        return error_json(exc, success=False, action=action, service=slug, audit=audited)
-    try:  # the state the action left behind, published before anyone is told
-        observed_at = time.time()
-        statuses = fetch_statuses(rt.executor, host, [service.unit])
-        _publish([service], statuses, observed_at, cause)
-    except RemoteError as exc:  # the monitor's next read (or signal) brings it
-        log.warning("no status after %s of %s: %s", action, slug, exc.message)
-    audited = audit.finish_reliably(entry, success=result.ok, exit_code=result.exit_code,
-                                    duration_ms=result.duration_ms,
-                                    error=None if result.ok else "action_failed",
-                                    output=(result.stdout + result.stderr))
+    """Run the audited action (:func:`recon.services.act.act`) and answer with its outcome
+    and the state it left behind."""
+    outcome = act.act(service, action, actor=audit.current_actor())
+    slug = service.slug
+    if outcome.fault is not None:
+        audited = {} if outcome.refused else {"audit": outcome.audited}
+        return error_json(outcome.fault, success=False, action=action, service=slug, **audited)
     body = {
-        "success": result.ok, "action": action, "service": slug,
-        "exit_code": result.exit_code, "stdout": result.stdout.strip(),
-        "stderr": result.stderr.strip(), "duration_ms": result.duration_ms,
-        "audit": audited, "status": describe(service, snapshot.read_service(service)),
+        "success": outcome.ok, "action": action, "service": slug,
+        "exit_code": outcome.exit_code, "stdout": outcome.stdout.strip(),
+        "stderr": outcome.stderr.strip(), "duration_ms": outcome.duration_ms,
+        "audit": outcome.audited, "status": describe(service, snapshot.read_service(service)),
     }
-    if not result.ok:
-        body.update(error="action_failed",
-                    message=f"systemctl {action} {service.unit} exited {result.exit_code}",
+    if not outcome.ok:
+        body.update(error=outcome.error, message=outcome.message,
                     hint="Read the service's logs for why it failed.")
     return jsonify(body)
 
