@@ -98,13 +98,13 @@ def _install(app: Flask) -> None:
     from recon.notify import routes as notify
     from recon.pages import routes as pages
     from recon.terminals import routes as terminals
-    from recon.web import errors, health, security
+    from recon.web import error_responses, health, security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     if app.config["RECON_CORS_ORIGINS"]:  # default: no cross-origin access at all
         cors.init_app(app, origins=app.config["RECON_CORS_ORIGINS"])
-    errors.init_app(app)
+    error_responses.init_app(app)
     security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)

@@ -1,6 +1,6 @@
 """One error type for everything RECON refuses or fails at: an HTTP status, a stable ``code``,
 a message and a hint that says the fix (plus extra fields). Domain modules raise subclasses;
-``recon.web.errors`` renders every one of them the same way, in one handler.
+``recon.web.error_responses`` renders every one of them the same way, in one handler.
 
 Kept free of Flask so the SSH, systemd, logs and terminal layers can raise without knowing
 about HTTP.

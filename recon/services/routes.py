@@ -28,7 +28,7 @@ from recon.services import act
 from recon.ssh import RemoteError
 from recon.ssh.systemctl import fetch_statuses
 from recon.web.context import get_service, runtime
-from recon.web.errors import error_json
+from recon.web.error_responses import error_json
 from recon.web.params import int_arg
 from recon.web.policy import READ_ACTIONS, current_user, may_act
 

@@ -20,7 +20,7 @@ from recon.services.routes import bp
 from recon.ssh import RemoteError
 from recon.ssh.systemctl import _blocks, parse_timestamp
 from recon.web.context import get_service, runtime
-from recon.web.errors import error_json
+from recon.web.error_responses import error_json
 
 DEPENDENCIES = ("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "After", "Before",
                 "WantedBy", "RequiredBy", "Conflicts", "TriggeredBy", "Triggers")

@@ -1,4 +1,5 @@
-"""JSON errors: every failure answers ``{"error", "message", "hint"}`` with a fitting status."""
+"""JSON errors: every failure answers ``{"error", "message", "hint"}`` with a fitting status (the
+error type itself is :class:`recon.core.errors.ReconError`)."""
 
 from __future__ import annotations
 
