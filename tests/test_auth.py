@@ -51,7 +51,7 @@ def test_every_route_but_login_health_and_static_needs_a_user(app, anon):
 def test_public_routes_answer_without_login(anon):
     assert anon.get("/healthz").status_code == 200
     assert anon.get("/login").status_code == 200
-    assert anon.get("/static/recon.css").status_code == 200
+    assert anon.get("/static/css/recon.css").status_code == 200
 
 
 def test_viewer_reads_but_cannot_act(app, target):

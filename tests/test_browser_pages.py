@@ -4,6 +4,7 @@ use, the admin-only audit page, escaping of configured names, and the security h
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
 
 import pytest
@@ -74,7 +75,7 @@ def test_the_audit_page_is_for_admins_only(app, role, status):
     if status == 403:
         assert "Not allowed" in html and "audit.js" not in html
     else:
-        assert 'id="audit-filters"' in html and "audit.js" in html
+        assert 'id="audit-filters"' in html and "/static/pages/audit.js" in html
         # the filters offer what the trail holds
         assert "<option>terminal.open</option>" in html and '<option value="olga">' in html
     nav_has_audit = 'href="/audit"' in page(app, role).get_data(as_text=True)
@@ -106,8 +107,8 @@ def test_the_dashboard_preloads_every_module_its_script_imports(app):
     # waits for the slowest chain of imports.
     client = client_for(app, "viewer")
     html = client.get("/").get_data(as_text=True)
-    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([\w.]+)"', html))
-    imported, todo = set(), ["dashboard.js"]
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([\w./]+)"', html))
+    imported, todo = set(), ["pages/dashboard.js"]
     while todo:
         name = todo.pop()
         if name in imported:
@@ -115,6 +116,15 @@ def test_the_dashboard_preloads_every_module_its_script_imports(app):
         imported.add(name)
         resp = client.get(f"/static/{name}")
         assert resp.status_code == 200, name
-        todo += re.findall(r'^import\b[^;]*?"\./([\w.]+)";', resp.get_data(as_text=True), re.M)
+        source = resp.get_data(as_text=True)
+        specs = re.findall(r'^import\b[^;]*?"(\.\.?/[\w./]+)";', source, re.M)
+        statements = re.findall(r"^import\b", source, re.M)
+        assert len(specs) == len(statements), f"{name} has an import the walk cannot follow"
+        for spec in specs:
+            # resolved as the browser does: relative to the importing module's URL
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), spec))
+            assert not target.startswith("../"), f"{name} imports {spec}, outside /static/"
+            todo.append(target)
     assert len(imported) > 5  # the walk followed the imports
+    assert {n.split("/")[0] for n in imported} == {"pages", "lib"}  # ... from pages/ into lib/
     assert preloaded == imported

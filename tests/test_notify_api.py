@@ -91,6 +91,6 @@ def test_each_event_becomes_one_delivery_even_with_two_notifiers_racing(
 def test_the_dashboard_carries_the_failing_channels_banner(make_app, target_info):
     app = make_app([target_info], monitor=False)
     page = client_for(app, "viewer").get("/").get_data(as_text=True)
-    assert 'id="notify-banner"' in page and "notify.js" in page
-    script = app.test_client().get("/static/notify.js").get_data(as_text=True)
+    assert 'id="notify-banner"' in page and "/static/pages/notify.js" in page
+    script = app.test_client().get("/static/pages/notify.js").get_data(as_text=True)
     assert "/api/notify" in script and "innerHTML" not in script

@@ -73,7 +73,7 @@ def test_the_page_embeds_the_proxied_terminal(live, op_token):
     sess = open_terminal(live, op_token)
     status, page, _ = live.request("GET", sess["url"], op_token)
     assert status == 200
-    assert f'src="{sess["url"]}tty/"'.encode() in page and b"terminal.js" in page
+    assert f'src="{sess["url"]}tty/"'.encode() in page and b"/static/pages/terminal.js" in page
     assert b"https://" not in page  # no CDN
 
 

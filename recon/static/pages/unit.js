@@ -1,8 +1,8 @@
 // One service's detail page: the runbook's status text (with the command to copy), the
 // timeline from its history, its timer, dependencies, unit file and every property. Every
 // string from the host is inserted as text.
-import { api, copyText, el, fmtClock } from "./recon.js";
-import { classify, whenText } from "./status.js";
+import { api, copyText, el, fmtClock } from "../lib/recon.js";
+import { classify, whenText } from "../lib/status.js";
 
 const root = document.getElementById("unit");
 const slug = encodeURIComponent(root.dataset.slug);

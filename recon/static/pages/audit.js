@@ -1,5 +1,5 @@
 // The audit page: GET /api/audit with the form's filters, rendered as text into the table.
-import { api, el, fmtClock } from "./recon.js";
+import { api, el, fmtClock } from "../lib/recon.js";
 
 const form = document.getElementById("audit-filters");
 const tbody = document.querySelector("#audit tbody");

@@ -1,6 +1,6 @@
 // The dashboard's notification banner: names the channels whose deliveries keep failing.
 // Reads GET /api/notify (channel status, never secrets) now and every 30 s while visible.
-import { api, setText } from "./recon.js";
+import { api, setText } from "../lib/recon.js";
 
 const POLL_MS = 30000;
 

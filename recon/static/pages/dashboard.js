@@ -1,16 +1,16 @@
 // The fleet dashboard's entry: finds the rows and host sections and wires the modules that
 // keep them current (live.js), paint them (rows.js), act on them (actions.js), filter them
 // (filter.js) and show their logs (logs.js, with drawerrow.js), plus the page's clicks and keys.
-import { LogsDrawer } from "./logs.js";
-import { toggleDetail } from "./rowdetail.js";
-import { openTerminal } from "./hosts.js";
-import { createFilter } from "./filter.js";
-import { createRows } from "./rows.js";
-import { createDrawerRow } from "./drawerrow.js";
-import { createActions } from "./actions.js";
-import { createLive } from "./live.js";
-import "./changes.js";
-import "./rolling.js";
+import { LogsDrawer } from "../lib/logs.js";
+import { toggleDetail } from "../lib/rowdetail.js";
+import { openTerminal } from "../lib/hosts.js";
+import { createFilter } from "../lib/filter.js";
+import { createRows } from "../lib/rows.js";
+import { createDrawerRow } from "../lib/drawerrow.js";
+import { createActions } from "../lib/actions.js";
+import { createLive } from "../lib/live.js";
+import "../lib/changes.js";
+import "../lib/rolling.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
