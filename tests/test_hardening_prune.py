@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import sqlalchemy as sa
 
 from recon.audit.models import AuditEntry
 from recon.auth.accounts import create_user
 from recon.auth.models import LoginFailure, LoginSession
-from recon.core.clock import utcnow
 from recon.db.extensions import db
 from recon.jobs.background import retention_task
 from recon.notify.models import NotifyDelivery
@@ -18,15 +16,15 @@ from recon.terminals.models import TerminalSession
 
 
 def seed(app) -> None:
-    now = utcnow()
-    old, new = now - timedelta(days=400), now - timedelta(minutes=5)
+    now = time.time()  # epoch seconds, as every stored time
+    old, new = now - 400 * 86400, now - 5 * 60
     with app.app_context():
         user = create_user("pru", "correct horse battery", "operator")
         for tag, at in (("old", old), ("new", new)):
             db.session.add(LoginFailure(key=f"ua:{tag}|1.2.3.4", count=3, last_at=at))
             db.session.add(AuditEntry(actor=tag, action="x", success=True, at=at))
             db.session.add(LoginSession(key_hash=tag * 8, user_id=user.id, created_at=at,
-                                        expires_at=at + timedelta(hours=12)))
+                                        expires_at=at + 12 * 3600))
             db.session.add(TerminalSession(
                 id=f"{tag}1", user="pru", host="demo", mode="shell", slot=0, status="closed",
                 socket_path="/nonexistent", spawner="1:1", created_at=at,
@@ -34,8 +32,7 @@ def seed(app) -> None:
             for status in ("sent", "failed", "pending"):  # a pending one is kept, however old
                 db.session.add(NotifyDelivery(
                     channel=f"{tag}-{status}", event="unit_failed", title="t", text="t",
-                    data="{}", created_at=at.timestamp(), status=status,
-                    next_at=at.timestamp()))
+                    data="{}", created_at=at, status=status, next_at=at))
         db.session.commit()
 
 

@@ -281,7 +281,6 @@ def test_a_running_rolling_action_does_not_hold_back_failure_notifications(make_
 def test_a_long_rolling_action_keeps_its_audit_entries_open_while_its_runner_lives(
         make_app, target_info):
     import time
-    from datetime import UTC, datetime, timedelta
 
     from recon.audit.models import AuditEntry
     from recon.db.extensions import db
@@ -295,7 +294,7 @@ def test_a_long_rolling_action_keeps_its_audit_entries_open_while_its_runner_liv
                          created_at=now - 3600, heartbeat_at=now)
         db.session.add(run)
         db.session.flush()
-        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        hour_ago = now - 3600
         group = AuditEntry(actor="t", action="rolling.restart", group_id=run.id, at=hour_ago)
         single = AuditEntry(actor="t", action="restart", service="demo-web", at=hour_ago)
         db.session.add_all([group, single])

@@ -118,3 +118,83 @@ def test_a_database_of_a_build_between_round_one_and_migrations_is_upgraded(tmp_
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == \
             head_revision()
+
+
+def test_the_datetime_columns_become_the_same_instants_in_epoch_seconds_and_back(
+        tmp_path, target_info):
+    """0006 turns the text SQLite kept for DateTime columns into epoch seconds, exactly, keeps
+    every row (login sessions too: rebuilding ``users`` must not cascade), and its downgrade
+    writes the text back."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    app = build_app(tmp_path, [target_info])
+    path = tmp_path / "recon.db"
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="0005_rolling_settle")
+        db.session.remove()
+    texts = {  # (table, key column, key, time column): the text a 0005 build wrote
+        ("users", "id", 100, "created_at"): "2026-11-20 10:00:00.123456",
+        ("login_sessions", "id", 5, "created_at"): "2026-11-20 10:00:00.123456",
+        ("login_sessions", "id", 5, "expires_at"): "2099-11-20 22:00:00.999999",
+        ("api_tokens", "id", 9, "created_at"): "2026-11-20 10:00:00",
+        ("api_tokens", "id", 9, "last_used_at"): "2026-11-20 10:05:00.500000",
+        ("login_failures", "key", "addr:1.2.3.4", "last_at"): "2026-11-20 10:00:00.000001",
+        ("audit", "id", 7, "at"): "2026-11-20 10:01:00.000000",
+        ("terminal_sessions", "id", "t1", "created_at"): "2026-11-20",
+        ("terminal_sessions", "id", "t1", "closed_at"): "2026-11-20 23:59:59.999999",
+        ("held_slots", "id", 3, "created_at"): "2026-11-20 10:00:00.250000",
+    }
+    t = {(table, col): text for (table, _, _, col), text in texts.items()}
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO users (id, username, password_hash, role, created_at) "
+                     "VALUES (100, 'olga', 'scrypt:x', 'admin', ?)", (t["users", "created_at"],))
+        conn.execute("INSERT INTO login_sessions (id, key_hash, user_id, created_at, expires_at)"
+                     " VALUES (5, ?, 100, ?, ?)",
+                     ("k" * 64, t["login_sessions", "created_at"],
+                      t["login_sessions", "expires_at"]))
+        conn.execute("INSERT INTO api_tokens (id, name, token_hash, role, created_at, "
+                     "last_used_at) VALUES (9, 'old', 'h', 'viewer', ?, ?)",
+                     (t["api_tokens", "created_at"], t["api_tokens", "last_used_at"]))
+        conn.execute("INSERT INTO login_failures (key, count, last_at) VALUES "
+                     "('addr:1.2.3.4', 3, ?)", (t["login_failures", "last_at"],))
+        conn.execute("INSERT INTO audit (id, at, actor, action, success) VALUES "
+                     "(7, ?, 'olga', 'restart', 1)", (t["audit", "at"],))
+        conn.execute("INSERT INTO terminal_sessions (id, user, host, mode, slot, token_hash, "
+                     "status, socket_path, spawner, created_at, last_activity_at, expires_at, "
+                     "closed_at) VALUES ('t1', 'olga', 'demo', 'shell', 0, 'h', 'closed', '/x', "
+                     "'s', ?, ?, ?, ?)", (t["terminal_sessions", "created_at"],) * 3
+                     + (t["terminal_sessions", "closed_at"],))
+        conn.execute("INSERT INTO held_slots (id, kind, user, owner, created_at) VALUES "
+                     "(3, 'log', 'olga', '1:1', ?)", (t["held_slots", "created_at"],))
+
+    def stored() -> dict:
+        with sqlite3.connect(path) as conn:
+            rows = {key: conn.execute(f"SELECT {key[3]} FROM {key[0]} WHERE {key[1]} = ?",
+                                      (key[2],)).fetchone() for key in texts}
+        return {key: row[0] if row else "row gone" for key, row in rows.items()}
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        db.session.remove()
+    assert _schema_diff(app) == []
+    assert stored() == {key: datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+                        for key, text in texts.items()}
+    assert all(type(v) is float for v in stored().values())
+    with app.app_context():  # the login session survived the rebuild of users
+        assert db.session.scalar(sa.text("SELECT user_id FROM login_sessions WHERE id = 5")) \
+            == 100
+    admin = app.test_client()
+    token = {"Authorization": f"Bearer {app.config['TEST_TOKENS']['admin']}"}
+    audit = admin.get("/api/audit?since=2026-11-20T10:01:00Z", headers=token).get_json()
+    assert [(e["id"], e["at"]) for e in audit["entries"]] == [(7, "2026-11-20T10:01:00")]
+    users = admin.get("/api/users", headers=token).get_json()["users"]
+    assert {"username": "olga", "role": "admin",
+            "created_at": "2026-11-20T10:00:00.123456"} in users
+
+    with app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="0005_rolling_settle")
+        db.session.remove()
+    assert stored() == {key: datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S.%f")
+                        for key, text in texts.items()}

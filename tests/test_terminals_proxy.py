@@ -21,7 +21,7 @@ from terminal_fixtures import (  # noqa: E402
     token_for,
 )
 
-from recon.core.clock import aware  # noqa: E402
+from recon.core.clock import utc  # noqa: E402
 from recon.db.extensions import db  # noqa: E402
 from recon.terminals import manager  # noqa: E402
 from recon.terminals.models import TerminalSession  # noqa: E402
@@ -151,7 +151,7 @@ def test_websocket_traffic_counts_as_activity(make_app, target_info, term_env, m
 
     def last_activity():
         with term_app.app_context():
-            return aware(db.session.get(TerminalSession, sess["id"]).last_activity_at)
+            return utc(db.session.get(TerminalSession, sess["id"]).last_activity_at)
 
     before = last_activity()
     linger(client, 1.2)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from recon.core.clock import utcnow
+from recon.core.clock import iso, now
 from recon.db.extensions import db
 
 
@@ -17,7 +15,7 @@ class AuditEntry(db.Model):
     __tablename__ = "audit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[float] = mapped_column(default=now, index=True)  # epoch seconds
     actor: Mapped[str] = mapped_column(sa.String(200))
     remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
     action: Mapped[str] = mapped_column(sa.String(40))
@@ -36,7 +34,7 @@ class AuditEntry(db.Model):
     def to_dict(self) -> dict:
         return {
             "id": self.id,
-            "at": self.at.isoformat() if self.at else None,
+            "at": iso(self.at, offset=False),
             "actor": self.actor,
             "remote_addr": self.remote_addr,
             "action": self.action,

@@ -27,9 +27,9 @@ def list_audit():
     if request.args.get("group") is not None:
         query = query.where(AuditEntry.group_id == int_arg("group", 1, 1, 2**62))
     since, until = time_arg("since"), time_arg("until")
-    if since:
+    if since is not None:
         query = query.where(AuditEntry.at >= since)
-    if until:
+    if until is not None:
         query = query.where(AuditEntry.at <= until)
     entries = db.session.scalars(query).all()
     return jsonify({"entries": [e.to_dict() for e in entries]})

@@ -8,12 +8,12 @@ import getpass
 import logging
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
 
 from recon.audit.models import AuditEntry
+from recon.core import clock
 from recon.db.extensions import db
 from recon.web.context import runtime
 
@@ -107,14 +107,15 @@ def longest_action_seconds(config) -> float:
                 for h in config.hosts.values()), default=60)
 
 
-def close_interrupted(now: datetime | None = None, *,
+def close_interrupted(now: float | None = None, *,
                       live_groups: sa.Select | None = None) -> int:
     """Mark started entries that can no longer be running as failed ("interrupted"): their
     dashboard process died mid-action. Safe from any process: it only touches entries older
-    than the longest possible action. Entries of a group in ``live_groups`` (ids of runs
-    still going, e.g. rolling actions whose runner beats) stay open."""
+    than the longest possible action before ``now`` (epoch seconds). Entries of a group in
+    ``live_groups`` (ids of runs still going, e.g. rolling actions whose runner beats) stay
+    open."""
     longest = longest_action_seconds(runtime().config)
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=longest)
+    cutoff = (clock.now() if now is None else now) - longest
     open_group = AuditEntry.group_id.is_(None)
     if live_groups is not None:
         open_group = sa.or_(open_group, AuditEntry.group_id.not_in(live_groups))

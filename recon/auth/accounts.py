@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -17,7 +16,7 @@ from recon.auth.models import (
     new_secret,
     token_hash,
 )
-from recon.core.clock import aware, utcnow
+from recon.core.clock import now
 from recon.core.errors import ReconError
 from recon.db.extensions import db
 from recon.web.policy import ROLES
@@ -144,15 +143,14 @@ def _failure_keys(username: str, address: str | None) -> list[tuple[str, int]]:
 
 def retry_after(username: str, address: str | None) -> float:
     """Seconds until another attempt for this user from this address is allowed."""
-    now = utcnow()
+    at = now()
     wait = 0.0
     free = dict(_failure_keys(username, address))
     for row in db.session.scalars(sa.select(LoginFailure).where(
             LoginFailure.key.in_(list(free)))):
         if row.count > free[row.key]:
             delay = min(MAX_DELAY, 2.0 ** (row.count - free[row.key]))
-            wait = max(wait, (aware(row.last_at) + timedelta(seconds=delay) - now)
-                       .total_seconds())
+            wait = max(wait, row.last_at + delay - at)
     return max(0.0, wait)
 
 
@@ -163,7 +161,7 @@ def note_failure(username: str, address: str | None) -> None:
             row = LoginFailure(key=key, count=0)
             db.session.add(row)
         row.count += 1
-        row.last_at = utcnow()
+        row.last_at = now()
     db.session.commit()
 
 
@@ -177,11 +175,12 @@ def clear_failures(username: str, address: str | None) -> None:
 
 # -- login sessions ---------------------------------------------------------------------
 
-def start_session(user: User, lifetime: timedelta) -> str:
-    """A new server-side session; returns the raw key for the signed cookie."""
+def start_session(user: User, lifetime: float) -> str:
+    """A new server-side session that lasts ``lifetime`` seconds; returns the raw key for
+    the signed cookie."""
     raw = new_secret()
     db.session.add(LoginSession(key_hash=token_hash(raw), user_id=user.id,
-                                expires_at=utcnow() + lifetime))
+                                expires_at=now() + lifetime))
     db.session.commit()
     return raw
 
@@ -192,7 +191,7 @@ def session_row(raw: str) -> LoginSession | None:
         return None
     row = db.session.scalar(sa.select(LoginSession).where(
         LoginSession.key_hash == token_hash(raw)))
-    if row is None or row.revoked_at is not None or aware(row.expires_at) <= utcnow():
+    if row is None or row.revoked_at is not None or row.expires_at <= now():
         return None
     return row
 
@@ -207,7 +206,7 @@ def end_session(raw: str) -> None:
     row = db.session.scalar(sa.select(LoginSession).where(
         LoginSession.key_hash == token_hash(raw)))
     db.session.execute(sa.update(LoginSession).where(
-        LoginSession.key_hash == token_hash(raw)).values(revoked_at=utcnow()))
+        LoginSession.key_hash == token_hash(raw)).values(revoked_at=now()))
     db.session.commit()
     if row is not None:
         _close_terminals(auth_ref=f"session:{row.id}")
@@ -222,7 +221,7 @@ def _close_terminals(**which: str) -> None:
 def end_sessions(user: User) -> None:
     db.session.execute(sa.update(LoginSession).where(
         LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow()))
+        .values(revoked_at=now()))
 
 
 # -- API tokens -------------------------------------------------------------------------
@@ -245,7 +244,7 @@ def revoke_token(name: str) -> ApiToken:
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == name))
     if token is None:
         raise AccountError("unknown_token", f"no token named {name!r}")
-    token.revoked_at = token.revoked_at or utcnow()
+    token.revoked_at = token.revoked_at or now()
     db.session.commit()
     _close_terminals(user=f"token:{name}")
     return token
@@ -256,8 +255,8 @@ def token_principal(raw: str) -> ApiToken | None:
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
     if token is None or token.revoked_at is not None:
         return None
-    now = utcnow()
-    if token.last_used_at is None or now - aware(token.last_used_at) > timedelta(minutes=1):
-        token.last_used_at = now
+    at = now()
+    if token.last_used_at is None or at - token.last_used_at > 60:
+        token.last_used_at = at
         db.session.commit()
     return token

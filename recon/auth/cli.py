@@ -20,6 +20,7 @@ from recon.auth.accounts import (
 )
 from recon.auth.accounts import set_password as change_password
 from recon.auth.models import ApiToken, User
+from recon.core.clock import utc
 from recon.db.extensions import db
 from recon.web.policy import ROLES
 
@@ -88,7 +89,7 @@ def users_remove(username: str) -> None:
 def users_list() -> None:
     """List users."""
     for user in db.session.scalars(sa.select(User).order_by(User.username)):
-        click.echo(f"{user.username}\t{user.role}\t{user.created_at:%Y-%m-%d}")
+        click.echo(f"{user.username}\t{user.role}\t{utc(user.created_at):%Y-%m-%d}")
 
 
 @tokens.command("add")
@@ -115,5 +116,5 @@ def tokens_list() -> None:
     """List API tokens (never their values)."""
     for t in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name)):
         state = "revoked" if t.revoked_at else "active"
-        used = t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never"
+        used = f"{utc(t.last_used_at):%Y-%m-%d %H:%M}" if t.last_used_at else "never"
         click.echo(f"{t.name}\t{t.role}\t{state}\tlast used {used}")

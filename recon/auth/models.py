@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from recon.core.clock import utcnow
+from recon.core.clock import iso, now
 from recon.db.extensions import db
 
 TOKEN_PREFIX = "recon_"
@@ -33,7 +32,7 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[str] = mapped_column(sa.String(16))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[float] = mapped_column(default=now)  # epoch seconds (core.clock)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
@@ -43,7 +42,7 @@ class User(db.Model):
 
     def to_dict(self) -> dict:
         return {"username": self.username, "role": self.role,
-                "created_at": self.created_at.isoformat()}
+                "created_at": iso(self.created_at, offset=False)}
 
 
 class ApiToken(db.Model):
@@ -53,13 +52,14 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(sa.String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     role: Mapped[str] = mapped_column(sa.String(16))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[float] = mapped_column(default=now)
+    last_used_at: Mapped[float | None]
+    revoked_at: Mapped[float | None]
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "role": self.role, "created_at": self.created_at.isoformat(),
-                "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
+        return {"name": self.name, "role": self.role,
+                "created_at": iso(self.created_at, offset=False),
+                "last_used_at": iso(self.last_used_at, offset=False),
                 "revoked": self.revoked_at is not None}
 
 
@@ -71,9 +71,9 @@ class LoginSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[float] = mapped_column(default=now)
+    expires_at: Mapped[float]
+    revoked_at: Mapped[float | None]
 
 
 class LoginFailure(db.Model):
@@ -83,4 +83,4 @@ class LoginFailure(db.Model):
 
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
-    last_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    last_at: Mapped[float] = mapped_column(default=now)

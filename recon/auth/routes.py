@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -98,7 +97,7 @@ def login():
     lifetime = current_app.permanent_session_lifetime
     session.clear()
     session.permanent = True
-    session["sid"] = start_session(user, timedelta(seconds=lifetime.total_seconds()))
+    session["sid"] = start_session(user, lifetime.total_seconds())
     csrf_token()
     audit.record("login", success=True, actor=user.username)
     return redirect(_safe_next(nxt))

@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,7 +61,7 @@ def write_transaction() -> Iterator[Session]:
 
 def _pending_cause(session: Session, slug: str, now: float) -> Cause | None:
     """The action on ``slug`` that is running right now, if any (its audit entry is open)."""
-    cutoff = datetime.fromtimestamp(now, UTC) - timedelta(seconds=ACTION_WINDOW_SECONDS)
+    cutoff = now - ACTION_WINDOW_SECONDS
     entry = session.scalars(
         sa.select(AuditEntry)
         .where(AuditEntry.service == slug, AuditEntry.success.is_(None),

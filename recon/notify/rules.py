@@ -206,7 +206,7 @@ class Rules:
             self._emit(ch, "action_failed",
                        f"{entry.action} of {entry.service} on {host} failed",
                        f"{entry.actor} ran {entry.action} on {entry.service} ({host}) at "
-                       f"{entry.at:%H:%M:%S} UTC: {what}.", host=host, service=entry.service,
+                       f"{_clock(entry.at)}: {what}.", host=host, service=entry.service,
                        action=entry.action, actor=entry.actor, audit_id=entry.id,
                        error=entry.error, exit_code=entry.exit_code)
 

@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from collections.abc import Collection
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import Flask
@@ -64,10 +63,6 @@ def _cursor(session, name: str, start) -> NotifyCursor:
     return row
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def process(config: ReconConfig, *, tick: bool = True, now: float | None = None,
             standing: Collection[str] = ()) -> int:
     """One pass: new events and audit rows to deliveries, plus the clock and the snapshot's
@@ -83,11 +78,11 @@ def process(config: ReconConfig, *, tick: bool = True, now: float | None = None,
             events.position = ev.id
         actions = _cursor(session, "audit", lambda: session.scalar(
             sa.select(sa.func.max(AuditEntry.id))))
-        cutoff = datetime.fromtimestamp(now - PENDING_ACTION_SECONDS, UTC)
+        cutoff = now - PENDING_ACTION_SECONDS
         for entry in session.scalars(sa.select(AuditEntry).where(
                 AuditEntry.id > actions.position).order_by(AuditEntry.id).limit(500)):
             if (entry.success is None and entry.action in SYSTEMCTL_ACTIONS
-                    and _aware(entry.at) > cutoff):
+                    and entry.at > cutoff):
                 break  # still running: read again next time
             # (a rolling action's own entry stays open for the whole run; it is never told,
             # so it must not hold back the failures audited after it)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from recon.audit import store as audit
-from recon.core.clock import aware, utcnow
+from recon.core import clock
 from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
 from recon.terminals import manager
@@ -27,22 +26,21 @@ from recon.terminals.models import TerminalSession
 log = logging.getLogger("recon.terminals.gc")
 
 
-def verdict(sess: TerminalSession, now: datetime, idle_seconds: float,
+def verdict(sess: TerminalSession, now: float, idle_seconds: float,
             start_timeout: float) -> str | None:
-    """Why ``sess`` must be closed now, or None to keep it."""
+    """Why ``sess`` must be closed at ``now`` (epoch seconds), or None to keep it."""
     if not process_alive(sess.spawner):
         return "orphan"  # its dashboard process died (crash, kill -9): nobody owns its ttyd
-    started = aware(sess.created_at)
     if sess.status == "starting":
         # Its creator is alive and still waiting for readiness; give it the start timeout.
-        if now - started < timedelta(seconds=start_timeout + 5):
+        if now - sess.created_at < start_timeout + 5:
             return None
         return "process_exited"
     if not manager.process_ok(sess):
         return "process_exited"
-    if now >= aware(sess.expires_at):
+    if now >= sess.expires_at:
         return "ttl"
-    if now - aware(sess.last_activity_at) >= timedelta(seconds=idle_seconds):
+    if now - sess.last_activity_at >= idle_seconds:
         return "idle"
     return None
 
@@ -50,7 +48,7 @@ def verdict(sess: TerminalSession, now: datetime, idle_seconds: float,
 def run_pass() -> Counter:
     """One cleanup pass in the current app context; returns closes by reason."""
     s = manager.settings()
-    now = utcnow()
+    now = clock.now()
     closed: Counter = Counter()
     for sess in manager.open_sessions():
         reason = verdict(sess, now, s.terminal_idle_seconds, s.terminal_start_timeout_seconds)

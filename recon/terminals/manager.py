@@ -15,7 +15,6 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from recon.auth.accounts import on_access_ended
 from recon.config import HostConfig, Settings
+from recon.core.clock import now
 from recon.core.errors import ApiError, NotFound
 from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
@@ -35,7 +35,6 @@ from recon.terminals.models import (
     TerminalCounter,
     TerminalSession,
     bump,
-    utcnow,
 )
 from recon.web.context import runtime
 
@@ -191,12 +190,11 @@ def _claim_slot(user: str, host_name: str, mode: str, auth_ref: str | None, s: S
 
 def _new_row(user: str, host: str, mode: str, slot: int, s: Settings) -> TerminalSession:
     sid = secrets.token_hex(16)
-    now = utcnow()
+    at = now()
     return TerminalSession(
         id=sid, user=user, host=host, mode=mode, slot=slot, status="starting",
         socket_path=str(run_dir() / f"{sid}.sock"), spawner=process_id(),
-        created_at=now, last_activity_at=now,
-        expires_at=now + timedelta(seconds=s.terminal_ttl_seconds))
+        created_at=at, last_activity_at=at, expires_at=at + s.terminal_ttl_seconds)
 
 
 def _start(sess: TerminalSession, host, mode: str) -> None:
@@ -234,14 +232,14 @@ def touch(session_id: str) -> None:
     """Record activity (heartbeat or WebSocket traffic); commit is the caller's."""
     db.session.execute(sa.update(TerminalSession).where(
         TerminalSession.id == session_id, TerminalSession.closed_at.is_(None)).values(
-        last_activity_at=utcnow()))
+        last_activity_at=now()))
 
 
 def claim(session_id: str, reason: str) -> TerminalSession | None:
     """Mark the session closed if it still is open; the one caller that wins gets the row."""
     result = db.session.execute(sa.update(TerminalSession).where(
         TerminalSession.id == session_id, TerminalSession.closed_at.is_(None)).values(
-        status="closed", closed_at=utcnow(), close_reason=reason))
+        status="closed", closed_at=now(), close_reason=reason))
     if result.rowcount != 1:
         db.session.rollback()
         return None

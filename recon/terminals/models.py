@@ -7,12 +7,10 @@ hold in the database itself, whatever process or thread inserts: one open sessio
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from recon.core.clock import aware, utcnow
+from recon.core.clock import iso, now
 from recon.db.extensions import db
 
 # Only a writable shell. "view" (a second, read-only login shell nobody could type into) was
@@ -51,11 +49,11 @@ class TerminalSession(db.Model):
     # "<pid>:<start time>" of the dashboard process that spawned ttyd: when it is gone, the
     # session is an orphan (its ttyd has no parent to reap it and no run to belong to).
     spawner: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    last_activity_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
-                                                       default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # epoch seconds, as every stored time (core.clock)
+    created_at: Mapped[float] = mapped_column(default=now)
+    last_activity_at: Mapped[float] = mapped_column(default=now)
+    expires_at: Mapped[float]
+    closed_at: Mapped[float | None]
     close_reason: Mapped[str | None] = mapped_column(sa.String(16))
 
     @property
@@ -67,9 +65,6 @@ class TerminalSession(db.Model):
         return f"/terminals/{self.id}/"
 
     def to_dict(self) -> dict:
-        def iso(value: datetime | None) -> str | None:
-            return aware(value).isoformat() if value else None
-
         return {
             "id": self.id, "user": self.user, "host": self.host, "mode": self.mode,
             "status": self.status, "url": self.url,

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from recon.audit import store as audit
 from recon.auth.guard import auth_ref
-from recon.core.clock import aware, utcnow
+from recon.core.clock import now
 from recon.core.errors import ApiError, InvalidBody
 from recon.db.extensions import db
 from recon.terminals import manager, proxy
@@ -76,7 +76,7 @@ def heartbeat(session_id: str):
         sess = proxy.owned_session(session_id)  # raises 410
     manager.touch(sess.id)
     db.session.commit()
-    remaining = (aware(sess.expires_at) - utcnow()).total_seconds()
+    remaining = sess.expires_at - now()
     return jsonify({"session": _describe(manager.get(sess.id)),
                     "expires_in": max(0, round(remaining, 1))})
 

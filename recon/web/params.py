@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import request
 
+from recon.core.clock import epoch
 from recon.core.errors import InvalidParameter
 
 
@@ -20,13 +21,15 @@ def int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
     return int(raw)
 
 
-def time_arg(name: str) -> datetime | None:
-    """``?name=`` as an ISO 8601 time (None when absent)."""
+def time_arg(name: str) -> float | None:
+    """``?name=`` as an ISO 8601 time, in epoch seconds (None when absent). Its date and
+    time of day are read as UTC and a UTC offset is not applied, as when SQLite compared
+    them with the stored text."""
     raw = request.args.get(name)
     if raw is None:
         return None
     try:
-        return datetime.fromisoformat(raw)
+        return epoch(datetime.fromisoformat(raw).replace(tzinfo=None))
     except ValueError:
         raise InvalidParameter(name, f"{name} must be an ISO 8601 time",
                                f"Pass e.g. ?{name}=2026-11-22T10:00:00Z.") from None

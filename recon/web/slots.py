@@ -10,12 +10,10 @@ a refusal.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from recon.core.clock import utcnow
+from recon.core.clock import now
 from recon.core.errors import ApiError
 from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
@@ -29,7 +27,7 @@ class HeldSlot(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(16))  # "terminal" | "log"
     user: Mapped[str] = mapped_column(sa.String(200), index=True)
     owner: Mapped[str] = mapped_column(sa.String(64))  # "<pid>:<start time>" of the worker
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[float] = mapped_column(default=now)  # epoch seconds
 
 
 def _count(*where) -> sa.ScalarSelect:
@@ -44,7 +42,7 @@ def _try(kind: str, user: str, owner: str) -> int | None:
         conditions.append(_count(HeldSlot.user == user, HeldSlot.kind == "log")
                           < s.log_streams_per_user)
     row = sa.select(sa.literal(kind), sa.literal(user), sa.literal(owner),
-                    sa.literal(utcnow(), sa.DateTime(timezone=True))).where(*conditions)
+                    sa.literal(now(), sa.Double())).where(*conditions)
     result = db.session.execute(sa.insert(HeldSlot).from_select(
         ["kind", "user", "owner", "created_at"], row))
     if result.rowcount != 1:

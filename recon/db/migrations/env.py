@@ -7,6 +7,8 @@ dashboard's own loggers), and it renders SQLite ALTERs as batch operations.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from alembic import context
 from flask import current_app
@@ -34,12 +36,40 @@ def run_migrations_online() -> None:
             directives[:] = []
             log.info("no changes in schema detected")
 
-    with target_db.engine.connect() as connection:
+    with target_db.engine.connect() as connection, _foreign_keys_off(connection):
         options = {"render_as_batch": True, **current_app.extensions["migrate"].configure_args}
         context.configure(connection=connection, target_metadata=_metadata(),
                           process_revision_directives=skip_empty, **options)
         with context.begin_transaction():
             context.run_migrations()
+            _check_foreign_keys(connection)
+
+
+@contextmanager
+def _foreign_keys_off(connection) -> Iterator[None]:
+    """SQLite's way to rebuild a table (what a batch ALTER does): foreign keys off around the
+    transaction, checked before they are on again. With them on, dropping the old copy of a
+    parent table deletes its children (``ON DELETE CASCADE``): all login sessions, for
+    ``users``. The pragma is ignored inside a transaction, hence here and not in a revision."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()  # before Alembic's transaction, which must be its own
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+def _check_foreign_keys(connection) -> None:
+    """Inside the migration's transaction: a row left pointing nowhere fails (rolls back) it."""
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
 
 
 if context.is_offline_mode():
