@@ -1,5 +1,10 @@
 """Fixtures that boot the real target: Debian with systemd, journald, sshd and sudo in a
-systemd-nspawn container (recon.demo.nspawn), reached over SSH on its own loopback address."""
+systemd-nspawn container (recon.demo.nspawn), reached over SSH on its own loopback address.
+
+The one conftest of the suite: pytest loads it for every folder below. The shared helpers,
+fixture plugins and stand-ins are modules in ``tests/support/`` (on ``sys.path`` through
+``pythonpath`` in setup.cfg), so ``from helpers import ...`` works from every test folder.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,11 @@ from recon.jobs.background import start_monitor as start_jobs_monitor
 from recon.monitor.lease import Monitor
 from recon.web.context import runtime as runtime_of
 from recon.web.policy import ROLES
+
+# Fixture plugins for every folder (pytest allows ``pytest_plugins`` only here); their asserts,
+# and those of the other support modules, are rewritten like the tests' own.
+pytest.register_assert_rewrite("helpers", "notify_receivers")
+pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
 

@@ -9,15 +9,11 @@ import re
 import time
 
 import pytest
+from browser_fixtures import PHONE
+from playwright.sync_api import expect
 
-pytest.register_assert_rewrite("browser_fixtures")
-from browser_fixtures import PHONE  # noqa: E402
-from playwright.sync_api import expect  # noqa: E402
-
-from recon.audit import store as audit  # noqa: E402
-from recon.demo.nspawn import free_port  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
+from recon.audit import store as audit
+from recon.demo.nspawn import free_port
 
 DEMO = ("demo-web", "demo-worker", "demo-cron", "demo-stuck")
 GREEN, RED = "rgb(26, 127, 55)", "rgb(207, 34, 46)"  # --ok-dot, --bad-dot

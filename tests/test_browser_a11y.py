@@ -8,13 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from browser_fixtures import PHONE
+from playwright.sync_api import expect
 
-pytest.register_assert_rewrite("browser_fixtures")
-from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from browser_fixtures import PHONE  # noqa: E402
-from playwright.sync_api import expect  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 DESKTOP = {"width": 1440, "height": 900}
 BLOCKING = ("serious", "critical")
 

@@ -8,15 +8,11 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import pytest
+from playwright.sync_api import expect
+from test_browser import RED, button, dot_colour, panel, state_of, wait_all_running
 
-pytest.register_assert_rewrite("browser_fixtures")
-from playwright.sync_api import expect  # noqa: E402
-from test_browser import RED, button, dot_colour, panel, state_of, wait_all_running  # noqa: E402
+from recon.demo.nspawn import free_port
 
-from recon.demo.nspawn import free_port  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 WORKER = "demo-worker.service"
 
 

@@ -7,12 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_fixtures import PHONE
+from playwright.sync_api import expect
 
-pytest.register_assert_rewrite("browser_fixtures")
-from browser_fixtures import PHONE  # noqa: E402
-from playwright.sync_api import expect  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
 WORKER = "demo-worker.service"
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
+
+from helpers import ROOT
 
 from recon.config import HostConfig, ServiceConfig, parse_config
 from recon.config.declare import REQUIRED, declared
@@ -19,8 +20,6 @@ from recon.config.docs import (
     readme_block,
 )
 from recon.config.notify import TABLES, TYPES, ChannelKeys
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_readme_config_table_is_the_declared_one():

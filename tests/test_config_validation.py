@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from recon.config import ConfigError, load_config, parse_config
 
@@ -89,7 +90,7 @@ def test_unreadable_or_missing_file_is_a_config_error(tmp_path):
 
 
 def test_example_config_is_valid_apart_from_its_key_path(tmp_path):
-    example = Path(__file__).parent.parent / "recon.example.toml"
+    example = ROOT / "recon.example.toml"
     with pytest.raises(ConfigError) as info:
         load_config(example)
     assert all("cannot read key file" in e for e in info.value.errors), info.value.errors

@@ -12,13 +12,13 @@ from pathlib import Path
 import paramiko
 import pytest
 from conftest import client_for
+from helpers import ROOT
 
 from recon.config import ConfigError, parse_config
 from recon.demo.recon_config import demo_config_toml
 from recon.onboarding.steps import keygen
 from recon.ssh.errors import is_sudo_refusal
 
-ROOT = Path(__file__).resolve().parent.parent
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 
 

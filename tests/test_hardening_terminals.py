@@ -8,9 +8,7 @@ import re
 import time
 
 import pytest
-
-pytest.register_assert_rewrite("terminal_fixtures")
-from terminal_fixtures import (  # noqa: E402
+from terminal_fixtures import (
     LiveServer,
     Rejected,
     attach,
@@ -19,10 +17,9 @@ from terminal_fixtures import (  # noqa: E402
     token_for,
 )
 
-from recon.auth.accounts import create_user  # noqa: E402
-from recon.terminals import manager  # noqa: E402
+from recon.auth.accounts import create_user
+from recon.terminals import manager
 
-pytest_plugins = ["terminal_fixtures"]
 PASSWORD = "correct horse battery"
 
 

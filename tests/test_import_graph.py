@@ -7,7 +7,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "recon"
+from helpers import ROOT
+
+PACKAGE = ROOT / "recon"
 
 
 def module_name(path: Path) -> str:

@@ -21,17 +21,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from helpers import ROOT, Gunicorn, free_port, wait_healthy
+from terminal_fixtures import close_all
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage
 
-pytest.register_assert_rewrite("terminal_fixtures")
-from helpers import Gunicorn, free_port, wait_healthy  # noqa: E402
-from terminal_fixtures import close_all  # noqa: E402
-from wsproto import ConnectionType, WSConnection  # noqa: E402
-from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage  # noqa: E402
+from recon.auth.accounts import create_user
 
-from recon.auth.accounts import create_user  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures"]
-ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "deploy" / "nginx" / "recon.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PASSWORD = "correct horse battery"

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from conftest import build_app
+from helpers import ROOT
 
 from recon.db.extensions import db
 from recon.db.schema import MIGRATIONS, head_revision
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _round1_statements() -> list[str]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import fields
-from pathlib import Path
+
+from helpers import ROOT
 
 from recon.config import parse_config
 from recon.config.docs import readme_block
 from recon.config.settings import SETTING_RANGES, Settings, markdown_table
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_readme_settings_table_is_the_declared_one():

@@ -9,14 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import token_client
+from terminal_fixtures import LiveServer, close_all, token_for, ttyd_pids
 
-pytest.register_assert_rewrite("terminal_fixtures")
-from conftest import token_client  # noqa: E402
-from terminal_fixtures import LiveServer, close_all, token_for, ttyd_pids  # noqa: E402
-
-from recon.terminals import ttyd  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures"]
+from recon.terminals import ttyd
 
 
 @pytest.fixture

@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import pytest
+from terminal_fixtures import attach, open_terminal
 
-pytest.register_assert_rewrite("terminal_fixtures")
-from terminal_fixtures import attach, open_terminal  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures"]
 TEN_MB = 10 * 1024 * 1024
 
 

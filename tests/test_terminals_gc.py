@@ -12,19 +12,15 @@ import threading
 import time
 
 import pytest
+from conftest import token_client
+from helpers import wait_for
+from terminal_fixtures import close_all, ttyd_pids, zombies_of
 
-pytest.register_assert_rewrite("terminal_fixtures")
-from conftest import token_client  # noqa: E402
-from helpers import wait_for  # noqa: E402
-from terminal_fixtures import close_all, ttyd_pids, zombies_of  # noqa: E402
-
-from recon.core.process import process_id  # noqa: E402
-from recon.db.extensions import db  # noqa: E402
-from recon.jobs.background import terminal_gc_task  # noqa: E402
-from recon.terminals import gc, manager, ttyd  # noqa: E402
-from recon.terminals.models import TerminalSession  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures"]
+from recon.core.process import process_id
+from recon.db.extensions import db
+from recon.jobs.background import terminal_gc_task
+from recon.terminals import gc, manager, ttyd
+from recon.terminals.models import TerminalSession
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ import signal
 import time
 
 import pytest
-
-pytest.register_assert_rewrite("terminal_fixtures")
-from terminal_fixtures import (  # noqa: E402
+from terminal_fixtures import (
     PING_SECONDS,
     LiveServer,
     Rejected,
@@ -21,12 +19,10 @@ from terminal_fixtures import (  # noqa: E402
     token_for,
 )
 
-from recon.core.clock import aware  # noqa: E402
-from recon.db.extensions import db  # noqa: E402
-from recon.terminals import manager  # noqa: E402
-from recon.terminals.models import TerminalSession  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures"]
+from recon.core.clock import aware
+from recon.db.extensions import db
+from recon.terminals import manager
+from recon.terminals.models import TerminalSession
 
 
 def linger(client: TtyClient, seconds: float) -> None:

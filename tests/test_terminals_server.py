@@ -9,13 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import pytest
-
-pytest.register_assert_rewrite("terminal_fixtures")
-from helpers import wait_for, wait_healthy  # noqa: E402
-from terminal_fixtures import (  # noqa: E402
+from helpers import ROOT, wait_for, wait_healthy
+from terminal_fixtures import (
     LiveServer,
     attach,
     close_all,
@@ -24,13 +20,10 @@ from terminal_fixtures import (  # noqa: E402
     zombies_of,
 )
 
-from recon.db.extensions import db  # noqa: E402
-from recon.demo.nspawn import free_port  # noqa: E402
-from recon.demo.procs import descendants  # noqa: E402
-from recon.terminals.models import TerminalSession  # noqa: E402
-
-pytest_plugins = ["terminal_fixtures"]
-ROOT = Path(__file__).resolve().parent.parent
+from recon.db.extensions import db
+from recon.demo.nspawn import free_port
+from recon.demo.procs import descendants
+from recon.terminals.models import TerminalSession
 
 
 class Gunicorn(LiveServer):

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from helpers import ROOT
+from terminal_fixtures import LiveServer, close_all
 
-pytest.register_assert_rewrite("terminal_fixtures")
-from terminal_fixtures import LiveServer, close_all  # noqa: E402
+from recon.auth.accounts import create_user
 
-from recon.auth.accounts import create_user  # noqa: E402
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("RECON_CHROMIUM", "/usr/bin/chromium")
 # Without the networking switches Chromium keeps dialling Google on this closed network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

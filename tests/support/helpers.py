@@ -6,9 +6,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: tests/support/helpers.py
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -61,9 +64,6 @@ class Tarpit:
         self.sock.close()
         for s in self.held:
             s.close()
-
-
-ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 def wait_http(port: int, timeout: float = 20) -> None:
