@@ -30,7 +30,7 @@ from recon.web.policy import ROLES
 # Fixture plugins for every folder (pytest allows ``pytest_plugins`` only here); their asserts,
 # and those of the other support modules, are rewritten like the tests' own.
 pytest.register_assert_rewrite("helpers", "notify_receivers")
-pytest_plugins = ["terminal_fixtures", "browser_fixtures"]
+pytest_plugins = ["terminal_fixtures", "browser_fixtures", "config_data"]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
 

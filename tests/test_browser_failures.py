@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from dashboard_page import RED, button, dot_colour, panel, state_of, wait_all_running
 from playwright.sync_api import expect
-from test_browser import RED, button, dot_colour, panel, state_of, wait_all_running
 
 from recon.demo.nspawn import free_port
 

@@ -1,34 +1,10 @@
 """recon.toml validation: every bad value is reported with its file and key, nothing starts."""
 
-from pathlib import Path
-
 import pytest
+from config_data import errors_of, good
 from helpers import ROOT
 
 from recon.config import ConfigError, load_config, parse_config
-
-
-@pytest.fixture
-def key(tmp_path: Path) -> Path:
-    from recon.onboarding.steps import keygen
-
-    path = tmp_path / "id_ed25519"
-    keygen(path)  # a real key: the loader checks it is usable and has no passphrase
-    return path
-
-
-def good(key: Path) -> dict:
-    return {
-        "hosts": {"web1": {"address": "10.0.0.5", "user": "recon", "key": str(key)}},
-        "services": [{"slug": "web", "name": "Web", "host": "web1", "unit": "nginx",
-                      "actions": ["status", "restart"]}],
-    }
-
-
-def errors_of(data: dict, tmp_path: Path, env: dict | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_config(data, tmp_path / "recon.toml", tmp_path, env or {})
-    return info.value.errors
 
 
 def test_valid_config_gets_defaults_and_a_normalized_unit(key, tmp_path):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from conftest import client_for, start_monitor
 from flask import Flask
 from helpers import Tarpit, free_port, wait_for
-from notify_receivers import SmtpReceiver, WebhookReceiver
+from notify_receivers import SmtpReceiver, WebhookReceiver, hook_toml
 
 from recon import create_app
 from recon.audit.models import AuditEntry
@@ -23,13 +23,6 @@ from recon.notify.models import NotifyDelivery
 from recon.web.context import runtime
 
 WORKER = "demo-worker.service"
-
-
-def hook_toml(name: str, url: str, **keys: object) -> str:
-    lines = [f"\n[notify.{name}]", 'type = "webhook"', f'url = "{url}"']
-    for key, value in keys.items():
-        lines.append(f"{key} = {value!r}".replace("'", '"'))
-    return "\n".join(lines) + "\n"
 
 
 def crash(target, unit: str = WORKER) -> float:

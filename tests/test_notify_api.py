@@ -9,8 +9,7 @@ import time
 
 import sqlalchemy as sa
 from conftest import client_for
-from notify_receivers import WebhookReceiver
-from test_notify import hook_toml
+from notify_receivers import WebhookReceiver, hook_toml
 
 from recon.db.extensions import db
 from recon.monitor.models import MonitorEvent

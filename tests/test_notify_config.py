@@ -4,7 +4,7 @@ never shown."""
 from pathlib import Path
 
 import pytest
-from test_config_validation import errors_of, good, key  # noqa: F401  (fixture)
+from config_data import errors_of, good
 
 from recon.config import parse_config
 
@@ -14,7 +14,7 @@ def with_notify(key_path: Path, notify: dict) -> dict:
 
 
 def test_three_channel_types_parse_with_defaults_and_secrets_from_the_environment(
-        key, tmp_path):  # noqa: F811
+        key, tmp_path):
     data = with_notify(key, {
         "hook": {"type": "webhook", "url": "https://example.com/hook",
                  "secret_env": "HOOK_SECRET", "events": ["unit_failed", "unit_recovered"],
@@ -38,7 +38,7 @@ def test_three_channel_types_parse_with_defaults_and_secrets_from_the_environmen
     assert "example.com/hook" not in shown
 
 
-def test_bad_channels_are_all_reported_with_file_and_key(key, tmp_path):  # noqa: F811
+def test_bad_channels_are_all_reported_with_file_and_key(key, tmp_path):
     errors = errors_of(with_notify(key, {
         "a": {"type": "pager"},
         "b": {"type": "webhook", "url": "ftp://x", "events": ["unit_exploded"],
@@ -63,5 +63,5 @@ def test_bad_channels_are_all_reported_with_file_and_key(key, tmp_path):  # noqa
 
 
 @pytest.mark.parametrize("notify", [[], {"x": "webhook"}])
-def test_notify_must_be_tables(key, tmp_path, notify):  # noqa: F811
+def test_notify_must_be_tables(key, tmp_path, notify):
     assert errors_of(with_notify(key, notify), tmp_path)

@@ -1,5 +1,6 @@
 """Real receivers for notification tests: an HTTP server for webhooks (checks the HMAC
-signature) and an SMTP server (aiosmtpd) with STARTTLS and login."""
+signature) and an SMTP server (aiosmtpd) with STARTTLS and login; ``hook_toml`` writes the
+channel that points at a webhook receiver."""
 
 from __future__ import annotations
 
@@ -100,3 +101,12 @@ class SmtpReceiver:
 
     def close(self) -> None:
         self.controller.stop()
+
+
+def hook_toml(name: str, url: str, **keys: object) -> str:
+    """The recon.toml table of a webhook channel ``name`` that posts to ``url`` (for a test
+    app's ``extra_toml``); ``keys`` are further keys of the table."""
+    lines = [f"\n[notify.{name}]", 'type = "webhook"', f'url = "{url}"']
+    for key, value in keys.items():
+        lines.append(f"{key} = {value!r}".replace("'", '"'))
+    return "\n".join(lines) + "\n"
