@@ -1,5 +1,5 @@
-"""Issue 12, login and sessions: throttling that a stranger cannot turn against the owner,
-no open redirect after login, and user changes that are all-or-nothing."""
+"""Password guessing and redirects after login (issue 12): throttling that a stranger cannot
+turn against the owner, and no open redirect."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import client_for
 
-from recon.auth.accounts import create_user, find_user
+from recon.auth.accounts import create_user
 
 PASSWORD = "correct horse battery"
 
@@ -70,23 +70,3 @@ def test_login_never_redirects_off_site(app, admin_user, nxt):
 def test_login_keeps_a_path_on_this_site(app, admin_user):
     resp = login(app.test_client(), admin_user, nxt="/audit?action=login")
     assert resp.headers["Location"] == "/audit?action=login"
-
-
-def test_patch_user_with_a_bad_password_changes_nothing(app):
-    admin = client_for(app)
-    assert admin.post("/api/users", json={"username": "vic", "password": PASSWORD,
-                                          "role": "viewer"}).status_code == 201
-    before = len(admin.get("/api/audit?action=user_change").get_json()["entries"])
-    resp = admin.patch("/api/users/vic", json={"role": "admin", "password": "short"})
-    assert resp.status_code == 400 and resp.get_json()["error"] == "weak_password"
-    with app.app_context():
-        assert find_user("vic").role == "viewer"
-    resp = admin.patch("/api/users/vic", json={"role": "wizard", "password": PASSWORD + "2"})
-    assert resp.status_code == 400
-    with app.app_context():
-        assert find_user("vic").check_password(PASSWORD)
-    assert len(admin.get("/api/audit?action=user_change").get_json()["entries"]) == before
-    ok = admin.patch("/api/users/vic", json={"role": "operator", "password": PASSWORD + "2"})
-    assert ok.status_code == 200 and ok.get_json()["role"] == "operator"
-    rows = admin.get("/api/audit?action=user_change").get_json()["entries"]
-    assert len(rows) == before + 1 and "role" in rows[0]["output"]
