@@ -1,9 +1,11 @@
 """Faults seen through the API: each answers its error code within its bound, other hosts
-keep their normal latency meanwhile, the pool recovers, and the audit log holds the failure.
-Bounds are generous on purpose (2 shared cores); each states what it checks."""
+keep their normal latency meanwhile, the pool recovers, and the audit log holds the failure;
+an unreachable host's answer names the exact ssh command to try. Bounds are generous on
+purpose (2 shared cores); each states what it checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import replace
@@ -186,3 +188,15 @@ def test_odd_requests_get_clear_4xx_and_run_nothing(client, target, method, path
     assert 400 <= resp.status_code < 500, (path, method, resp.status_code)
     assert resp.get_json()["error"]
     assert requested_commands(target.command_log()[before:]) == []
+
+
+def test_api_hints_name_the_hosts_exact_ssh_command(make_app, target_info, tmp_path):
+    closed = dataclasses.replace(target_info, port=1)
+    app = make_app([closed])
+    body = client_for(app).post("/api/services/demo-web/restart").get_json()
+    # the monitor found the port closed already: answered at once, saying why
+    assert (body["error"], body["cause"]) == ("host_down", "unreachable")
+    expected = (f"ssh -p 1 -i {target_info.key_path} -o UserKnownHostsFile="
+                f"{app.config['RECON_KNOWN_HOSTS']} -o StrictHostKeyChecking=yes")
+    assert body["ssh"].startswith(expected) and expected in body["hint"]
+    assert body["ssh"].endswith(f"{target_info.user}@{target_info.address}")

@@ -3,23 +3,13 @@ the monitor on the real host)."""
 
 from __future__ import annotations
 
-import pytest
 from helpers import wait_for
-
-from recon.config import ConfigError, parse_config
 
 
 def test_services_carry_their_tags(client):
     services = {s["slug"]: s for s in client.get("/api/services").get_json()["services"]}
     assert services["demo-web"]["tags"] == ["web", "prod"]
     assert services["demo-stuck"]["tags"] == []
-
-
-def test_a_bad_tag_is_a_config_error(tmp_path):
-    raw = {"hosts": {"h": {"address": "a", "user": "u", "key": "k"}},
-           "services": [{"slug": "s", "host": "h", "unit": "x", "tags": ["ok", "Not OK"]}]}
-    with pytest.raises(ConfigError, match="tags"):
-        parse_config(raw, tmp_path / "r.toml", tmp_path, env={}, check_keys=False)
 
 
 def test_changes_lists_a_real_stop_and_start_with_who_did_it(client, target):

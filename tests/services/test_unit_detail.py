@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from conftest import client_for
 
-from recon.config import ConfigError, parse_config
 from recon.web.context import runtime
 
 
@@ -45,13 +43,6 @@ def test_a_missing_unit_answers_with_the_reason_not_an_error(make_app, target_in
     body = client_for(make_app([info]), "viewer").get("/api/services/demo-nope/unit").get_json()
     assert body["file"] is None and "demo-nope.service" in body["file_error"]
     assert body["properties"]["LoadState"] == "not-found"
-
-
-def test_timer_must_be_a_timer_unit(tmp_path):
-    raw = {"hosts": {"h": {"address": "a", "user": "u", "key": "k"}},
-           "services": [{"slug": "s", "host": "h", "unit": "x", "timer": "x.service; id"}]}
-    with pytest.raises(ConfigError, match="timer"):
-        parse_config(raw, tmp_path / "r.toml", tmp_path, env={}, check_keys=False)
 
 
 def test_unknown_service_detail_is_404(client):

@@ -1,4 +1,5 @@
-"""Each SSH fault against the real sshd: the right typed error, within its bound."""
+"""Each SSH fault against the real sshd: the right typed error, within its bound; remote
+commands run under LC_ALL=C so a sudo refusal is recognised by its message."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from recon.ssh import (
     RemoteError,
     Unreachable,
 )
+from recon.ssh.errors import is_sudo_refusal
 from recon.ssh.executor import OUTPUT_CAP, remote_command
 
 
@@ -195,3 +197,12 @@ def test_many_parallel_commands_share_one_host_without_refusals(executor, target
     for t in threads:
         t.join(30)
     assert sorted(results, key=int) == [str(i) for i in range(24)]
+
+
+def test_remote_commands_run_under_lc_all_c_and_refusals_are_recognised_once(app, runtime):
+    host = runtime.config.hosts["demo"]
+    result = runtime.executor.run(host, ["sh", "-c", "echo $LC_ALL"])
+    assert result.stdout.strip() == "C"
+    refused = runtime.executor.run(host, [host.sudo, "-n", "/bin/true"])
+    assert is_sudo_refusal(refused.exit_code, refused.stderr)
+    assert not is_sudo_refusal(0, "a password is required")

@@ -1,10 +1,12 @@
-"""recon.toml validation: every bad value is reported with its file and key, nothing starts."""
+"""recon.toml validation: every bad value is reported with its file and key, nothing starts;
+what is allowed but unwise is a warning."""
 
 import pytest
 from config_data import errors_of, good
 from helpers import ROOT
 
 from recon.config import ConfigError, load_config, parse_config
+from recon.onboarding.steps import keygen
 
 
 def test_valid_config_gets_defaults_and_a_normalized_unit(key, tmp_path):
@@ -87,3 +89,38 @@ def test_a_trailing_newline_is_refused_like_any_other_bad_character(key, tmp_pat
     table = data["services"][0] if where == "service" else data["hosts"]["web1"]
     table[name] = value
     assert any(f".{name}" in e for e in errors_of(data, tmp_path))
+
+
+def test_terminal_user_must_differ_from_user(tmp_path):
+    keygen(tmp_path / "id_ed25519")
+    data = {"hosts": {"web1": {"address": "10.0.0.5", "user": "recon", "key": "id_ed25519",
+                               "terminal_user": "recon"}}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, tmp_path / "recon.toml", tmp_path, {})
+    assert any("terminal_user: must differ" in e for e in info.value.errors)
+
+
+def test_warnings_for_a_shared_key_and_an_allow_entry_naming_no_role(tmp_path):
+    keygen(tmp_path / "id_ed25519")
+    (tmp_path / "id_ed25519").chmod(0o644)
+    data = {"hosts": {"web1": {"address": "10.0.0.5", "user": "recon", "key": "id_ed25519"}},
+            "services": [{"slug": "web", "host": "web1", "unit": "nginx",
+                          "allow": ["role:wizard", "alice"]}]}
+    cfg = parse_config(data, tmp_path / "recon.toml", tmp_path, {})
+    assert any("readable by other users" in w for w in cfg.warnings)
+    assert any("'role:wizard' names no role" in w for w in cfg.warnings)
+    assert not any("alice" in w for w in cfg.warnings)
+
+
+def test_a_bad_tag_is_a_config_error(tmp_path):
+    raw = {"hosts": {"h": {"address": "a", "user": "u", "key": "k"}},
+           "services": [{"slug": "s", "host": "h", "unit": "x", "tags": ["ok", "Not OK"]}]}
+    with pytest.raises(ConfigError, match="tags"):
+        parse_config(raw, tmp_path / "r.toml", tmp_path, env={}, check_keys=False)
+
+
+def test_timer_must_be_a_timer_unit(tmp_path):
+    raw = {"hosts": {"h": {"address": "a", "user": "u", "key": "k"}},
+           "services": [{"slug": "s", "host": "h", "unit": "x", "timer": "x.service; id"}]}
+    with pytest.raises(ConfigError, match="timer"):
+        parse_config(raw, tmp_path / "r.toml", tmp_path, env={}, check_keys=False)
