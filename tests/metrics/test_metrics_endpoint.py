@@ -1,26 +1,13 @@
 """``GET /metrics``: Prometheus text format from the snapshot, behind auth, valid for
-promtool; the sample alerting rules are valid too."""
+promtool."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 
-import pytest
+import promtool
 from conftest import client_for
-from helpers import ROOT
-
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None and os.geteuid() != 0,
-    reason="promtool is missing (Debian package prometheus; `make test` installs it as root)")
-
-
-def _promtool(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    assert PROMTOOL, "promtool is missing: as root, `make test` installs Debian's prometheus"
-    return subprocess.run([PROMTOOL, *args], input=stdin, capture_output=True, timeout=60)
+from promtool import needs_promtool
 
 
 @needs_promtool
@@ -41,18 +28,10 @@ def test_metrics_show_units_hosts_actions_and_ssh_latency_and_pass_promtool(app,
     for name in ("recon_monitor_event_lag_seconds", "recon_terminals_open",
                  "recon_log_streams_open"):
         assert f"\n{name} " in text, name
-    checked = _promtool("check", "metrics", stdin=resp.get_data())
+    checked = promtool.run("check", "metrics", stdin=resp.get_data())
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_metrics_need_a_token(anon):
     resp = anon.get("/metrics")
     assert resp.status_code == 401 and resp.get_json()["error"] == "unauthenticated"
-
-
-@needs_promtool
-def test_the_sample_alerting_rules_pass_promtool():
-    path = ROOT / "deploy" / "prometheus" / "recon-rules.yml"
-    checked = _promtool("check", "rules", str(path))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert b"3 rules found" in checked.stdout

@@ -1,5 +1,7 @@
-"""The fleet monitor: one shared snapshot, history of what changed and who caused it, and a
-host that stalls under load costs the healthy ones nothing and comes back by itself."""
+"""The fleet monitor when a host misbehaves: a host that hangs or stalls under load costs the
+healthy ones nothing and comes back by itself, a host without dbus-monitor is polled and says
+so, a host down for a while answers a fresh read at once, and a silent link is noticed by
+keepalive and replaced."""
 
 from __future__ import annotations
 
@@ -15,40 +17,7 @@ from dataclasses import replace
 from conftest import client_for
 from helpers import Tarpit, wait_for
 
-from recon.db.extensions import db
 from recon.web.context import runtime
-
-
-def test_history_records_caused_and_observed_changes(client, app, target):
-    assert client.post("/api/services/demo-worker/stop").get_json()["success"] is True
-    target.systemctl("start", "demo-worker.service")  # behind RECON's back
-    assert wait_for(lambda: client.get("/api/services/demo-worker/status")
-                    .get_json()["state"] == "active", timeout=10)
-    events = client.get("/api/services/demo-worker/history").get_json()["events"]
-    stop = next(e for e in events if e["to"] == "inactive")
-    assert (stop["from"], stop["cause"], stop["action"]) == ("active", "action", "stop")
-    assert stop["actor"] == "token:test-admin" and stop["audit_id"]
-    start = next(e for e in events if e["to"] == "active" and e["from"] == "inactive")
-    assert start["cause"] == "observed" and start["actor"] is None
-    assert start["id"] > stop["id"] and events == sorted(events, key=lambda e: -e["id"])
-    bad = client.get("/api/services/demo-worker/history?limit=0")
-    assert bad.status_code == 400 and bad.get_json()["error"] == "invalid_parameter"
-
-
-def test_event_stream_starts_with_a_snapshot_and_resumes_from_last_event_id(client, target):
-    with client.get("/api/events", buffered=False) as resp:
-        assert resp.mimetype == "text/event-stream"
-        first = next(resp.response).decode()
-    assert "event: snapshot" in first and '"slug":"demo-web"' in first
-    cursor = int(re.search(r"^id: (\d+)$", first, re.M).group(1))
-    assert client.post("/api/services/demo-worker/restart").get_json()["success"] is True
-    resp = client.get("/api/events", headers={"Last-Event-ID": str(cursor)}, buffered=False)
-    try:
-        replay = next(resp.response).decode()
-    finally:
-        resp.close()
-    assert "event: snapshot" not in replay and "event: unit" in replay
-    assert '"slug":"demo-worker"' in replay and '"cause":"action"' in replay
 
 
 def _sshd_pids_serving(local_port: int) -> list[int]:
@@ -174,86 +143,6 @@ def _zombie(pid: int) -> bool:
             return fh.read().split()[2] == "Z"
     except FileNotFoundError:
         return True
-
-
-def test_a_locked_database_answers_503_fast_and_an_action_that_ran_keeps_its_audit(
-        make_app, target_info, monkeypatch):
-    import sqlite3
-
-    from recon.audit import store as audit
-
-    monkeypatch.setenv("RECON_DATABASE_BUSY_SECONDS", "0.3")
-    monkeypatch.setattr(audit, "FINISH_RETRY_SECONDS", 0.5)
-    app = make_app([target_info], command_timeout=2)
-    client = client_for(app)
-    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    locker = sqlite3.connect(path, timeout=1, isolation_level=None)
-    # Locked before the action: refused at once, clearly, and nothing runs.
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        started = time.monotonic()
-        resp = client.post("/api/services/demo-web/restart")
-        assert time.monotonic() - started < 2.0  # bound: the 0.3 s busy wait, not 15 s
-        assert resp.status_code == 503 and resp.get_json()["error"] == "database_busy"
-        assert "Nothing was changed" in resp.get_json()["hint"]
-    finally:
-        locker.execute("ROLLBACK")
-    # Locked while the action runs (a reload that hangs until command_timeout): the answer is
-    # the action's real outcome, and its audit entry is completed once the database is free.
-    result: dict = {}
-    t = threading.Thread(target=lambda: result.setdefault(
-        "resp", client_for(app).post("/api/services/demo-stuck/reload")))
-    t.start()
-    assert wait_for(lambda: _pending(app, "reload", "demo-stuck"), timeout=5)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        t.join(30)
-    finally:
-        locker.execute("ROLLBACK")
-    body = result["resp"].get_json()
-    assert result["resp"].status_code == 504 and body["error"] == "timeout", body
-    assert body["audit"] == "deferred"
-    assert wait_for(lambda: _last(app, "reload", "demo-stuck").error == "timeout", timeout=20)
-
-
-def _pending(app, action: str, service: str) -> bool:
-    entry = _last(app, action, service)
-    return entry is not None and entry.success is None
-
-
-def _last(app, action: str, service: str):
-    from recon.audit.models import AuditEntry
-    with app.app_context():
-        return db.session.scalars(db.select(AuditEntry).filter_by(
-            action=action, service=service).order_by(AuditEntry.id.desc())).first()
-
-
-def test_a_crash_on_the_host_reaches_the_event_stream_within_a_second(client, target):
-    """kill -9 of a unit's main process on the real host: systemd marks it failed, its D-Bus
-    signal wakes the monitor, and the stream carries the change -- nobody polled for it."""
-    resp = client.get("/api/events", buffered=False)
-    chunks = iter(resp.response)
-    first = next(chunks).decode()
-    assert "event: snapshot" in first
-    try:
-        pid = target.main_pid("demo-worker.service")
-        killed = time.monotonic()
-        target.run(["kill", "-9", str(pid)])
-        seen, took, event = "", None, ""
-        while took is None and time.monotonic() - killed < 5:
-            seen += next(chunks).decode()
-            for block in seen.split("\n\n"):
-                if "event: unit" in block and '"slug":"demo-worker"' in block \
-                        and '"to":"failed"' in block:
-                    took, event = time.monotonic() - killed, block
-        assert took is not None, seen[-2000:]
-        assert took < 1.0  # the issue's bound (p95 1 s); bench reports the median
-        assert '"cause":"observed"' in event and '"result":"signal"' in event
-    finally:
-        resp.close()
-        target.systemctl("start", "demo-worker.service")
-    events = client.get("/api/services/demo-worker/history?limit=5").get_json()["events"]
-    assert any(e["to"] == "failed" and e["result"] == "signal" for e in events)
 
 
 def test_a_host_without_dbus_monitor_is_polled_instead_and_says_so(make_app, target_info,

@@ -13,7 +13,6 @@ from conftest import client_for
 from helpers import wait_for
 
 from recon.rolling import runner
-from recon.rolling import settle as watch
 from recon.web.context import runtime
 
 WORKER = "demo-worker.service"
@@ -439,21 +438,3 @@ def test_a_bad_settle_seconds_is_refused_by_name_and_changes_nothing(app, target
     assert "settle_seconds" in data["message"] and "0 to 600" in data["message"]
     assert client.get("/api/actions").get_json()["actions"] == []
     assert target.main_pid(WORKER) == before
-
-
-@pytest.mark.parametrize("now,expected", [
-    ({"state": "active", "main_pid": 10, "restarts": 0}, None),
-    ({"state": "reloading", "main_pid": 10, "restarts": 0}, None),
-    ({"state": "active", "main_pid": 12, "restarts": 1},
-     ("restarted", ["NRestarts 0 → 1", "MainPID 10 → 12"])),
-    ({"state": "active", "main_pid": 12, "restarts": 0}, ("restarted", ["MainPID 10 → 12"])),
-    ({"state": "activating", "sub_state": "auto-restart", "main_pid": None, "restarts": 0,
-      "exit_code": 1}, ("went down", ["exited 1", "systemd is restarting it"])),
-    ({"state": "failed", "main_pid": None, "restarts": 0, "exit_signal": "SIGSEGV"},
-     ("failed", ["killed by SIGSEGV"])),
-    ({"state": "inactive", "main_pid": None, "restarts": 0, "result": "success"},
-     ("went inactive", ["result success"])),
-])
-def test_a_settling_unit_is_unstable_exactly_when_it_moved(now, expected):
-    assert watch.instability(now, {"state": "active", "main_pid": 10, "restarts": 0}) == \
-        expected

@@ -100,14 +100,6 @@ def test_runbook_post_logs_returns_recent_journal_lines(client):
     assert isinstance(body["lines"], list) and len(body["lines"]) <= 60
 
 
-def test_healthz_needs_no_ssh(make_app, target_info, target):
-    client = client_for(make_app([target_info], monitor=False))
-    before = len(target.command_log())
-    body = client.get("/healthz").get_json()
-    assert body["ok"] is True and body["services"] >= 4
-    assert len(target.command_log()) == before
-
-
 def test_status_reads_come_from_the_snapshot_and_send_nothing(make_app, target_info, target):
     app = make_app([target_info])
     app.extensions["recon.monitor"].stop()  # only the requests below may reach the host now

@@ -1,20 +1,18 @@
-"""Issue 12, terminals: a separate terminal login, revocation that closes open WebSockets at
-once, "shell exited", caps on threads held by terminals and log streams."""
+"""An open terminal ends at once when it should (issue 12): an account change (logout, delete,
+demote, new password) revokes it, the relay notices a close made elsewhere, and `exit` in the
+shell marks the session "shell exited"."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 
 import pytest
 from terminal_fixtures import (
     LiveServer,
-    Rejected,
     attach,
     close_all,
     open_terminal,
-    token_for,
 )
 
 from recon.auth.accounts import create_user
@@ -120,68 +118,3 @@ def test_exit_in_the_shell_marks_the_session_shell_exited(live, term_app, op_tok
     assert body["session"]["close_reason"] == "shell_exited"
     status, page, _ = live.request("GET", sess["url"], op_token)
     assert status == 200 and b"Disconnected (shell exited)" in page and b"Connected<" not in page
-
-
-def test_terminals_are_disabled_without_a_terminal_user(make_app, target_info, term_env):
-    app = make_app([dataclasses.replace(target_info, terminal_user=None)])
-    op = app.test_client()
-    op.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.config['TEST_TOKENS']['operator']}"
-    resp = op.post("/api/terminals", json={"host": "demo"})
-    assert resp.status_code == 409
-    body = resp.get_json()
-    assert body["error"] == "terminal_disabled" and "terminal_user" in body["hint"]
-
-
-def test_threads_held_per_user_are_capped_across_terminals_and_log_streams(
-        make_app, target_info, term_env, monkeypatch):
-    monkeypatch.setenv("RECON_HELD_THREADS_PER_USER", "2")
-    monkeypatch.setenv("RECON_LOG_STREAMS_PER_USER", "1")
-    infos = [target_info, dataclasses.replace(target_info, name="b")]
-    app = make_app(infos)
-    live = LiveServer(app)
-    token = token_for(app, "capped")
-    other = token_for(app, "other")
-    try:
-        import http.client
-        streams = []
-
-        def stream(tok):
-            conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
-            conn.request("GET", "/api/services/demo-demo-web/logs/stream?lines=0",
-                         headers={"Authorization": f"Bearer {tok}"})
-            resp = conn.getresponse()
-            streams.append(conn)
-            return resp
-
-        first = stream(token)
-        assert first.status == 200
-        assert b"following" in first.read1(200)
-        second = stream(token)  # log_streams_per_user = 1
-        assert second.status == 429
-        import json
-        body = json.loads(second.read())
-        assert body["error"] == "too_many_streams" and body["hint"]
-        a = attach(live, token, open_terminal(live, token))
-        a.read_until(b"$ ")
-        with pytest.raises(Rejected) as third:  # 1 stream + 1 terminal = 2 per user
-            attach(live, token, open_terminal(live, token, host="b"))
-        assert third.value.status == 429 and b"too_many_streams" in third.value.body
-        assert stream(other).status == 200  # another user is not affected
-        for conn in streams:
-            conn.close()
-        a.close()
-    finally:
-        live.stop()
-        close_all(app)
-
-
-def test_the_terminal_page_cannot_be_framed_and_frames_only_its_own_ttyd(live, op_token):
-    sess = open_terminal(live, op_token)
-    status, _, headers = live.request("GET", sess["url"], op_token)
-    assert status == 200
-    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
-    assert headers["X-Frame-Options"] == "DENY"
-    status, _, inner = live.request("GET", sess["url"] + "tty/", op_token)
-    assert status == 200  # ttyd's page: framed by the terminal page, by nobody else
-    assert "frame-ancestors 'self'" in inner["Content-Security-Policy"]
-    assert inner["X-Frame-Options"] == "SAMEORIGIN"

@@ -1,5 +1,6 @@
 """The proxy over real HTTP (werkzeug's threaded server): page, token, WebSocket to a shell
-on the real SSH target, Origin and owner checks, pings, activity, closed sessions."""
+on the real SSH target, Origin and owner checks, pings, activity, closed sessions; the
+terminal page cannot be framed and frames only its own ttyd."""
 
 from __future__ import annotations
 
@@ -168,3 +169,15 @@ def test_a_dead_ttyd_is_detected_by_the_proxy_as_410(live, op_token, term_app):
     time.sleep(0.2)
     status, body, _ = live.request("GET", sess["url"] + "tty/token", op_token)
     assert status == 410 and body["close_reason"] == "process_exited"
+
+
+def test_the_terminal_page_cannot_be_framed_and_frames_only_its_own_ttyd(live, op_token):
+    sess = open_terminal(live, op_token)
+    status, _, headers = live.request("GET", sess["url"], op_token)
+    assert status == 200
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    status, _, inner = live.request("GET", sess["url"] + "tty/", op_token)
+    assert status == 200  # ttyd's page: framed by the terminal page, by nobody else
+    assert "frame-ancestors 'self'" in inner["Content-Security-Policy"]
+    assert inner["X-Frame-Options"] == "SAMEORIGIN"

@@ -1,4 +1,5 @@
-"""``/api/terminals``: create, reuse, limits, ownership, close, metrics (stand-in ttyd)."""
+"""``/api/terminals``: create, reuse, limits, ownership, close, metrics (stand-in ttyd); no
+terminals on a host without a terminal_user."""
 
 from __future__ import annotations
 
@@ -213,3 +214,13 @@ def test_parallel_creates_by_many_users_never_share_a_socket(make_app, target_in
         server.stop()
         close_all(app)
     assert ttyd_pids(run_dir) == []
+
+
+def test_terminals_are_disabled_without_a_terminal_user(make_app, target_info, term_env):
+    app = make_app([dataclasses.replace(target_info, terminal_user=None)])
+    op = app.test_client()
+    op.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.config['TEST_TOKENS']['operator']}"
+    resp = op.post("/api/terminals", json={"host": "demo"})
+    assert resp.status_code == 409
+    body = resp.get_json()
+    assert body["error"] == "terminal_disabled" and "terminal_user" in body["hint"]
