@@ -20,8 +20,10 @@ import pytest
 from recon.demo import Host, TargetInfo, Testbed, UnitSpec, procs, unavailable_reason
 from recon.ssh.hostkeys import known_hosts_name
 
-pytestmark = pytest.mark.skipif(unavailable_reason() is not None,
-                                reason=f"no real hosts: {unavailable_reason()}")
+# host: two tests boot hosts themselves or bind port 22, with no host fixture to say so.
+pytestmark = [pytest.mark.host,
+              pytest.mark.skipif(unavailable_reason() is not None,
+                                 reason=f"no real hosts: {unavailable_reason()}")]
 
 PROPS = ("Id,Description,LoadState,ActiveState,SubState,UnitFileState,MainPID,"
          "ExecMainStatus,MemoryCurrent,NRestarts,ActiveEnterTimestamp")
