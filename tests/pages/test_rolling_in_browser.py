@@ -9,13 +9,14 @@ import re
 import pytest
 from browser_fixtures import PHONE
 from playwright.sync_api import expect
+from rolling_steps import hold_first_step
 
 WORKER = "demo-worker.service"
 
 
 @pytest.fixture(autouse=True)
 def short_settle(monkeypatch):
-    """As in test_rolling: a short settle unless a test says otherwise."""
+    """As in rolling/test_rolling_actions.py: a short settle unless a test says otherwise."""
     monkeypatch.setenv("RECON_ROLLING_SETTLE_SECONDS", "0.5")
 
 
@@ -80,9 +81,6 @@ def test_operator_runs_a_rolling_restart_and_sees_each_host_done_in_order(browsi
 
 def test_operator_cancels_a_rolling_restart_during_its_first_step(browsing, serve, fleet,
                                                                  monkeypatch):
-
-    from test_rolling import hold_first_step
-
     hosts = fleet[:3]
     server = serve([h.info for h in hosts])
     before = [h.main_pid(WORKER) for h in hosts]

@@ -5,14 +5,13 @@ every refusal changes nothing."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import datetime
 
 import pytest
 from conftest import client_for
 from helpers import wait_for
+from rolling_steps import hold_first_step
 
-from recon.rolling import runner
 from recon.web.context import runtime
 
 WORKER = "demo-worker.service"
@@ -94,23 +93,6 @@ def test_a_withdrawn_sudo_rule_on_the_second_host_stops_the_run_there(make_app, 
     outcome = {(e["action"], e["host"]): e["success"] for e in entries}
     assert outcome == {("restart", hosts[0].name): True, ("restart", hosts[1].name): False,
                        ("rolling.restart", None): False}
-
-
-def hold_first_step(monkeypatch) -> tuple[threading.Event, threading.Event]:
-    """Let the first rolling step run for real, then hold its end until ``release`` is set;
-    ``first_done`` tells when it got there (so a cancel lands during a step, not by luck)."""
-    first_done, release = threading.Event(), threading.Event()
-    real = runner._act_and_wait
-
-    def gated(*args, **kwargs):
-        outcome = real(*args, **kwargs)
-        if not first_done.is_set():
-            first_done.set()
-            release.wait(30)
-        return outcome
-
-    monkeypatch.setattr(runner, "_act_and_wait", gated)
-    return first_done, release
 
 
 def test_a_cancel_during_the_first_step_skips_the_rest(make_app, fleet, monkeypatch):
