@@ -6,13 +6,13 @@ BIND ?= 127.0.0.1:8420
 # Debian packages the demo hosts need: systemd-nspawn boots them, debootstrap builds their
 # cached Debian tree once (the client side uses the machine's ssh-keygen, hence openssh-client);
 # for the tests also the Chromium the browser tests drive (Playwright's download is not used),
-# the nginx that runs deploy/nginx/recon.conf in tests/test_nginx_deploy.py, and iproute2's
+# the nginx that runs deploy/nginx/recon.conf in tests/deploy/test_nginx_deploy.py, and iproute2's
 # `ss` (the monitor's fault test finds the sshd processes behind a connection with it), and
 # prometheus for its `promtool` (tests check the /metrics output and the alerting rules).
 RUN_PACKAGES := systemd-container debootstrap openssh-client
 TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx iproute2 prometheus
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,9 +42,16 @@ run: install
 	$(call system-deps,$(RUN_PACKAGES))
 	$(PY) -m recon.entry.serve --bind $(BIND)
 
+# Both tiers: tests/<package>/ against real hosts (root), and tests/unit/<package>/.
 test: install
 	$(call system-deps,$(TEST_PACKAGES))
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier alone: tests/unit/ needs no root, no host and no browser (tests/conftest.py
+# refuses a test there that does), so it runs in seconds as any user and installs no
+# Debian package (without promtool its one promtool test skips).
+test-fast: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,15 @@
 """Fixtures that boot the real target: Debian with systemd, journald, sshd and sudo in a
-systemd-nspawn container (recon.demo.nspawn), reached over SSH on its own loopback address."""
+systemd-nspawn container (recon.demo.nspawn), reached over SSH on its own loopback address.
+
+The one conftest of the suite: pytest loads it for every folder below. The shared helpers,
+fixture plugins and stand-ins are modules in ``tests/support/`` (on ``sys.path`` through
+``pythonpath`` in setup.cfg), so ``from helpers import ...`` works from every test folder.
+
+Two tiers, one folder tree each, both mirroring ``recon/``'s packages:
+``tests/unit/<package>/`` holds the tests that need no host (no root, no ``target``, ``fleet``
+or ``browser``: ``make test-fast`` runs them in seconds), ``tests/<package>/`` the ones that
+do. ``pytest_collection_modifyitems`` below refuses a test filed in the wrong tier.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +31,45 @@ from recon.jobs.background import start_monitor as start_jobs_monitor
 from recon.monitor.lease import Monitor
 from recon.web.context import runtime as runtime_of
 from recon.web.policy import ROLES
+
+# Fixture plugins for every folder (pytest allows ``pytest_plugins`` only here); their asserts,
+# and those of the other support modules, are rewritten like the tests' own.
+pytest.register_assert_rewrite("helpers", "notify_receivers", "promtool")
+pytest_plugins = ["terminal_fixtures", "browser_fixtures", "config_data"]
+
+TESTS = Path(__file__).resolve().parent
+UNIT = TESTS / "unit"
+# The fixtures that boot something heavy: demo hosts in nspawn containers (root) or Chromium.
+# A test whose fixtures reach one of them (e.g. app -> target_info -> target) needs a host.
+HOST_FIXTURES = frozenset({"target", "fleet", "browser"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "host: needs root and real demo hosts (set from a test's fixtures; by hand "
+        "only on a test that needs root or boots hosts without them)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that needs a host ``host``, and refuse a test in the wrong tier: one
+    that needs a host under tests/unit/, or one that needs none in a host folder."""
+    wrong = []
+    for item in items:
+        host = bool(HOST_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+                    or item.get_closest_marker("host"))
+        if host:
+            item.add_marker(pytest.mark.host)
+        if item.path.parent == TESTS:
+            item.warn(pytest.PytestWarning(
+                f"{item.path.name} is not in a package folder: move it to "
+                f"tests/{'' if host else 'unit/'}<package>/"))
+        elif UNIT in item.path.parents and host:
+            wrong.append(f"{item.nodeid} needs a host: it belongs in tests/<package>/")
+        elif UNIT not in item.path.parents and not host:
+            wrong.append(f"{item.nodeid} needs no host: it belongs in tests/unit/<package>/ "
+                         "(or mark it host if it needs root or boots hosts itself)")
+    if wrong:
+        raise pytest.UsageError("tests in the wrong tier:\n  " + "\n  ".join(wrong))
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the real SSH target needs root")
 

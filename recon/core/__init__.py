@@ -1,6 +1,6 @@
 """The core layer: what every other part uses and that knows nothing of Flask, the
 database or SSH -- the one error type, time helpers, process identity.
 
-Rule (checked by tests/test_layers.py): nothing here imports Flask, SQLAlchemy, Paramiko or
-any other part of RECON.
+Rule (checked by tests/unit/test_import_graph.py): nothing here imports Flask, SQLAlchemy,
+Paramiko or any other part of RECON.
 """
