@@ -9,7 +9,6 @@ remote command that has no pty).
 from __future__ import annotations
 
 import math
-import select
 import shlex
 import threading
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 import paramiko
 
 from recon.config import HostConfig
+from recon.core.waits import wait_readable
 from recon.ssh.connection import Connection
 from recon.ssh.errors import ChannelBusy, CommandTimeout, RemoteError, Unreachable
 from recon.ssh.hostkeys import HostKeyStore
@@ -122,7 +122,7 @@ class _Drain:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            select.select([fd], [], [], min(remaining, 0.25))
+            wait_readable([fd], min(remaining, 0.25))
 
 
 class Executor:

@@ -13,7 +13,6 @@ import base64
 import errno
 import http.client
 import os
-import select
 import shutil
 import signal
 import socket
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from recon.config import HostConfig
 from recon.core.errors import ReconError
+from recon.core.waits import wait_readable
 
 SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
@@ -231,8 +231,7 @@ def _open_verified(pid: int | None, socket_path: str) -> int | None:
 
 
 def _exited(fd: int, timeout: float) -> bool:
-    ready, _, _ = select.select([fd], [], [], timeout)
-    return bool(ready)
+    return bool(wait_readable([fd], timeout))
 
 
 def terminate(pid: int | None, socket_path: str, grace: float = 3.0) -> bool:
