@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_a_command_runs_when_its_channel_is_numbered_past_1023(runtime, descript
     host = runtime.config.hosts["demo"]
     runtime.executor.close_all()  # a new connection: its channels get high descriptors
     result = runtime.executor.run(host, ["echo", "still here"], timeout=10)
-    channel = runtime.executor.open_channel(host, deadline=__import__("time").monotonic() + 5)
+    channel = runtime.executor.open_channel(host, deadline=time.monotonic() + 5)
     try:
         assert channel.fileno() > 1023
     finally:
