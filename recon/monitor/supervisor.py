@@ -4,7 +4,9 @@ The supervisor is the only thing that talks to a host on behalf of page views. I
 of the host's units with one ``systemctl show``; then it waits for a D-Bus signal from the
 host (:mod:`.signals`) or for the safety poll, whichever comes first. A failed read marks the
 host down, replaces the connection and backs off (1, 2, 4, 8 s) before the next probe, so a
-host that comes back is seen within seconds and nothing else waits on it meanwhile.
+host that comes back is seen within seconds and nothing else waits on it meanwhile. Anything
+unexpected that escapes the loop is logged with the host and the loop restarts after a back-off
+(``crashes`` counts it): a supervisor never dies silently.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from recon.ssh.systemctl import fetch_statuses
 
 log = logging.getLogger("recon.monitor")
 BACKOFF = (1.0, 2.0, 4.0, 8.0)
+# Between restarts of a supervisor whose loop raised something unexpected (a bug, not a host).
+CRASH_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 # After a signal, wait this long for the burst it starts (a restart emits several) to settle.
 SETTLE_SECONDS = 0.005
 
@@ -38,6 +42,7 @@ class HostSupervisor:
         self.services = list(services)
         self.units = tuple(dict.fromkeys(s.unit for s in self.services))
         self.reads = 0  # systemctl show commands sent (a public counter)
+        self.crashes = 0  # times the loop raised something unexpected and was restarted
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._watcher: UnitWatcher | None = None
@@ -71,6 +76,24 @@ class HostSupervisor:
 
     # -- the loop ------------------------------------------------------------------------
     def _run(self) -> None:
+        """The loop, restarted after anything unexpected: the error is logged with its host
+        and counted (``crashes``), and the loop begins again after a back-off that grows
+        with each crash in a row -- a supervisor never dies silently."""
+        in_row = 0
+        while not self._stop.is_set():
+            try:
+                self._loop()
+                return
+            except Exception:
+                self.crashes += 1
+                in_row += 1
+                wait = CRASH_BACKOFF[min(in_row, len(CRASH_BACKOFF)) - 1]
+                log.exception("monitor: the supervisor of %s failed (%d so far); restarting "
+                              "in %g s", self.host.name, self.crashes, wait)
+                self._drop_watcher()
+                self._stop.wait(wait)
+
+    def _loop(self) -> None:
         failures = 0
         while not self._stop.is_set():
             self._wake.clear()
