@@ -4,7 +4,9 @@ Every HTML page RECON renders (dashboard, audit, terminal page, /login, HTML err
 gets the strict Content-Security-Policy and cannot be framed by anyone. The one exception is
 ttyd's own page, proxied under ``/terminals/<id>/tty/``: RECON's terminal page frames it, so
 it may be framed by this origin only (``frame-ancestors 'self'``); its proxy sets that itself.
-Request bodies are capped at ``settings.max_request_bytes`` before any view or login check.
+Request bodies are capped at ``settings.max_request_bytes`` before any view or login check;
+path integers and JSON bodies are read by :mod:`recon.web.params` (installed here, so every
+route reads them the same way).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from recon.web import params
 from recon.web.context import runtime
 
 # The pages load no inline script, no third-party resource and cannot be framed.
@@ -63,7 +66,9 @@ def peer_address() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    """Call before the auth guard so an oversized body is refused before anything else."""
+    """Call before the auth guard so an oversized body is refused before anything else, and
+    before the blueprints so their ``<int:...>`` rules use RECON's converter."""
+    params.init_app(app)
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is "no limit"
         app.config["MAX_CONTENT_LENGTH"] = runtime(app).config.settings.max_request_bytes
     app.before_request(_body_limit)
