@@ -4,6 +4,7 @@ Every HTML page RECON renders (dashboard, audit, terminal page, /login, HTML err
 gets the strict Content-Security-Policy and cannot be framed by anyone. The one exception is
 ttyd's own page, proxied under ``/terminals/<id>/tty/``: RECON's terminal page frames it, so
 it may be framed by this origin only (``frame-ancestors 'self'``); its proxy sets that itself.
+Every answer to an authenticated request says ``Cache-Control: no-store``.
 Request bodies are capped at ``settings.max_request_bytes`` before any view or login check;
 path integers and JSON bodies are read by :mod:`recon.web.params` (installed here, so every
 route reads them the same way).
@@ -11,7 +12,7 @@ route reads them the same way).
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -26,7 +27,21 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 TTYD_CSP = "frame-ancestors 'self'; object-src 'none'; base-uri 'none'"
 
 
+def _no_store(response) -> None:
+    """What an authenticated caller was shown (statuses, unit files, logs, metrics, the
+    pages) is kept by no cache, the browser's included; added to a route's own directive
+    (the streams' ``no-cache``). Static files and login are public: they stay cacheable."""
+    if getattr(g, "principal", None) is None:
+        return
+    directive = response.headers.get("Cache-Control")
+    if directive is None:
+        response.headers["Cache-Control"] = "no-store"
+    elif "no-store" not in directive:
+        response.headers["Cache-Control"] = f"{directive}, no-store"
+
+
 def _headers(response):
+    _no_store(response)
     if response.mimetype == "text/html":
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
