@@ -4,14 +4,19 @@ Demo mode boots three real Debian hosts (systemd, journald, sshd, sudo) in syste
 containers on loopback addresses (:mod:`recon.demo.nspawn`) and writes a recon.toml for them in
 ``instance/demo``, so a newcomer sees live services to stop and start. They are stopped when
 gunicorn exits -- and, through a watchdog, even when this process is killed with -9.
+
+It listens on loopback (or a unix socket) only, unless ``RECON_ALLOW_DIRECT_BIND=1``: see
+:func:`direct_bind_refusal` (nginx in front, deploy/nginx/recon.conf, for anything else).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -19,6 +24,55 @@ from gunicorn.app.base import BaseApplication
 from recon.web.context import runtime
 
 log = logging.getLogger("recon.entry.serve")
+# Set to 1 to let `make run` listen beyond loopback anyway (see direct_bind_refusal).
+ALLOW_DIRECT_BIND = "RECON_ALLOW_DIRECT_BIND"
+# gunicorn's own limits, set here so they are written down: a longer request line is 414, a
+# longer header line or more headers 431/400 -- answered by gunicorn (or nginx) itself, with
+# its own small HTML page, before RECON sees the request (README: API).
+REQUEST_LIMITS = {"limit_request_line": 4094, "limit_request_fields": 100,
+                  "limit_request_field_size": 8190}
+
+
+def _bind_host(bind: str) -> str:
+    """The host of a gunicorn bind: ``HOST:PORT``, ``[V6]:PORT``, ``HOST`` or a bare IPv6
+    address (anything else, e.g. ``fd://3``, yields no loopback host)."""
+    if bind.startswith("["):
+        return bind[1:].partition("]")[0]
+    if bind.count(":") == 1:
+        return bind.partition(":")[0]
+    return bind
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name (it may resolve anywhere) or an empty host (every address)
+        return False
+
+
+def direct_bind_refusal(bind: str, env: Mapping[str, str]) -> str | None:
+    """Why RECON will not listen on ``bind`` (None when it will).
+
+    gunicorn's gthread worker reads a request's headers in one of its threads with no
+    deadline, so a few hundred clients that send a header line every few seconds hold every
+    thread and nothing else is answered (measured with bench/slowloris.py). nginx waits for
+    headers in its event loop and cuts them (``client_header_timeout``). So RECON listens on
+    loopback or a unix socket, unless the operator sets ``RECON_ALLOW_DIRECT_BIND=1`` (a proxy
+    on another machine, a trusted network)."""
+    if bind.startswith("unix:") or env.get(ALLOW_DIRECT_BIND) == "1":
+        return None
+    if _loopback(_bind_host(bind)):
+        return None
+    return (f"RECON will not listen on {bind}: gunicorn waits for each request's headers in "
+            "one of its threads with no deadline, so a few hundred slow clients (slowloris) "
+            "from the network hold every thread and the dashboard stops answering.\n"
+            "Serve it on loopback (make run BIND=127.0.0.1:8420) and put nginx in front with "
+            "deploy/nginx/recon.conf (README: Production deployment): its "
+            "client_header_timeout cuts slow clients before they reach gunicorn.\n"
+            f"To listen on {bind} anyway (a proxy on another machine, a trusted network), set "
+            f"{ALLOW_DIRECT_BIND}=1.")
 
 
 class ReconServer(BaseApplication):
@@ -112,6 +166,10 @@ def main(argv: list[str] | None = None) -> None:
     # terminals plus ordinary requests in every worker.
     parser.add_argument("--threads", type=int, default=64)
     args = parser.parse_args(argv)
+    refusal = direct_bind_refusal(args.bind, os.environ)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        raise SystemExit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # Alembic announces each of its plugins at INFO: noise before the lines that matter.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -131,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2) from None
     try:
         ReconServer({"bind": args.bind, "workers": args.workers, "threads": args.threads,
-                     "worker_class": "gthread", "timeout": 60, "accesslog": "-"}).run()
+                     "worker_class": "gthread", "timeout": 60, "accesslog": "-",
+                     **REQUEST_LIMITS}).run()
     finally:
         if target is not None:
             target.stop()

@@ -6,6 +6,8 @@ list, its host not down) and refuses the whole run when any fails: a bad request
 nothing.
 The run, its steps and its group audit entry are written before the answer (202); a
 background thread then does the steps (see :mod:`.runner`).
+``DELETE /api/actions/<id>`` cancels it, for its actor, an admin, or someone who may act on
+every step it has not done yet; anyone else gets a 403 (audited) and the run goes on.
 """
 
 from __future__ import annotations
@@ -197,6 +199,31 @@ def get_run(run_id: int):
     return jsonify(_view(_get(run_id)))
 
 
+def _check_cancel(run: RollingRun) -> None:
+    """A run may be cancelled by its actor, an admin, or someone who may do its action on
+    every step not yet done (a cancel decides what happens to them); anyone else is refused,
+    audited, and the run goes on."""
+    user = current_user()
+    if user.username == run.actor or user.can("admin"):
+        return
+    services = runtime().config.services
+    remaining = db.session.scalars(
+        sa.select(RollingStep.service).where(RollingStep.run_id == run.id,
+                                             RollingStep.state.in_(("pending", "running")))
+        .order_by(RollingStep.position)).all()
+    # A service no longer configured: only the actor or an admin may decide for it.
+    forbidden = [s for s in remaining
+                 if s not in services or not may_act(user, services[s], run.action)]
+    if forbidden:
+        message = (f"{user.username} may not cancel rolling action {run.id}: it would stop "
+                   f"{run.action} on {', '.join(forbidden[:5])}, which they may not act on")
+        audit.record(f"rolling.{run.action}.cancel", success=False, group_id=run.id,
+                     error="forbidden", output=message)
+        raise ApiError(403, "forbidden", message,
+                       f"Ask {run.actor} (who started it) or an admin to cancel it.",
+                       services=forbidden)
+
+
 @bp.delete("/api/actions/<int:run_id>")
 @require_role("operator")
 def cancel_run(run_id: int):
@@ -205,6 +232,7 @@ def cancel_run(run_id: int):
     if run.state != "running":
         raise ApiError(409, "run_finished", f"rolling action {run_id} already {run.state}",
                        "Only a running action can be cancelled.", state=run.state)
+    _check_cancel(run)
     if not run.cancel_requested:
         run.cancel_requested, run.cancelled_by = True, audit.current_actor()
         audit.record(f"rolling.{run.action}.cancel", success=True, group_id=run.id)

@@ -4,15 +4,19 @@ Every HTML page RECON renders (dashboard, audit, terminal page, /login, HTML err
 gets the strict Content-Security-Policy and cannot be framed by anyone. The one exception is
 ttyd's own page, proxied under ``/terminals/<id>/tty/``: RECON's terminal page frames it, so
 it may be framed by this origin only (``frame-ancestors 'self'``); its proxy sets that itself.
-Request bodies are capped at ``settings.max_request_bytes`` before any view or login check.
+Every answer to an authenticated request says ``Cache-Control: no-store``.
+Request bodies are capped at ``settings.max_request_bytes`` before any view or login check;
+path integers and JSON bodies are read by :mod:`recon.web.params` (installed here, so every
+route reads them the same way).
 """
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from recon.web import params
 from recon.web.context import runtime
 
 # The pages load no inline script, no third-party resource and cannot be framed.
@@ -23,7 +27,21 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 TTYD_CSP = "frame-ancestors 'self'; object-src 'none'; base-uri 'none'"
 
 
+def _no_store(response) -> None:
+    """What an authenticated caller was shown (statuses, unit files, logs, metrics, the
+    pages) is kept by no cache, the browser's included; added to a route's own directive
+    (the streams' ``no-cache``). Static files and login are public: they stay cacheable."""
+    if getattr(g, "principal", None) is None:
+        return
+    directive = response.headers.get("Cache-Control")
+    if directive is None:
+        response.headers["Cache-Control"] = "no-store"
+    elif "no-store" not in directive:
+        response.headers["Cache-Control"] = f"{directive}, no-store"
+
+
 def _headers(response):
+    _no_store(response)
     if response.mimetype == "text/html":
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -63,7 +81,9 @@ def peer_address() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    """Call before the auth guard so an oversized body is refused before anything else."""
+    """Call before the auth guard so an oversized body is refused before anything else, and
+    before the blueprints so their ``<int:...>`` rules use RECON's converter."""
+    params.init_app(app)
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is "no limit"
         app.config["MAX_CONTENT_LENGTH"] = runtime(app).config.settings.max_request_bytes
     app.before_request(_body_limit)

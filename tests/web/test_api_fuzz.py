@@ -22,9 +22,14 @@ slugs = st.one_of(st.sampled_from(["demo-web", "demo-stuck", "demo-cron", "nope"
                   text)
 actions = st.one_of(st.sampled_from([*sorted(set(ACTIONS) - MUTATING), "explode", "", ";id"]),
                     text).filter(lambda a: a not in MUTATING)
+# Digits Python's str.isdigit() accepts but int() does not ('²'), or int() reads but are not
+# ASCII ('١٢'), and numbers past SQLite's 64-bit range or int()'s 4300 digits.
+odd_numbers = st.sampled_from(["²", "١٢", "½", "9" * 30, "9" * 5000, "0" * 20 + "1"])
 params = st.dictionaries(st.sampled_from(["lines", "since", "until", "priority", "grep",
-                                          "cursor", "limit", "service", "actor"]),
-                         st.one_of(text, st.integers(-10**20, 10**20).map(str)), max_size=4)
+                                          "cursor", "limit", "service", "actor", "before",
+                                          "hours", "group"]),
+                         st.one_of(text, st.integers(-10**20, 10**20).map(str), odd_numbers),
+                         max_size=4)
 bodies = st.one_of(st.none(), st.dictionaries(text, st.one_of(text, st.integers(), st.none(),
                                                                st.lists(st.integers())),
                                                max_size=3), st.binary(max_size=64))
@@ -76,7 +81,9 @@ def _no_request_shape_causes_a_500(client, method, slug, action, query, body):
         kwargs["data"] = body
     elif body is not None:
         kwargs["json"] = body
-    for url in (path, "/api/services", "/api/audit", f"/api/services/{quote(slug, safe='')}/logs"):
+    quoted = quote(slug, safe="")
+    for url in (path, "/api/services", "/api/audit", f"/api/services/{quoted}/logs",
+                f"/api/services/{quoted}/history", "/api/changes"):
         resp = client.open(url, method=method, **kwargs)
         assert resp.status_code < 500 or resp.get_json()["error"] in (
             "unreachable", "timeout", "command_failed"), (url, method, resp.status_code)
