@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from conftest import build_app, client_for, requested_commands
 from helpers import Gunicorn
 
-from recon.web.ratelimit import BURST
+from recon.web.ratelimit import BURST, PER_SECOND
 
 UNIT = "/api/services/demo-web/unit"
 COMMANDS_PER_READ = 3  # cat, show, status (demo-web has no timer)
@@ -108,8 +108,10 @@ def test_an_action_in_one_worker_refreshes_the_unit_reads_kept_by_both(tmp_path,
 def test_one_viewers_flood_of_log_reads_is_refused_past_its_bound(app, target):
     before = len(target.command_log())
     logs = "/api/services/demo-web/logs?lines=5"
+    started = time.monotonic()
     with ThreadPoolExecutor(24) as pool:
         answers = list(pool.map(lambda _: client_for(app, "viewer").get(logs), range(80)))
+    took = time.monotonic() - started
     codes = Counter(a.status_code for a in answers)
     assert set(codes) == {200, 429}, codes
     for refused in (a for a in answers if a.status_code == 429):
@@ -117,6 +119,9 @@ def test_one_viewers_flood_of_log_reads_is_refused_past_its_bound(app, target):
         assert body["error"] == "too_many_reads" and body["hint"], body
         assert int(refused.headers["Retry-After"]) >= 1
     sent = _sent_for(target, before, "demo-web.service", "journalctl")
-    assert codes[200] <= BURST and len(sent) <= 2 * codes[200], (codes, len(sent))
+    # the burst, and what the bucket refilled meanwhile; a read is one journalctl (two when
+    # the host's journalctl turns out to lack JSON output)
+    assert codes[200] <= BURST + PER_SECOND * took, (codes, took)
+    assert len(sent) <= 2 * codes[200], (codes, len(sent))
     # the bound is the viewer's: another user reads as usual
     assert client_for(app, "operator").get(logs).status_code == 200

@@ -54,6 +54,16 @@ def test_a_units_secrets_are_hidden_from_every_role_by_default(make_app, target_
     assert "path=/bin/true" in props["ExecStartPre"]  # what runs stays readable
 
 
+def test_the_status_text_hides_the_arguments_of_the_commands_that_ran(make_app, target_info,
+                                                                      secret_dropin):
+    secret_dropin.systemctl("restart", "demo-worker.service")  # ExecStartPre runs now
+    raw = secret_dropin.systemctl("status", "--no-pager", "demo-worker.service").stdout
+    assert f"ExecStartPre=/bin/true --token={SECRET}-arg" in raw  # what systemd shows
+    body = _unit(make_app([target_info]), "viewer")
+    assert "ExecStartPre=/bin/true (arguments hidden) (code=exited" in body["status_text"]
+    assert SECRET not in body["status_text"]
+
+
 def test_a_0600_dropin_still_leaks_through_show_and_is_hidden_there(make_app, target_info,
                                                                     secret_dropin):
     os.chmod(secret_dropin.path(DROPIN_PATH), 0o600)  # `systemctl cat` cannot read it now
