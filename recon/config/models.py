@@ -130,6 +130,10 @@ class ServiceConfig:
         (), "labels such as `[\"web\", \"prod\"]`: the dashboard filters by them",
         pattern=TAG_RE, problem="must be a list of tags matching {pattern}",
         example=["web", "prod"])
+    reveal_secrets: bool = option(
+        False, "admins see the unit's `Environment=` values, command arguments and "
+        "credentials on its detail page; everyone else (and admins while this is off) sees "
+        "`NAME=(hidden)`")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from recon.config import ServiceConfig
+from recon.config import HostConfig, ServiceConfig
 from recon.core.errors import ApiError, InvalidParameter
 from recon.logs.journal import JournalModes, Reader
 from recon.logs.query import (
@@ -28,6 +28,7 @@ from recon.ssh.executor import privileged
 from recon.web import slots as holds
 from recon.web.context import get_service, runtime
 from recon.web.policy import current_user
+from recon.web.ratelimit import host_read
 from recon.web.sse import client_socket
 
 bp = Blueprint("logs", __name__)
@@ -117,8 +118,16 @@ def _read(slug: str):
     rt, state = runtime(), logs_state()
     host = rt.config.hosts[service.host]
     _check_mode(query, state.modes.get(host), host.name)
-    lines, truncated, mode = Reader(rt.executor, state.modes).read(host, query)
+    lines, truncated = _read_journal(Reader(rt.executor, state.modes), host, query)
     return service, host, query, lines, truncated
+
+
+def _read_journal(reader: Reader, host: HostConfig, query: LogQuery) -> tuple[list[dict], bool]:
+    """One journal read on the host, within the caller's bound on reads of hosts (429
+    ``too_many_reads`` past it, nothing sent; :mod:`recon.web.ratelimit`)."""
+    with host_read():
+        lines, truncated, _mode = reader.read(host, query)
+    return lines, truncated
 
 
 @bp.get("/api/services/<slug>/logs")

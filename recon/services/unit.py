@@ -3,7 +3,11 @@
 The unit file as systemd loads it (``systemctl cat``), the dependencies that matter, every
 property (``systemctl show``), the runbook's ``systemctl status`` text, and the service's
 timer when the config names one. All read-only and unprivileged (no sudo); every argv is
-built from the validated config, never from the request.
+built from the validated config, never from the request. Secrets in them (``Environment=``
+values, command arguments, credentials) are hidden (:mod:`recon.services.redact`) unless an
+admin asks about a service that sets ``reveal_secrets``. One read serves every caller of
+the process for a few seconds (:mod:`recon.services.unit_reads`), and a caller's reads of
+hosts are bounded (:mod:`recon.web.ratelimit`).
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from flask import jsonify
 
 from recon.config import HostConfig, ServiceConfig
 from recon.db.extensions import db
+from recon.services.redact import redact_file, redact_properties, redact_status
 from recon.services.routes import bp
-from recon.ssh import RemoteError
+from recon.services.unit_reads import freshness, unit_reads
+from recon.ssh import CommandResult, Executor, RemoteError
 from recon.ssh.systemctl import _blocks, parse_timestamp
 from recon.web.context import get_service, runtime
 from recon.web.error_responses import error_json
+from recon.web.policy import current_user
+from recon.web.ratelimit import host_read
 
 DEPENDENCIES = ("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "After", "Before",
                 "WantedBy", "RequiredBy", "Conflicts", "TriggeredBy", "Triggers")
@@ -61,32 +69,56 @@ def _timer(text: str, name: str) -> dict[str, Any]:
             "calendar": props.get("TimersCalendar") or None}
 
 
+def reveals_secrets(service: ServiceConfig) -> bool:
+    """Whether this caller sees the unit's secrets: an admin, where the service opts in."""
+    return service.reveal_secrets and current_user().can("admin")
+
+
+def _answer(service: ServiceConfig, argvs: dict[str, list[str]],
+            results: dict[str, CommandResult]) -> dict[str, Any]:
+    """The detail view of the host's answers, redacted unless :func:`reveals_secrets`."""
+    reveal = reveals_secrets(service)
+    props = (_blocks(results["show"].stdout) or [{}])[0]
+    cat, status = results["cat"], results["status"]
+    # systemctl status exits 3 for a stopped unit and 4 for a missing one: both normal.
+    status_text = (status.stdout or status.stderr).rstrip("\n")
+    return {
+        "service": service.slug, "unit": service.unit, "host": service.host,
+        "file": (cat.stdout if reveal else redact_file(cat.stdout)) if cat.ok else None,
+        "file_error": None if cat.ok else (cat.stderr.strip() or f"exit {cat.exit_code}"),
+        "dependencies": {k: props[k].split() for k in DEPENDENCIES if props.get(k)},
+        "properties": props if reveal else redact_properties(props),
+        "status_text": status_text if reveal else redact_status(status_text),
+        "redacted": not reveal,
+        "status_command": shlex.join(["systemctl", "status", service.unit]),
+        "commands": {k: shlex.join(v) for k, v in argvs.items()},
+        "timer": (_timer(results["timer"].stdout, service.timer) if service.timer
+                  else None),
+    }
+
+
+def _read(executor: Executor, host: HostConfig,
+          argvs: dict[str, list[str]]) -> dict[str, CommandResult]:
+    """Run the detail's commands on the host at once, within the caller's bound on reads
+    (429 ``too_many_reads`` past it, nothing sent)."""
+    with host_read(), ThreadPoolExecutor(max_workers=len(argvs)) as pool:
+        futures = {k: pool.submit(executor.run, host, argv) for k, argv in argvs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
 @bp.get("/api/services/<slug>/unit")
 def service_unit(slug: str):
-    """The unit's file, dependencies, properties, status text and timer (see module doc)."""
+    """The unit's file, dependencies, properties, status text and timer (see module doc),
+    read once for every caller of this process within a few seconds (see unit_reads)."""
     service = get_service(slug)
     rt = runtime()
     host = rt.config.hosts[service.host]
     argvs = unit_argvs(host, service)
+    fresh = freshness(service.slug)
     db.session.commit()  # hold no database connection while waiting on the host
-    with ThreadPoolExecutor(max_workers=len(argvs)) as pool:
-        futures = {k: pool.submit(rt.executor.run, host, argv) for k, argv in argvs.items()}
-        try:
-            results = {k: f.result() for k, f in futures.items()}
-        except RemoteError as exc:
-            return error_json(exc, service=slug)
-    props = (_blocks(results["show"].stdout) or [{}])[0]
-    cat = results["cat"]
-    body: dict[str, Any] = {
-        "service": slug, "unit": service.unit, "host": service.host,
-        "file": cat.stdout if cat.ok else None,
-        "file_error": None if cat.ok else (cat.stderr.strip() or f"exit {cat.exit_code}"),
-        "dependencies": {k: props[k].split() for k in DEPENDENCIES if props.get(k)},
-        "properties": props,
-        # systemctl status exits 3 for a stopped unit and 4 for a missing one: both normal.
-        "status_text": (results["status"].stdout or results["status"].stderr).rstrip("\n"),
-        "status_command": shlex.join(["systemctl", "status", service.unit]),
-        "commands": {k: shlex.join(v) for k, v in argvs.items()},
-        "timer": _timer(results["timer"].stdout, service.timer) if service.timer else None,
-    }
-    return jsonify(body)
+    try:
+        results = unit_reads().get(service.slug, fresh,
+                                   lambda: _read(rt.executor, host, argvs))
+    except RemoteError as exc:
+        return error_json(exc, service=slug)
+    return jsonify(_answer(service, argvs, results))

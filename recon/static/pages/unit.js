@@ -74,6 +74,7 @@ async function load() {
     $("u-status-cmd").textContent = d.status_command;
     $("u-status").textContent = d.status_text || "(no output)";
     $("u-file").textContent = d.file ?? `No unit file: ${d.file_error}`;
+    $("u-redacted").hidden = !d.redacted;
     const deps = Object.entries(d.dependencies || {}).map(([k, v]) => [k, v.join(" ")]);
     facts($("u-deps"), deps.length ? deps : [["Dependencies", "none"]]);
     if (d.timer && $("u-timer")) {
