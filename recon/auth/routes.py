@@ -31,7 +31,7 @@ from recon.auth.accounts import (
     start_session,
     update_user,
 )
-from recon.auth.guard import csrf_ok, csrf_token
+from recon.auth.guard import AMBIENT, csrf_ok, csrf_token
 from recon.auth.models import ApiToken, User
 from recon.core.errors import InvalidBody, InvalidParameter
 from recon.db.extensions import db
@@ -119,7 +119,7 @@ def logout():
 def me():
     user = current_user()
     return jsonify({"username": user.username, "role": user.role, "via": user.via,
-                    "csrf_token": csrf_token() if user.via == "session" else None})
+                    "csrf_token": csrf_token() if user.via in AMBIENT else None})
 
 
 def _account_call(fn, *args):
