@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -23,6 +24,9 @@ from recon.web.policy import ROLES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+PASSWORD_HINT = (f"Choose {MIN_PASSWORD} to {MAX_PASSWORD} characters without control "
+                 "characters; a passphrase of a few words works well.")
 FREE_FAILURES = 4       # failures before delays start
 MAX_DELAY = 300.0       # seconds
 
@@ -33,9 +37,9 @@ class AccountError(ReconError, ValueError):
 
     hint = "Check the request body."
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, hint: str | None = None):
         status = 404 if code.startswith("unknown_") else 409 if code.endswith("_exists") else 400
-        super().__init__(message, code=code, status=status)
+        super().__init__(message, code=code, status=status, hint=hint)
 
 
 # Called with ``user=`` or ``auth_ref=`` when rights end (logout, delete, demote, password
@@ -56,9 +60,22 @@ def _check_role(role: str) -> None:
 
 
 def _check_password(password: str) -> None:
+    """The policy: 10 to 1024 characters of text without control characters (NUL, newline,
+    tab, DEL, C1) or lone surrogates (which cannot even be encoded to be hashed)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError("weak_password",
-                           f"passwords need at least {MIN_PASSWORD} characters")
+                           f"passwords need at least {MIN_PASSWORD} characters", PASSWORD_HINT)
+    if len(password) > MAX_PASSWORD:
+        raise AccountError("password_too_long",
+                           f"passwords may have at most {MAX_PASSWORD} characters",
+                           PASSWORD_HINT)
+    bad = {unicodedata.category(c) for c in password} & {"Cc", "Cs"}
+    if bad:
+        raise AccountError("invalid_password",
+                           "passwords may not contain control characters (NUL, newline, "
+                           "tab, ...)" if "Cc" in bad else
+                           "passwords must be valid Unicode text (no lone surrogates)",
+                           PASSWORD_HINT)
 
 
 def find_user(username: str) -> User | None:
