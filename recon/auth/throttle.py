@@ -1,4 +1,4 @@
-"""Login throttling that holds under concurrency.
+"""Login throttling that holds under concurrency, and refused logins audited without a flood.
 
 Failures are counted per (user, address) and per address, never per user alone: a user-wide
 counter lets anyone lock the owner out by guessing from a few addresses. So a stranger's
@@ -11,6 +11,11 @@ changes nothing). SQLite runs the statement atomically, so simultaneous guesses 
 workers get no more checks than sequential ones would. A right password gives the claim
 back (the pair's count is forgotten, the address's is not raised); so does a login refused
 for load (:class:`recon.auth.passwords.LoginBusy`).
+
+Refused attempts are audited per source: the first :data:`AUDITED_EACH` of a source in a
+:data:`WINDOW` one row each, the rest in one row per source and window that counts them,
+updated as they come (a single login form could otherwise write an audit row per POST,
+kept for a year).
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ import sqlalchemy as sa
 
 from recon.audit import store as audit
 from recon.auth.models import LoginFailure
-from recon.core.clock import now
+from recon.core.clock import iso, now
 from recon.db.extensions import db
 
 FREE_FAILURES = 4  # failures of a (user, address) pair before delays start
 ADDR_FREE_FAILURES = 20  # one address guessing many accounts (or a shared NAT) waits later
 MAX_DELAY = 300.0  # seconds
+AUDITED_EACH = 10  # refused attempts of a source per window audited one row each
+WINDOW = 3600.0  # seconds
 
 _TABLE = LoginFailure.__tablename__
 # 1 << min(n, 20) is 2 ** n (no pow() in every SQLite build), capped well above MAX_DELAY.
@@ -39,6 +46,11 @@ WHERE NOT EXISTS (SELECT 1 FROM {_TABLE} AS f
                   WHERE {_WAITING.format(k="pair")} OR {_WAITING.format(k="addr")})
 ON CONFLICT (key) DO UPDATE SET count = count + 1, last_at = excluded.last_at
 RETURNING key""")
+# One counter more: attempts of a source refused in a window (for the audit).
+_BUMP = sa.text(f"""
+INSERT INTO {_TABLE} (key, count, last_at) VALUES (:key, 1, :now)
+ON CONFLICT (key) DO UPDATE SET count = count + 1, last_at = excluded.last_at
+RETURNING count""")
 
 
 def _keys(username: str, address: str | None) -> tuple[str, str]:
@@ -93,5 +105,21 @@ def give_back(username: str, address: str | None) -> None:
 
 
 def audit_refused(code: str, username: str, address: str | None) -> None:
-    """Audit a login refused with ``code`` (``throttled``, ``login_busy``)."""
-    audit.record("login", success=False, error=code, output=username, actor=username or "?")
+    """Audit a login refused with ``code`` (``throttled``, ``login_busy``) without letting
+    one source flood the trail: past :data:`AUDITED_EACH` in a window, one row per source
+    and window counts them (error ``<code>_aggregated``, its output starting with the
+    count)."""
+    at = now()
+    start = at // WINDOW * WINDOW
+    # Counting takes SQLite's write lock first, so the audit rows below follow in order.
+    seen = db.session.execute(_BUMP, {
+        "key": f"refused:{code}:{address or '?'}:{int(start)}", "now": at}).scalar_one()
+    if seen <= AUDITED_EACH:
+        audit.record("login", success=False, error=code, output=username,
+                     actor=username or "?")
+        return
+    audit.record_aggregate(
+        "login", error=f"{code}_aggregated", since=start, at=at,
+        output=f"{seen - AUDITED_EACH} more login attempts refused ({code}) from "
+               f"{address or '?'} since {iso(start, offset=False)}; the last for "
+               f"{username[:64]!r} at {iso(at, offset=False)}")
