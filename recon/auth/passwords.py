@@ -2,7 +2,7 @@
 
 werkzeug's scrypt takes 32 MiB and a core's worth of work for each check, so a burst of
 logins (120 at once raised a server from 300 MB to 2.5 GB) could starve everything else.
-At most :data:`HASH_SLOTS` checks run at once per process and :data:`HASH_ADMITTED` may be
+At most :data:`HASH_SLOTS` check runs at once per process and :data:`HASH_ADMITTED` may be
 running or waiting; past that a login is refused at once with 503 ``login_busy`` and
 Retry-After (it costs the caller nothing: the attempt is given back, see
 :mod:`recon.auth.throttle`).
@@ -17,7 +17,10 @@ from contextlib import contextmanager
 from recon.auth import models
 from recon.core.errors import ReconError
 
-HASH_SLOTS = 2  # checks computed at once per process (2 workers: 4 on the machine)
+# Checks computed at once per process: with 2 workers, 2 on the machine. 2 per process kept
+# /healthz no better and took 70 MB more at peak (make bench --only logins); 1 still checks
+# ~10 logins a second per process.
+HASH_SLOTS = 1
 HASH_ADMITTED = 8  # checks running or waiting for a slot per process
 HASH_WAIT = 3.0  # seconds an admitted check waits for a slot
 BUSY_RETRY_AFTER = 2  # seconds
