@@ -20,6 +20,7 @@ from .events import bench_event_latency, bench_stale_reads
 from .faultrows import bench_faults
 from .fleet import fleet, serve
 from .floor import Floor
+from .logins import bench_logins
 from .report import table
 from .rest import bench_rest
 from .stats import load
@@ -30,7 +31,7 @@ from .ui_first_paint import bench_ui_first_paint
 RESULTS = Path(__file__).parent / "results"
 
 
-SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest")
+SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins")
 
 
 def run(args, r: dict) -> None:
@@ -59,6 +60,8 @@ def run(args, r: dict) -> None:
                 r["ui_first_paint"] = bench_ui_first_paint(f, srv, 20)
         if "rest" in want:
             r["rest"] = bench_rest(f, args.rest_seconds)
+        if "logins" in want:
+            r["logins"] = bench_logins(f)
 
 
 def main() -> None:

@@ -164,12 +164,13 @@ def write_config(workdir: Path, name: str, targets: list[TargetInfo], known_host
 
 @contextmanager
 def serve(workdir: Path, name: str, targets: list[TargetInfo], known_hosts: Path,
-          **settings) -> Iterator[Server]:
-    """RECON as ``make run`` serves it, for ``targets``; waits for the monitor's first round."""
+          env: dict[str, str] | None = None, **settings) -> Iterator[Server]:
+    """RECON as ``make run`` serves it, for ``targets`` (``env``: more process settings);
+    waits for the monitor's first round."""
     path, uri, token = write_config(workdir, name, targets, known_hosts, **settings)
     port = free_port()
     env = {**os.environ, "RECON_CONFIG": str(path), "RECON_DATABASE_URI": uri,
-           "RECON_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1"}
+           "RECON_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1", **(env or {})}
     log = open(path.parent / "serve.log", "wb")  # noqa: SIM115 - handed to the child
     with log:
         proc = subprocess.Popen([sys.executable, "-m", "recon.entry.serve", "--bind",

@@ -122,6 +122,24 @@ def _rest(r: dict) -> list[str]:
                      "info", None)]
 
 
+def _logins(r: dict) -> list[str]:
+    out = []
+    for key, label in (("many_addresses", "120 addresses"), ("one_address", "one address")):
+        s = r["logins"][key]
+        h, answers = s["healthz"], s["answers"]
+        # 503 is login_busy, the answer past the bound; 0 is a connection that failed.
+        errors = sum(v for k, v in answers.items() if int(k) == 0 or int(k) >= 500
+                     and int(k) != 503)
+        out += [_verdict(f"{s['at_once']} bad logins at once x{s['waves']}, {label}:",
+                         ", ".join(f"{k}: {v}" for k, v in answers.items()), "info", None),
+                _verdict("  /healthz p99 meanwhile", f"{h['p99_ms']} ms (max {h['max_ms']})",
+                         "<= 100 ms", h["p99_ms"] <= 100 and not h["failed"]),
+                _verdict("  RSS peak (at rest)",
+                         f"{s['rss_mb_peak']} ({s['rss_mb_at_rest']}) MB", "info", None),
+                _verdict("  500s or dropped connections", str(errors), "0", errors == 0)]
+    return out
+
+
 def _extras(r: dict) -> list[str]:
     out = []
     t = r.get("terminals")
@@ -143,7 +161,7 @@ def _extras(r: dict) -> list[str]:
 def verdicts(r: dict) -> list[str]:
     out = ["-" * (W + 26), "targets (issues 10 and 11):"]
     for key, part in (("status", _sync), ("faults", _faults), ("events", _events),
-                      ("rest", _rest)):
+                      ("rest", _rest), ("logins", _logins)):
         if key in r:
             out += part(r)
     out += _extras(r)

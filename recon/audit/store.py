@@ -51,6 +51,27 @@ def record(action: str, *, success: bool | None, service: str | None = None,
     return entry
 
 
+def record_aggregate(action: str, *, error: str, since: float, at: float,
+                     output: str) -> AuditEntry:
+    """One row for a run of like refusals from this request's source since ``since``:
+    created by the first, its ``output`` (and ``duration_ms``, the time it spans) replaced
+    by each later one; committed. The caller serializes the calls (holds SQLite's write
+    lock), so two of them cannot both create it."""
+    addr = request.remote_addr if has_request_context() else None
+    entry = db.session.scalar(
+        sa.select(AuditEntry).where(AuditEntry.action == action, AuditEntry.error == error,
+                                    AuditEntry.remote_addr == addr, AuditEntry.at >= since)
+        .order_by(AuditEntry.id.desc()).limit(1))
+    if entry is None:
+        entry = AuditEntry(actor=current_actor(), remote_addr=addr, action=action,
+                           success=False, error=error, at=at)
+        db.session.add(entry)
+    entry.output = output  # short, and its count must survive audit_output_bytes
+    entry.duration_ms = round((at - entry.at) * 1000, 1)
+    db.session.commit()
+    return entry
+
+
 def begin(action: str, *, service: str | None = None, host: str | None = None,
           actor: str | None = None, group_id: int | None = None) -> int:
     """Record an action as started (success unknown) before it is sent; returns its id."""

@@ -1,8 +1,9 @@
 """Who is asking: users, roles, API tokens.
 
-``policy`` holds the caller, the roles and the permission rule; ``accounts`` the users,
-sessions and tokens; ``guard`` the per-request check (login, token, CSRF); ``routes`` the
-login and admin pages.
+``recon.web.policy`` holds the caller, the roles and the permission rule; ``accounts`` the
+users, sessions and tokens; ``guard`` the per-request check (login, token, CSRF); ``login``
+one login attempt, with ``throttle`` (failure counters, refused attempts in the audit) and
+``passwords`` (hashing, bounded per process); ``routes`` the login and admin pages.
 """
 
 from __future__ import annotations

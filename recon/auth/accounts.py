@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -10,7 +11,6 @@ import sqlalchemy as sa
 from recon.auth.models import (
     TOKEN_PREFIX,
     ApiToken,
-    LoginFailure,
     LoginSession,
     User,
     new_secret,
@@ -23,8 +23,9 @@ from recon.web.policy import ROLES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 10
-FREE_FAILURES = 4       # failures before delays start
-MAX_DELAY = 300.0       # seconds
+MAX_PASSWORD = 1024
+PASSWORD_HINT = (f"Choose {MIN_PASSWORD} to {MAX_PASSWORD} characters without control "
+                 "characters; a passphrase of a few words works well.")
 
 
 class AccountError(ReconError, ValueError):
@@ -33,9 +34,9 @@ class AccountError(ReconError, ValueError):
 
     hint = "Check the request body."
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, hint: str | None = None):
         status = 404 if code.startswith("unknown_") else 409 if code.endswith("_exists") else 400
-        super().__init__(message, code=code, status=status)
+        super().__init__(message, code=code, status=status, hint=hint)
 
 
 # Called with ``user=`` or ``auth_ref=`` when rights end (logout, delete, demote, password
@@ -56,9 +57,22 @@ def _check_role(role: str) -> None:
 
 
 def _check_password(password: str) -> None:
+    """The policy: 10 to 1024 characters of text without control characters (NUL, newline,
+    tab, DEL, C1) or lone surrogates (which cannot even be encoded to be hashed)."""
     if len(password) < MIN_PASSWORD:
         raise AccountError("weak_password",
-                           f"passwords need at least {MIN_PASSWORD} characters")
+                           f"passwords need at least {MIN_PASSWORD} characters", PASSWORD_HINT)
+    if len(password) > MAX_PASSWORD:
+        raise AccountError("password_too_long",
+                           f"passwords may have at most {MAX_PASSWORD} characters",
+                           PASSWORD_HINT)
+    bad = {unicodedata.category(c) for c in password} & {"Cc", "Cs"}
+    if bad:
+        raise AccountError("invalid_password",
+                           "passwords may not contain control characters (NUL, newline, "
+                           "tab, ...)" if "Cc" in bad else
+                           "passwords must be valid Unicode text (no lone surrogates)",
+                           PASSWORD_HINT)
 
 
 def find_user(username: str) -> User | None:
@@ -125,52 +139,6 @@ def _get(username: str) -> User:
 
 def user_count() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(User)) or 0
-
-
-# -- login throttling -------------------------------------------------------------------
-# Failures are counted per (user, address) and per address, never per user alone: a user-wide
-# counter lets anyone lock the owner out by guessing from a few addresses. So a stranger's
-# guesses slow down only the stranger's address; the owner from a clean address is never
-# made to wait. Every attempt is still audited by the caller.
-ADDR_FREE_FAILURES = 20  # one address guessing many accounts (or a shared NAT) waits later
-
-
-def _failure_keys(username: str, address: str | None) -> list[tuple[str, int]]:
-    addr = address or "?"
-    return [(f"ua:{username.lower()}|{addr}", FREE_FAILURES),
-            (f"addr:{addr}", ADDR_FREE_FAILURES)]
-
-
-def retry_after(username: str, address: str | None) -> float:
-    """Seconds until another attempt for this user from this address is allowed."""
-    at = now()
-    wait = 0.0
-    free = dict(_failure_keys(username, address))
-    for row in db.session.scalars(sa.select(LoginFailure).where(
-            LoginFailure.key.in_(list(free)))):
-        if row.count > free[row.key]:
-            delay = min(MAX_DELAY, 2.0 ** (row.count - free[row.key]))
-            wait = max(wait, row.last_at + delay - at)
-    return max(0.0, wait)
-
-
-def note_failure(username: str, address: str | None) -> None:
-    for key, _ in _failure_keys(username, address):
-        row = db.session.get(LoginFailure, key)
-        if row is None:
-            row = LoginFailure(key=key, count=0)
-            db.session.add(row)
-        row.count += 1
-        row.last_at = now()
-    db.session.commit()
-
-
-def clear_failures(username: str, address: str | None) -> None:
-    """A good login forgets this (user, address) pair's failures; the address's own count
-    stays, so one valid account does not reset a guessing address."""
-    db.session.execute(sa.delete(LoginFailure).where(
-        LoginFailure.key == _failure_keys(username, address)[0][0]))
-    db.session.commit()
 
 
 # -- login sessions ---------------------------------------------------------------------

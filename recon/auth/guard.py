@@ -1,8 +1,10 @@
 """Every request but login, health and static files needs a user or an API token.
 
-Also CSRF: a state-changing request authenticated by the session cookie must carry the
-session's CSRF token (header ``X-CSRF-Token`` or form field ``csrf_token``). Token and proxy
-requests carry no ambient credential, so they are exempt.
+Also CSRF: a state-changing request from a browser must carry the session's CSRF token
+(header ``X-CSRF-Token`` or form field ``csrf_token``). That is every caller but an API
+token: a login session's cookie is ambient, and so is whatever the browser holds for an auth
+proxy that names its user in ``RECON_PROXY_USER_HEADER`` (the proxy's cookie, Basic auth, a
+client certificate) -- another site's form would carry it. A refusal is audited.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import secrets
 import sqlalchemy as sa
 from flask import Flask, current_app, g, redirect, request, session, url_for
 
+from recon.audit import store as audit
 from recon.auth.accounts import find_user, session_row, session_user, token_principal
 from recon.auth.models import ApiToken
 from recon.core.errors import ApiError
 from recon.db.extensions import db
+from recon.web.context import runtime
 from recon.web.policy import Principal, current_user
 from recon.web.security import peer_address
 
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Callers whose credential the browser sends on its own, so another site can make it send it.
+AMBIENT = {"session", "proxy"}
 
 
 def csrf_token() -> str:
@@ -95,10 +101,23 @@ def authenticate():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     g.principal = principal
     g.actor = principal.username
-    if principal.via == "session" and request.method not in SAFE_METHODS and not csrf_ok():
-        raise ApiError(403, "csrf_failed", "missing or wrong CSRF token",
-                       "Reload the page; scripts should use an API token instead of a cookie.")
+    if principal.via in AMBIENT and request.method not in SAFE_METHODS and not csrf_ok():
+        _refuse_csrf()
     return None
+
+
+def _refuse_csrf() -> None:
+    """403 ``csrf_failed``, audited as the action it refused (nothing else happens)."""
+    args = request.view_args or {}
+    service = runtime().config.services.get(str(args.get("slug")))
+    action = args.get("action") if isinstance(args.get("action"), str) else None
+    origin = request.headers.get("Origin") or request.headers.get("Sec-Fetch-Site") or "-"
+    audit.record((action or request.endpoint or "request")[:40], success=False,
+                 service=service.slug if service else None,
+                 host=service.host if service else None, error="csrf_failed",
+                 output=f"{request.method} {request.path} (origin: {origin[:200]})")
+    raise ApiError(403, "csrf_failed", "missing or wrong CSRF token",
+                   "Reload the page; scripts should use an API token instead of a cookie.")
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -10,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -19,28 +19,23 @@ from flask import (
 
 from recon.audit import store as audit
 from recon.auth.accounts import (
-    clear_failures,
     create_token,
     create_user,
     end_session,
-    find_user,
-    note_failure,
     remove_user,
-    retry_after,
     revoke_token,
     start_session,
     update_user,
 )
-from recon.auth.guard import csrf_ok, csrf_token
+from recon.auth.guard import AMBIENT, csrf_ok, csrf_token
+from recon.auth.login import attempt
 from recon.auth.models import ApiToken, User
-from recon.core.errors import InvalidBody, InvalidParameter
+from recon.core.errors import ApiError, InvalidBody, InvalidParameter, ReconError
 from recon.db.extensions import db
+from recon.web.error_responses import error_json
 from recon.web.policy import current_user, require_role
 
 bp = Blueprint("auth", __name__)
-# A wrong password costs the same time as a right one whether or not the user exists.
-_DUMMY = User(username="-", role="viewer")
-_DUMMY.set_password("not-a-real-password-" + str(time.time()))
 
 
 def _safe_next(target: str | None) -> str:
@@ -74,26 +69,13 @@ def login():
     username = (request.form.get("username") or "").strip()[:64]
     password = request.form.get("password") or ""
     nxt = request.form.get("next") or ""
-
-    def fail(message: str, status: int):
-        return render_template("auth/login.html", csrf=csrf_token(), error=message,
-                               next=nxt, username=username), status
-
-    if not csrf_ok():
-        return fail("Your login form expired; please try again.", 400)
-    wait = retry_after(username, request.remote_addr)
-    if wait > 0:
-        audit.record("login", success=False, error="throttled", output=username,
-                     actor=username or "?")
-        return fail(f"Too many failed attempts. Try again in {int(wait) + 1} s.", 429)
-    user = find_user(username)
-    if user is None or not user.check_password(password):
-        if user is None:
-            _DUMMY.check_password(password)
-        note_failure(username, request.remote_addr)
-        audit.record("login", success=False, error="bad_credentials", actor=username or "?")
-        return fail("Wrong username or password.", 401)
-    clear_failures(username, request.remote_addr)
+    try:
+        if not csrf_ok():
+            raise ApiError(400, "csrf_failed", "Your login form expired; please try again.",
+                           "Reload the login page and send its form with its csrf_token.")
+        user = attempt(username, password, request.remote_addr)
+    except ReconError as refused:
+        return _refused(refused, username, nxt)
     lifetime = current_app.permanent_session_lifetime
     session.clear()
     session.permanent = True
@@ -101,6 +83,20 @@ def login():
     csrf_token()
     audit.record("login", success=True, actor=user.username)
     return redirect(_safe_next(nxt))
+
+
+def _refused(exc: ReconError, username: str, nxt: str):
+    """A refused login: the login page with the message for a browser (one that asks for
+    HTML by name), the JSON error for anything else; both with the status and Retry-After."""
+    if not any(mime in ("text/html", "application/xhtml+xml")
+               for mime, _ in request.accept_mimetypes):
+        return error_json(exc)
+    resp = make_response(render_template("auth/login.html", csrf=csrf_token(),
+                                         error=exc.message, next=nxt, username=username),
+                         exc.status)
+    if exc.retry_after is not None:
+        resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp
 
 
 @bp.post("/logout")
@@ -119,7 +115,7 @@ def logout():
 def me():
     user = current_user()
     return jsonify({"username": user.username, "role": user.role, "via": user.via,
-                    "csrf_token": csrf_token() if user.via == "session" else None})
+                    "csrf_token": csrf_token() if user.via in AMBIENT else None})
 
 
 def _account_call(fn, *args):

@@ -24,6 +24,7 @@ from recon.ssh.errors import (
     KeyUnreadable,
     RemoteError,
     Unreachable,
+    key_problem,
 )
 from recon.ssh.hostkeys import HostKeyStore
 
@@ -46,7 +47,7 @@ def load_private_key(host: HostConfig) -> paramiko.PKey:
             try:
                 key = paramiko.PKey.from_path(path)
             except (OSError, paramiko.SSHException, ValueError) as exc:
-                raise KeyUnreadable(f"cannot load private key {path}: {exc}",
+                raise KeyUnreadable(key_problem(host.name, path, exc),
                                     host=host.name) from None
             _key_cache[path] = key
         return key

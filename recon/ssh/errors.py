@@ -89,10 +89,20 @@ class AuthFailed(RemoteError):
 
 
 class KeyUnreadable(RemoteError):
+    """The message names no file (viewers see it, e.g. as a host's state); the ssh command
+    admins get with the error names the key."""
+
     code = "key_unreadable"
     status = 500
     hint = ("The dashboard's private key could not be loaded: check the host's `key` path, its "
             "permissions (0600, readable by the dashboard's user) and that it has no passphrase.")
+
+
+def key_problem(host: str, path: str, exc: Exception) -> str:
+    """The message of a key that cannot be loaded, without its path."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return (f"cannot load the private key configured for {host}: "
+            f"{reason.replace(path, 'the key file')}")
 
 
 class HostKeyUnknown(RemoteError):

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from recon.core.errors import ReconError
 from recon.db.extensions import db
 from recon.web.context import runtime
+from recon.web.policy import current_user
 
 
 def error_response(body: dict, status: int) -> tuple[Response, int]:
@@ -36,14 +37,34 @@ def error_body(exc: ReconError) -> dict:
 
 
 def with_ssh_command(body: dict) -> dict:
-    """Add ``ssh``: this host's troubleshooting command (port, key, known_hosts), and say so
-    in the hint."""
+    """For an admin, add ``ssh``: this host's troubleshooting command (port, key,
+    known_hosts), and say so in the hint. Anyone else gets the same code and hint without
+    it, and no file path at all: RECON's key, known_hosts and instance paths are replaced
+    by what they are."""
     config = getattr(current_app.extensions.get("recon"), "config", None)
+    if not current_user().can("admin"):
+        return _without_paths(body, config)
     host = config.hosts.get(body.get("host") or "") if config else None
     if host is not None and body.get("error") in SSH_DEBUGGABLE and "ssh" not in body:
         command = host.ssh_command(current_app.config["RECON_KNOWN_HOSTS"])
         body = {**body, "ssh": command, "hint": f"{body['hint']} Try: {command} true"}
     return body
+
+
+def _without_paths(body: dict, config) -> dict:
+    names = {str(current_app.config.get("RECON_KNOWN_HOSTS") or ""): "RECON's known_hosts file",
+             current_app.instance_path: "RECON's instance folder"}
+    if config is not None:
+        names.update({str(h.key_path): f"the key file of {h.name}"
+                      for h in config.hosts.values()})
+    paths = sorted((p for p in names if p), key=len, reverse=True)  # longest first
+
+    def clean(text: str) -> str:
+        for path in paths:
+            text = text.replace(path, names[path])
+        return text
+
+    return {k: clean(v) if isinstance(v, str) else v for k, v in body.items()}
 
 
 def init_app(app: Flask) -> None:
