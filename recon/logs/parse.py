@@ -48,10 +48,16 @@ def _text(value: Any) -> str:
     return "[blob data]" if value is None else str(value)
 
 
+def _digits(value: str | None) -> int | None:
+    """A journal field of ASCII digits as an int; anything else (e.g. '²', which
+    ``str.isdigit()`` accepts and ``int()`` refuses) as None."""
+    return int(value) if value and value.isascii() and value.isdigit() else None
+
+
 def _int(value: Any) -> int | None:
     if value is not None and not isinstance(value, str):
         value = _text(value)
-    return int(value) if value and value.isdigit() else None
+    return _digits(value)
 
 
 def _line(entry: dict[str, Any], clock: Clock) -> dict[str, Any]:
@@ -68,8 +74,7 @@ def _export_line(entry: dict[str, str], clock: Clock) -> dict[str, Any]:
     """``_line`` for export entries, whose values are all strings (the hot path of reads)."""
     prio, pid = entry.get("PRIORITY"), entry.get("_PID")
     return {"ts": clock(entry.get("__REALTIME_TIMESTAMP")),
-            "priority": int(prio) if prio and prio.isdigit() else None,
-            "pid": int(pid) if pid and pid.isdigit() else None,
+            "priority": _digits(prio), "pid": _digits(pid),
             "ident": entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM"),
             "message": entry.get("MESSAGE", ""), "cursor": entry.get("__CURSOR")}
 

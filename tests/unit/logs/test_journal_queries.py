@@ -211,3 +211,16 @@ def test_a_cursor_supersedes_since_which_journalctl_refuses_alongside_it():
     assert not any(a.startswith("--since") for a in argv)
     fresh = LogQuery("demo-web.service", 10, since="-1h", follow=True)
     assert "--since=-1h" in fresh.argv("/usr/bin/journalctl")
+
+
+def test_journal_fields_of_non_ascii_digits_are_dropped_not_a_crash():
+    from recon.logs.parse import parse_export, parse_json
+
+    export = ("__CURSOR=s=1\n__REALTIME_TIMESTAMP=1700000000000000\nPRIORITY=\u00b2\n"
+              "_PID=\u0661\u0662\n"
+              "MESSAGE=hello\n\n")
+    (line,) = parse_export(export)
+    assert line["priority"] is None and line["pid"] is None and line["message"] == "hello"
+    (line,) = parse_json('{"__REALTIME_TIMESTAMP": "1700000000000000", "PRIORITY": "\u00b2", '
+                         '"_PID": "7", "MESSAGE": "hi"}\n')
+    assert line["priority"] is None and line["pid"] == 7
