@@ -5,6 +5,10 @@ unless it resumes with ``Last-Event-ID``, in which case it replays what it misse
 ``unit`` event per observed or caused change and one ``host`` event per host state change,
 each with the event's id; a comment line every ``KEEPALIVE_SECONDS``. A stream ends after
 ``MAX_SECONDS`` and the browser resumes it.
+
+Each stream holds a server thread, so it holds a slot (:mod:`recon.web.slots`): past a cap
+the request is refused with 429 ``too_many_streams`` (the page then refreshes from the
+snapshot instead).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from recon.core.errors import InvalidParameter
 from recon.monitor import snapshot
 from recon.monitor.hub import event_hub
 from recon.services.routes import bp, describe
+from recon.web import slots as holds
 from recon.web.context import runtime
+from recon.web.policy import current_user
 from recon.web.sse import client_gone, client_socket, sse
 
 KEEPALIVE_SECONDS = 15.0
@@ -28,7 +34,6 @@ MAX_SECONDS = 1800.0
 WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left
 REPLAY_MAX = 1000
 RETRY_MS = 2000
-
 
 def _last_event_id() -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.args.get("after")
@@ -63,20 +68,29 @@ def _brief(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ("status", "host_state")}
 
 
+def _head(config: ReconConfig, after: int | None) -> tuple[list[str], int]:
+    """What a stream starts with, and the id it has then seen up to: what it missed since
+    ``after``, else (a fresh start, or too far behind) a snapshot."""
+    low, high = snapshot.event_bounds()
+    head = [f"retry: {RETRY_MS}\n\n"]
+    if after is None or after < low - 1 or high - after > REPLAY_MAX:
+        return head + [_fleet_event(config, high)], high
+    missed = snapshot.events_after(after, REPLAY_MAX)
+    head += [_render(config, e.to_dict()) for e in missed]
+    return head, missed[-1].id if missed else after
+
+
 @bp.get("/api/events")
 def fleet_events():
     """The live event stream (see the module's docstring)."""
     config = runtime().config
     after = _last_event_id()
-    low, high = snapshot.event_bounds()
-    head = [f"retry: {RETRY_MS}\n\n"]
-    if after is None or after < low - 1 or high - after > REPLAY_MAX:
-        head.append(_fleet_event(config, high))
-        cursor = high
-    else:
-        missed = snapshot.events_after(after, REPLAY_MAX)
-        head += [_render(config, e.to_dict()) for e in missed]
-        cursor = missed[-1].id if missed else after
+    slot = holds.acquire("events", current_user().username)
+    try:
+        head, cursor = _head(config, after)
+    except BaseException:
+        holds.release(slot)
+        raise
     app = current_app._get_current_object()
     client = client_socket(request.environ)
     hub = event_hub(app)
@@ -100,7 +114,12 @@ def fleet_events():
                 yield ": keepalive\n\n"
                 last_write = time.monotonic()
 
+    def give_back() -> None:
+        with app.app_context():
+            holds.release(slot)
+
     resp = Response(stream(cursor), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     resp.call_on_close(hub.unsubscribe)  # also when the body never started
+    resp.call_on_close(give_back)
     return resp

@@ -1,6 +1,8 @@
-"""Requests that hold a server thread for long (terminal WebSockets, log streams), counted
-in SQLite so the caps hold across every gunicorn worker: ``held_threads_max`` in all,
-``held_threads_per_user`` per user, and ``log_streams_per_user`` of them log streams.
+"""Requests that hold a server thread for long (terminal WebSockets, log streams, the fleet's
+event streams), counted in SQLite so the caps hold across every gunicorn worker:
+``held_threads_max`` in all, ``held_threads_per_process`` in one worker (below its thread
+count, so ordinary requests always find a thread), ``held_threads_per_user`` per user, and of
+those ``log_streams_per_user`` log streams and ``event_streams_per_user`` event streams.
 
 A slot is taken by ONE ``INSERT ... SELECT ... WHERE count < limit`` (SQLite runs it under
 its write lock, so two workers cannot both take the last slot) and given back when the
@@ -9,6 +11,8 @@ a refusal.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,15 +23,45 @@ from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
 from recon.web.context import runtime
 
+# The kinds with a cap of their own per user: (setting, what they are called).
+PER_KIND = {"log": ("log_streams_per_user", "log streams"),
+            "events": ("event_streams_per_user", "event streams")}
+
 
 class HeldSlot(db.Model):
     __tablename__ = "held_slots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # "terminal" | "log"
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "terminal" | "log" | "events"
     user: Mapped[str] = mapped_column(sa.String(200), index=True)
     owner: Mapped[str] = mapped_column(sa.String(64))  # "<pid>:<start time>" of the worker
     created_at: Mapped[float] = mapped_column(default=now)  # epoch seconds
+
+
+@dataclass(frozen=True)
+class Limit:
+    setting: str  # the name in recon.toml's [settings]
+    value: int
+    where: tuple  # which slots count against it
+    what: str  # "... are open <what>"
+
+
+def _limits(kind: str, user: str, owner: str) -> list[Limit]:
+    """Every cap a new slot of ``kind`` for ``user`` in process ``owner`` must stay under,
+    the narrowest first (a refusal names the first one reached)."""
+    s = runtime().config.settings
+    limits = []
+    if kind in PER_KIND:
+        name, label = PER_KIND[kind]
+        limits.append(Limit(name, getattr(s, name), (HeldSlot.user == user,
+                                                     HeldSlot.kind == kind),
+                            f"for {user} as {label}"))
+    return limits + [
+        Limit("held_threads_per_user", s.held_threads_per_user, (HeldSlot.user == user,),
+              f"for {user}"),
+        Limit("held_threads_per_process", s.held_threads_per_process,
+              (HeldSlot.owner == owner,), "in this server process"),
+        Limit("held_threads_max", s.held_threads_max, (), "in all server processes")]
 
 
 def _count(*where) -> sa.ScalarSelect:
@@ -35,12 +69,7 @@ def _count(*where) -> sa.ScalarSelect:
 
 
 def _try(kind: str, user: str, owner: str) -> int | None:
-    s = runtime().config.settings
-    conditions = [_count() < s.held_threads_max,
-                  _count(HeldSlot.user == user) < s.held_threads_per_user]
-    if kind == "log":
-        conditions.append(_count(HeldSlot.user == user, HeldSlot.kind == "log")
-                          < s.log_streams_per_user)
+    conditions = [_count(*lim.where) < lim.value for lim in _limits(kind, user, owner)]
     row = sa.select(sa.literal(kind), sa.literal(user), sa.literal(owner),
                     sa.literal(now(), sa.Double())).where(*conditions)
     result = db.session.execute(sa.insert(HeldSlot).from_select(
@@ -52,6 +81,23 @@ def _try(kind: str, user: str, owner: str) -> int | None:
     return result.lastrowid
 
 
+def _refusal(kind: str, user: str, owner: str) -> ApiError:
+    """The 429 naming the limit that is reached."""
+    limits = _limits(kind, user, owner)
+    counts = [db.session.scalar(sa.select(_count(*lim.where))) or 0 for lim in limits]
+    reached = next((lim for lim, n in zip(limits, counts, strict=True) if n >= lim.value),
+                   limits[-1])
+    mine = reached.setting.endswith("_per_user")  # the caller's own streams
+    hint = ("Close a dashboard, log view or terminal in another tab, or wait for one to end; "
+            "pages refresh without their live stream meanwhile." if mine else
+            "The server holds as many long-lived streams as it allows (so that it can still "
+            "answer everything else); pages refresh without their live stream. Try later.")
+    return ApiError(429, "too_many_streams",
+                    f"too many long-lived streams are open {reached.what}: the maximum is "
+                    f"{reached.value} ({reached.setting})", hint, retry_after=30,
+                    limit=reached.setting)
+
+
 def acquire(kind: str, user: str) -> int:
     """A slot for one long request of ``user``, or a 429 ApiError naming the limit."""
     owner = process_id()
@@ -59,12 +105,7 @@ def acquire(kind: str, user: str) -> int:
     if slot is None and prune_dead():
         slot = _try(kind, user, owner)
     if slot is None:
-        s = runtime().config.settings
-        raise ApiError(429, "too_many_streams",
-                       f"too many open terminals and log streams (per user "
-                       f"{s.held_threads_per_user}, log streams per user "
-                       f"{s.log_streams_per_user}, in all {s.held_threads_max})",
-                       "Close a terminal or a log view in another tab and try again.")
+        raise _refusal(kind, user, owner)
     return slot
 
 
