@@ -8,7 +8,8 @@ each with the event's id; a comment line every ``KEEPALIVE_SECONDS``. A stream e
 
 Each stream holds a server thread, so it holds a slot (:mod:`recon.web.slots`): past a cap
 the request is refused with 429 ``too_many_streams`` (the page then refreshes from the
-snapshot instead).
+snapshot instead), and when the login behind it ends the stream ends with an ``error`` event
+(``access_ended``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from recon.auth.accounts import on_access_ended
+from recon.auth.guard import auth_ref
 from recon.config import ReconConfig
 from recon.core.errors import InvalidParameter
 from recon.monitor import snapshot
@@ -27,13 +30,19 @@ from recon.services.routes import bp, describe
 from recon.web import slots as holds
 from recon.web.context import runtime
 from recon.web.policy import current_user
-from recon.web.sse import client_gone, client_socket, sse
+from recon.web.sse import access_ended, client_gone, client_socket, sse
 
 KEEPALIVE_SECONDS = 15.0
 MAX_SECONDS = 1800.0
-WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left
+WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left or login ended
 REPLAY_MAX = 1000
 RETRY_MS = 2000
+
+# A logout, a revoked token, a deleted or demoted user: every held slot of theirs is marked
+# ended, so their streams end in whichever process runs them (terminals also close at once
+# through recon.terminals.manager.close_for).
+on_access_ended(holds.end_for)
+
 
 def _last_event_id() -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.args.get("after")
@@ -85,9 +94,10 @@ def fleet_events():
     """The live event stream (see the module's docstring)."""
     config = runtime().config
     after = _last_event_id()
-    slot = holds.acquire("events", current_user().username)
+    slot = holds.acquire("events", current_user().username, auth_ref())
     try:
         head, cursor = _head(config, after)
+        ended = holds.watch(slot)
     except BaseException:
         holds.release(slot)
         raise
@@ -100,6 +110,9 @@ def fleet_events():
         yield "".join(head)
         started = last_write = time.monotonic()
         while time.monotonic() - started < MAX_SECONDS:
+            if ended.is_set():
+                yield access_ended()
+                return
             news = hub.wait(cursor, WAKE_SECONDS)
             if news is None:  # fell behind the hub's memory: read the gap directly
                 with app.app_context():

@@ -8,13 +8,21 @@ A slot is taken by ONE ``INSERT ... SELECT ... WHERE count < limit`` (SQLite run
 its write lock, so two workers cannot both take the last slot) and given back when the
 request ends. Slots of a dead process (crash, kill -9) are pruned by the retention pass and before
 a refusal.
+
+A slot also records the credential behind it (``auth_ref``). When that credential ends
+(logout, a revoked token, a user deleted, demoted or given a new password), :func:`end_for`
+marks its slots ended in the database -- whichever process makes the change -- and each
+process's :class:`Watcher` finds its own ended slots within ``CHECK_SECONDS`` and tells their
+streams, which then end.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.core.clock import now
@@ -23,6 +31,7 @@ from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
 from recon.web.context import runtime
 
+CHECK_SECONDS = 1.0  # how often a process re-reads whether its held slots were ended
 # The kinds with a cap of their own per user: (setting, what they are called).
 PER_KIND = {"log": ("log_streams_per_user", "log streams"),
             "events": ("event_streams_per_user", "event streams")}
@@ -36,6 +45,11 @@ class HeldSlot(db.Model):
     user: Mapped[str] = mapped_column(sa.String(200), index=True)
     owner: Mapped[str] = mapped_column(sa.String(64))  # "<pid>:<start time>" of the worker
     created_at: Mapped[float] = mapped_column(default=now)  # epoch seconds
+    # The login behind it ("session:<id>", "token:<id>", "proxy:<user>"; see auth.guard).
+    auth_ref: Mapped[str | None] = mapped_column(sa.String(80))
+    # Set when that login's rights ended; the row stays (and counts) until the stream ends,
+    # so its id is not reused while a watcher may still look for it.
+    ended_at: Mapped[float | None] = mapped_column()
 
 
 @dataclass(frozen=True)
@@ -68,12 +82,13 @@ def _count(*where) -> sa.ScalarSelect:
     return sa.select(sa.func.count()).select_from(HeldSlot).where(*where).scalar_subquery()
 
 
-def _try(kind: str, user: str, owner: str) -> int | None:
+def _try(kind: str, user: str, owner: str, auth_ref: str | None) -> int | None:
     conditions = [_count(*lim.where) < lim.value for lim in _limits(kind, user, owner)]
     row = sa.select(sa.literal(kind), sa.literal(user), sa.literal(owner),
-                    sa.literal(now(), sa.Double())).where(*conditions)
+                    sa.literal(now(), sa.Double()),
+                    sa.literal(auth_ref, sa.String())).where(*conditions)
     result = db.session.execute(sa.insert(HeldSlot).from_select(
-        ["kind", "user", "owner", "created_at"], row))
+        ["kind", "user", "owner", "created_at", "auth_ref"], row))
     if result.rowcount != 1:
         db.session.rollback()
         return None
@@ -98,12 +113,13 @@ def _refusal(kind: str, user: str, owner: str) -> ApiError:
                     limit=reached.setting)
 
 
-def acquire(kind: str, user: str) -> int:
-    """A slot for one long request of ``user``, or a 429 ApiError naming the limit."""
+def acquire(kind: str, user: str, auth_ref: str | None = None) -> int:
+    """A slot for one long request of ``user`` (opened with ``auth_ref``), or a 429 ApiError
+    naming the limit."""
     owner = process_id()
-    slot = _try(kind, user, owner)
+    slot = _try(kind, user, owner, auth_ref)
     if slot is None and prune_dead():
-        slot = _try(kind, user, owner)
+        slot = _try(kind, user, owner, auth_ref)
     if slot is None:
         raise _refusal(kind, user, owner)
     return slot
@@ -112,6 +128,9 @@ def acquire(kind: str, user: str) -> int:
 def release(slot: int | None) -> None:
     if slot is None:
         return
+    watcher = current_app.extensions.get("recon.slots")
+    if watcher is not None:
+        watcher.forget(slot)
     try:
         db.session.execute(sa.delete(HeldSlot).where(HeldSlot.id == slot))
         db.session.commit()
@@ -136,3 +155,77 @@ def held(user: str | None = None) -> int:
     if user is not None:
         query = query.where(HeldSlot.user == user)
     return db.session.scalar(query) or 0
+
+
+# -- ending the slots of a credential ----------------------------------------------------
+
+def end_for(*, user: str | None = None, auth_ref: str | None = None, **_: object) -> int:
+    """Mark the open slots of ``user`` (or opened under ``auth_ref``) ended; returns how
+    many. For ``recon.auth.accounts.on_access_ended``: the caller committed its change."""
+    if user is None and auth_ref is None:
+        return 0
+    which = HeldSlot.user == user if user is not None else HeldSlot.auth_ref == auth_ref
+    n = db.session.execute(sa.update(HeldSlot).where(which, HeldSlot.ended_at.is_(None))
+                           .values(ended_at=now())).rowcount
+    db.session.commit()
+    watcher = current_app.extensions.get("recon.slots")
+    if n and watcher is not None:
+        watcher.check_now()  # a stream of this process ends without waiting for the round
+    return n
+
+
+def watch(slot: int) -> threading.Event:
+    """An event set once ``slot`` is ended (its credential ended); the stream holding the
+    slot checks it while it waits and then ends. :func:`release` stops the watch."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    watcher = app.extensions.setdefault("recon.slots", Watcher(app))
+    return watcher.watch(slot)
+
+
+class Watcher:
+    """This process's watched slots, re-read every ``CHECK_SECONDS`` in one query by one
+    thread (started with the first watch, gone with the last), so a waiting stream holds no
+    database connection."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._lock = threading.Lock()
+        self._slots: dict[int, threading.Event] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, slot: int) -> threading.Event:
+        with self._lock:
+            ended = self._slots.setdefault(slot, threading.Event())
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="recon-slot-watch")
+                self._thread.start()
+        return ended
+
+    def forget(self, slot: int) -> None:
+        with self._lock:
+            self._slots.pop(slot, None)
+
+    def check_now(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(CHECK_SECONDS)
+            self._wake.clear()
+            with self._lock:
+                slots = list(self._slots)
+                if not slots:
+                    self._thread = None
+                    return
+            try:
+                with self.app.app_context():
+                    live = set(db.session.scalars(sa.select(HeldSlot.id).where(
+                        HeldSlot.id.in_(slots), HeldSlot.ended_at.is_(None))))
+            except sa.exc.OperationalError:
+                continue  # locked for a moment: the next round looks again
+            with self._lock:
+                for slot in slots:
+                    if slot not in live and slot in self._slots:
+                        self._slots[slot].set()
