@@ -14,6 +14,7 @@ snapshot instead), and when the login behind it ends the stream ends with an ``e
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,8 @@ MAX_SECONDS = 1800.0
 WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left or login ended
 REPLAY_MAX = 1000
 RETRY_MS = 2000
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no event id is larger
+_ID = re.compile(r"[0-9]{1,19}")
 
 # A logout, a revoked token, a deleted or demoted user: every held slot of theirs is marked
 # ended, so their streams end in whichever process runs them (terminals also close at once
@@ -45,11 +48,15 @@ on_access_ended(holds.end_for)
 
 
 def _last_event_id() -> int | None:
-    raw = request.headers.get("Last-Event-ID") or request.args.get("after")
+    """The id to resume after: the ``Last-Event-ID`` header (EventSource's own) or
+    ``?after=``; None for a fresh start."""
+    name, raw = "Last-Event-ID", request.headers.get("Last-Event-ID")
+    if not raw:
+        name, raw = "after", request.args.get("after")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
-        raise InvalidParameter("Last-Event-ID", "Last-Event-ID must be an event id",
+    if not _ID.fullmatch(raw) or int(raw) > MAX_ID:
+        raise InvalidParameter(name, f"{name} must be an event id (0-{MAX_ID})",
                                "Resume with the id of the last event received, or omit it.")
     return int(raw)
 
@@ -79,10 +86,11 @@ def _brief(event: dict[str, Any]) -> dict[str, Any]:
 
 def _head(config: ReconConfig, after: int | None) -> tuple[list[str], int]:
     """What a stream starts with, and the id it has then seen up to: what it missed since
-    ``after``, else (a fresh start, or too far behind) a snapshot."""
+    ``after``, else (a fresh start, too far behind, or an id beyond the newest event as after
+    a database was replaced) a snapshot."""
     low, high = snapshot.event_bounds()
     head = [f"retry: {RETRY_MS}\n\n"]
-    if after is None or after < low - 1 or high - after > REPLAY_MAX:
+    if after is None or after < low - 1 or after > high or high - after > REPLAY_MAX:
         return head + [_fleet_event(config, high)], high
     missed = snapshot.events_after(after, REPLAY_MAX)
     head += [_render(config, e.to_dict()) for e in missed]
