@@ -24,6 +24,7 @@ from .logins import bench_logins
 from .report import table
 from .rest import bench_rest
 from .stats import load
+from .streams import bench_stream_hold
 from .synchronous import bench_action, bench_logs, bench_status
 from .terminals import bench_terminals
 from .ui_first_paint import bench_ui_first_paint
@@ -31,7 +32,7 @@ from .ui_first_paint import bench_ui_first_paint
 RESULTS = Path(__file__).parent / "results"
 
 
-SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins")
+SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins", "streams")
 
 
 def run(args, r: dict) -> None:
@@ -62,6 +63,8 @@ def run(args, r: dict) -> None:
             r["rest"] = bench_rest(f, args.rest_seconds)
         if "logins" in want:
             r["logins"] = bench_logins(f)
+        if "streams" in want:
+            r["stream_hold"] = bench_stream_hold(f, args.stream_seconds)
 
 
 def main() -> None:
@@ -72,6 +75,8 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=5)
     parser.add_argument("--event-samples", type=int, default=24)
     parser.add_argument("--rest-seconds", type=float, default=60)
+    parser.add_argument("--stream-seconds", type=float, default=20,
+                        help="/healthz measured this long while one viewer holds streams")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium first paint")
     parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)}")
     args = parser.parse_args()

@@ -140,6 +140,21 @@ def _logins(r: dict) -> list[str]:
     return out
 
 
+def _streams(r: dict) -> list[str]:
+    out = []
+    for key, label in (("before_caps_lifted", "caps lifted"), ("after_caps_shipped", "shipped")):
+        run = r["stream_hold"][key]
+        h = run["healthz"]
+        value = (f"{h['p99_ms']} ms, {run['healthz_failed']}/{h['n']} failed; streams "
+                 f"{run['answered']}+{run['refused_429']}x429+{run['queued']}q")
+        after = key == "after_caps_shipped"
+        out.append(_verdict(f"/healthz p99, a viewer's {run['streams_tried']} streams, {label}",
+                            value, "<= 100 ms" if after else "info",
+                            (h["p99_ms"] <= 100 and not run["healthz_failed"]) if after
+                            else None))
+    return out
+
+
 def _extras(r: dict) -> list[str]:
     out = []
     t = r.get("terminals")
@@ -161,7 +176,7 @@ def _extras(r: dict) -> list[str]:
 def verdicts(r: dict) -> list[str]:
     out = ["-" * (W + 26), "targets (issues 10 and 11):"]
     for key, part in (("status", _sync), ("faults", _faults), ("events", _events),
-                      ("rest", _rest), ("logins", _logins)):
+                      ("rest", _rest), ("logins", _logins), ("stream_hold", _streams)):
         if key in r:
             out += part(r)
     out += _extras(r)

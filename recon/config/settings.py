@@ -74,11 +74,20 @@ class Settings:
                                                   0.05, 3600)
     log_stream_max_seconds: float = setting(
         3600.0, "the longest a stream runs before the browser resumes it", 0.1, 7 * 86400)
-    # Threads held by terminal WebSockets and log streams, across all workers (SQLite).
+    # Threads held by long-lived responses (terminal WebSockets, log streams, the dashboard's
+    # event streams), counted across all workers (SQLite). Each holds one of a worker's
+    # threads (`make run`: 2 workers x 64), so the caps stay below what would leave ordinary
+    # requests waiting; past one, the request gets 429 `too_many_streams`.
     held_threads_max: int = setting(
-        64, "terminal WebSockets plus log streams open at once, in all workers (429 "
-        "`too_many_streams`)", 1, 100_000)
+        64, "terminal WebSockets, log streams and event streams open at once, in all workers "
+        "(keep it below workers x threads: 128 under `make run`)", 1, 100_000)
+    held_threads_per_process: int = setting(
+        48, "... in one worker (keep it below its threads, 64 under `make run`: the rest "
+        "answer every other request)", 1, 100_000)
     held_threads_per_user: int = setting(8, "... per user", 1, 100_000)
+    event_streams_per_user: int = setting(
+        4, "live event streams (open dashboards) per user; more refresh without one",
+        1, 100_000)
     # Retention, pruned by `recon prune` and the background retention task.
     login_failure_retention_hours: float = setting(
         24.0, "failed-login counters older than this are dropped", 0.01, 24 * 3650)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from recon.auth.guard import auth_ref
 from recon.config import HostConfig, ServiceConfig
 from recon.core.errors import ApiError, InvalidParameter
 from recon.logs.journal import JournalModes, Reader
@@ -169,18 +170,18 @@ def service_logs_stream(slug: str):
     _check_mode(query, mode, host.name)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     refused = state.hub.acquire(slug)
-    if not refused:
-        try:
-            hold = holds.acquire("log", current_user().username)  # per user, all workers
-        except ApiError:
-            state.hub.release(slug)
-            raise
     if refused:
         raise ApiError(429, "too_many_streams", refused,
                        "Close a log view in another tab, or retry in a moment.", retry_after=5)
+    try:  # per user and in all workers; ended when the login behind it ends
+        hold = holds.acquire("log", current_user().username, auth_ref())
+    except BaseException:
+        state.hub.release(slug)
+        raise
+    ended = holds.watch(hold)
     settings = rt.config.settings
     stream = LogStream(state.hub, slug, host, mode, settings.log_stream_keepalive_seconds,
-                       client_socket(request.environ))
+                       client_socket(request.environ), ended)
     # The slot is released by stream.close(), which start() calls itself if it fails.
     argv = query.argv(host.journalctl, "json" if mode == "json" else "short-iso")
 

@@ -10,7 +10,8 @@ remote sudo/journalctl get SIGHUP, so nothing keeps following on the host. A rem
 ``timeout --foreground`` bounds a stream's life anyway (the browser then resumes from its
 ``Last-Event-ID``). The client going away is noticed by watching the client's socket for
 EOF (gunicorn and werkzeug both expose it), so the channel closes at once rather than at the
-next write.
+next write. A stream whose login ends (``ended`` is set: see :mod:`recon.web.slots`) ends with
+an ``error`` event (``access_ended``) within ``POLL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from recon.ssh import HostKeyStore, Unreachable
 from recon.ssh.connection import Connection
 from recon.ssh.errors import is_sudo_refusal
 from recon.ssh.executor import remote_command
-from recon.web.sse import client_gone, sse
+from recon.web.sse import access_ended, client_gone, sse
 
 PER_TRANSPORT = 8
 POLL_SECONDS = 1.0
@@ -139,9 +140,11 @@ class LogStream:
     """One open follow: a running remote journalctl and the SSE events made from it."""
 
     def __init__(self, hub: StreamHub, slug: str, host: HostConfig, mode: Mode,
-                 keepalive: float, client: socket.socket | None):
+                 keepalive: float, client: socket.socket | None,
+                 ended: threading.Event | None = None):
         self.hub, self.slug, self.host, self.mode = hub, slug, host, mode
         self.keepalive, self.client = keepalive, client
+        self.ended = ended or threading.Event()  # set: the login behind the stream ended
         self.channel: paramiko.Channel | None = None
         self._slot: _Pooled | None = None
         self._closed = False
@@ -223,14 +226,17 @@ class LogStream:
              "message": notes or f"journalctl exited {code}"}, event="error")
 
     def events(self) -> Iterator[str]:
-        """The SSE body. Ends when the client leaves, the remote journalctl ends, or the
-        connection drops; the channel is closed in every case."""
+        """The SSE body. Ends when the client leaves, the remote journalctl ends, the
+        connection drops or the login ends; the channel is closed in every case."""
         assert self.channel is not None
         channel, buf = self.channel, b""
         try:
             yield f"retry: {RETRY_MS}\n: following {self.slug}\n\n"
             last_write = time.monotonic()
             while not self._closed:
+                if self.ended.is_set():
+                    yield access_ended()
+                    return
                 watch = [channel] + ([self.client] if self.client is not None else [])
                 wait = min(POLL_SECONDS, max(0.0, last_write + self.keepalive - time.monotonic()))
                 ready = select.select(watch, [], [], wait)[0]

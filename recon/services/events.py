@@ -5,37 +5,58 @@ unless it resumes with ``Last-Event-ID``, in which case it replays what it misse
 ``unit`` event per observed or caused change and one ``host`` event per host state change,
 each with the event's id; a comment line every ``KEEPALIVE_SECONDS``. A stream ends after
 ``MAX_SECONDS`` and the browser resumes it.
+
+Each stream holds a server thread, so it holds a slot (:mod:`recon.web.slots`): past a cap
+the request is refused with 429 ``too_many_streams`` (the page then refreshes from the
+snapshot instead), and when the login behind it ends the stream ends with an ``error`` event
+(``access_ended``).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, request
 
+from recon.auth.accounts import on_access_ended
+from recon.auth.guard import auth_ref
 from recon.config import ReconConfig
 from recon.core.errors import InvalidParameter
 from recon.monitor import snapshot
 from recon.monitor.hub import event_hub
 from recon.services.routes import bp, describe
+from recon.web import slots as holds
 from recon.web.context import runtime
-from recon.web.sse import client_gone, client_socket, sse
+from recon.web.policy import current_user
+from recon.web.sse import access_ended, client_gone, client_socket, sse
 
 KEEPALIVE_SECONDS = 15.0
 MAX_SECONDS = 1800.0
-WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left
+WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left or login ended
 REPLAY_MAX = 1000
 RETRY_MS = 2000
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no event id is larger
+_ID = re.compile(r"[0-9]{1,19}")
+
+# A logout, a revoked token, a deleted or demoted user: every held slot of theirs is marked
+# ended, so their streams end in whichever process runs them (terminals also close at once
+# through recon.terminals.manager.close_for).
+on_access_ended(holds.end_for)
 
 
 def _last_event_id() -> int | None:
-    raw = request.headers.get("Last-Event-ID") or request.args.get("after")
+    """The id to resume after: the ``Last-Event-ID`` header (EventSource's own) or
+    ``?after=``; None for a fresh start."""
+    name, raw = "Last-Event-ID", request.headers.get("Last-Event-ID")
+    if not raw:
+        name, raw = "after", request.args.get("after")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
-        raise InvalidParameter("Last-Event-ID", "Last-Event-ID must be an event id",
+    if not _ID.fullmatch(raw) or int(raw) > MAX_ID:
+        raise InvalidParameter(name, f"{name} must be an event id (0-{MAX_ID})",
                                "Resume with the id of the last event received, or omit it.")
     return int(raw)
 
@@ -63,20 +84,31 @@ def _brief(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ("status", "host_state")}
 
 
+def _head(config: ReconConfig, after: int | None) -> tuple[list[str], int]:
+    """What a stream starts with, and the id it has then seen up to: what it missed since
+    ``after``, else (a fresh start, too far behind, or an id beyond the newest event as after
+    a database was replaced) a snapshot."""
+    low, high = snapshot.event_bounds()
+    head = [f"retry: {RETRY_MS}\n\n"]
+    if after is None or after < low - 1 or after > high or high - after > REPLAY_MAX:
+        return head + [_fleet_event(config, high)], high
+    missed = snapshot.events_after(after, REPLAY_MAX)
+    head += [_render(config, e.to_dict()) for e in missed]
+    return head, missed[-1].id if missed else after
+
+
 @bp.get("/api/events")
 def fleet_events():
     """The live event stream (see the module's docstring)."""
     config = runtime().config
     after = _last_event_id()
-    low, high = snapshot.event_bounds()
-    head = [f"retry: {RETRY_MS}\n\n"]
-    if after is None or after < low - 1 or high - after > REPLAY_MAX:
-        head.append(_fleet_event(config, high))
-        cursor = high
-    else:
-        missed = snapshot.events_after(after, REPLAY_MAX)
-        head += [_render(config, e.to_dict()) for e in missed]
-        cursor = missed[-1].id if missed else after
+    slot = holds.acquire("events", current_user().username, auth_ref())
+    try:
+        head, cursor = _head(config, after)
+        ended = holds.watch(slot)
+    except BaseException:
+        holds.release(slot)
+        raise
     app = current_app._get_current_object()
     client = client_socket(request.environ)
     hub = event_hub(app)
@@ -86,6 +118,9 @@ def fleet_events():
         yield "".join(head)
         started = last_write = time.monotonic()
         while time.monotonic() - started < MAX_SECONDS:
+            if ended.is_set():
+                yield access_ended()
+                return
             news = hub.wait(cursor, WAKE_SECONDS)
             if news is None:  # fell behind the hub's memory: read the gap directly
                 with app.app_context():
@@ -100,7 +135,12 @@ def fleet_events():
                 yield ": keepalive\n\n"
                 last_write = time.monotonic()
 
+    def give_back() -> None:
+        with app.app_context():
+            holds.release(slot)
+
     resp = Response(stream(cursor), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     resp.call_on_close(hub.unsubscribe)  # also when the body never started
+    resp.call_on_close(give_back)
     return resp

@@ -2,8 +2,14 @@
 // the live event stream (/api/events) repaints what changes. If the stream drops, EventSource
 // resumes it with Last-Event-ID (the server replays what was missed); a slow resync from the
 // snapshot runs while the tab is visible anyway. The toolbar says which of the two is in charge.
+// A stream the server refuses (429 too_many_streams: the user or the server holds as many as
+// it allows; 401 after a logout) or ends for good (an "error" event, e.g. access_ended) is
+// not hammered: the resync carries the page and the stream is tried again later, each time
+// twice as late (up to STREAM_RETRY_MAX_MS).
 import { api, el, fmtAgo } from "./recon.js";
 import { paintFreshness, paintHost } from "./hosts.js";
+
+const STREAM_RETRY_MAX_MS = 10 * 60 * 1000;
 
 // hostSections: host name -> section; rows: rows.js's painters; filter: filter.js's counts
 // and filter; refreshMs: the resync's period.
@@ -12,6 +18,8 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
   const fleetError = document.getElementById("fleet-error");
   let lastOk = 0;
   let live = false;
+  let refused = false; // the stream was refused or ended by the server: retried later
+  let streamRetryMs = refreshMs;
   let timer = null;
   let inflight = null;
   let again = false; // a refresh was asked for while one was in flight
@@ -32,9 +40,12 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
       return;
     }
     const age = (Date.now() - lastOk) / 1000;
-    updated.textContent = inflight ? "Refreshing…" : `Updated ${fmtAgo(age)} · reconnecting`;
+    updated.textContent = inflight ? "Refreshing…"
+      : `Updated ${fmtAgo(age)} · ${refused ? "live updates paused" : "reconnecting"}`;
     updated.classList.toggle("stale", age * 1000 > refreshMs * 2 + 5000);
-    updated.title = `Last status: ${new Date(lastOk).toLocaleString()}; the live stream is down, so the page refreshes every ${refreshMs / 1000} s while visible`;
+    const why = refused ? "the server did not take the live stream (too many open, or the login ended)"
+      : "the live stream is down";
+    updated.title = `Last status: ${new Date(lastOk).toLocaleString()}; ${why}, so the page refreshes every ${refreshMs / 1000} s while visible`;
   }
 
   function afterRepaint() {
@@ -95,14 +106,31 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
     else if (!timer && !inflight) schedule();
   }
 
+  // The stream again after the current back-off (with some jitter, so that many pages
+  // refused at once do not come back at once), which then doubles.
+  function reconnectLater() {
+    setTimeout(connectEvents, streamRetryMs * (1 + Math.random() / 5));
+    streamRetryMs = Math.min(streamRetryMs * 2, STREAM_RETRY_MAX_MS);
+  }
+
   function connectEvents() {
     const stream = new EventSource("/api/events");
-    stream.addEventListener("open", () => { live = true; paintUpdated(); });
-    stream.addEventListener("error", () => {
-      live = false;
+    stream.addEventListener("open", () => {
+      live = true;
+      refused = false;
+      streamRetryMs = refreshMs;
       paintUpdated();
-      // CLOSED: the server refused the stream (e.g. the login expired); retry later.
-      if (stream.readyState === EventSource.CLOSED) setTimeout(connectEvents, refreshMs);
+    });
+    stream.addEventListener("error", (ev) => {
+      live = false;
+      // The server's own "error" event (access_ended): a reconnect now would be refused.
+      if (ev.data) stream.close();
+      // CLOSED: refused (429, 401: the browser does not retry those) or closed above.
+      if (stream.readyState === EventSource.CLOSED) {
+        refused = true;
+        reconnectLater();
+      }
+      paintUpdated();
     });
     stream.addEventListener("snapshot", (ev) => {
       const data = JSON.parse(ev.data);
