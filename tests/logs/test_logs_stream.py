@@ -188,7 +188,7 @@ def test_a_written_line_reaches_an_open_stream_within_a_second(live, target):
     stream = open_sse(live, f"?lines=0&grep={marker}")
     assert stream.status == 200 and stream.headers["content-type"].startswith(
         "text/event-stream")
-    assert stream.headers["cache-control"] == "no-cache"
+    assert stream.headers["cache-control"] == "no-cache, no-store"
     assert stream.event()["comment"].startswith("following demo-web")
     until_live(stream, target, f"probe {marker}")
     latencies = []
