@@ -67,6 +67,7 @@ def test_a_restart_during_a_flood_of_reads_completes_and_the_next_read_shows_it(
     assert new != old
     # at once (well within the cache's seconds): the read the restart left behind
     body = client_for(app, "viewer").get(UNIT).get_json()
+    assert "properties" in body, body  # an error answer says which
     assert body["properties"]["MainPID"] == str(new)
     assert f"Main PID: {new}" in body["status_text"]
 
