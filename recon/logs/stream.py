@@ -16,7 +16,6 @@ an ``error`` event (``access_ended``) within ``POLL_SECONDS``.
 
 from __future__ import annotations
 
-import select
 import socket
 import threading
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 import paramiko
 
 from recon.config import HostConfig
+from recon.core.waits import wait_readable
 from recon.logs.parse import Clock, parse_json_line, parse_text_line
 from recon.logs.query import Mode
 from recon.ssh import HostKeyStore, Unreachable
@@ -237,10 +237,11 @@ class LogStream:
                 if self.ended.is_set():
                     yield access_ended()
                     return
-                watch = [channel] + ([self.client] if self.client is not None else [])
+                client_fd = self.client.fileno() if self.client is not None else None
+                watch = [channel.fileno()] + ([client_fd] if client_fd is not None else [])
                 wait = min(POLL_SECONDS, max(0.0, last_write + self.keepalive - time.monotonic()))
-                ready = select.select(watch, [], [], wait)[0]
-                if self.client is not None and self.client in ready and self._client_gone():
+                ready = wait_readable(watch, wait)
+                if client_fd is not None and client_fd in ready and self._client_gone():
                     return
                 chunk = ""
                 if channel.recv_ready():
