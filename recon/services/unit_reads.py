@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 
 from recon.audit.models import AuditEntry
 from recon.db.extensions import db
 from recon.monitor.models import MonitorEvent
+from recon.web.context import per_app
 from recon.web.ratelimit import TooManyReads
 
 KEEP_SECONDS = 3.0
@@ -100,14 +101,6 @@ class SharedReads(Generic[T]):
         return value
 
 
-_create_lock = threading.Lock()
-
-
 def unit_reads(app: Flask | None = None) -> SharedReads[Any]:
     """The process's shared unit reads of ``app`` (default: the current app)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    reads = app.extensions.get("recon.unit_reads")
-    if reads is None:
-        with _create_lock:
-            reads = app.extensions.setdefault("recon.unit_reads", SharedReads())
-    return reads
+    return per_app("recon.unit_reads", SharedReads, app)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import Flask, current_app
 
@@ -37,3 +40,18 @@ def get_service(slug: str) -> ServiceConfig:
         raise NotFound("service", f"no service with slug {slug!r}",
                        "GET /api/services lists the configured services.")
     return service
+
+
+_per_app_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def per_app(key: str, make: Callable[[], T], app: Flask | None = None) -> T:
+    """The object kept in ``app.extensions[key]`` (default: the current app), made by
+    ``make()`` on first use -- once, even when two threads ask at the same moment."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get(key)
+    if found is None:
+        with _per_app_lock:
+            found = app.extensions.setdefault(key, make())
+    return found

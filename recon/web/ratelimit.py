@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask
 
 from recon.core.errors import ApiError
+from recon.web.context import per_app
 from recon.web.policy import current_user
 
 IN_FLIGHT = 4  # one user's reads running at once
@@ -101,17 +102,11 @@ class ReadLimiter:
             self.done(user)
 
 
-_create_lock = threading.Lock()
 
 
 def read_limiter(app: Flask | None = None) -> ReadLimiter:
     """The process's limiter of ``app`` (default: the current app), made on first use."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    limiter = app.extensions.get("recon.read_limiter")
-    if limiter is None:
-        with _create_lock:
-            limiter = app.extensions.setdefault("recon.read_limiter", ReadLimiter())
-    return limiter
+    return per_app("recon.read_limiter", ReadLimiter, app)
 
 
 @contextmanager

@@ -5,8 +5,6 @@ an operator's restart meanwhile goes through as usual."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import threading
 import time
 from collections import Counter
@@ -14,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from conftest import build_app, client_for, requested_commands
 from helpers import Gunicorn
+from stream_clients import bearer, call
 
 from recon.web.ratelimit import BURST, PER_SECOND
 
@@ -72,16 +71,6 @@ def test_a_restart_during_a_flood_of_reads_completes_and_the_next_read_shows_it(
     assert f"Main PID: {new}" in body["status_text"]
 
 
-def _call(port: int, method: str, path: str, token: str) -> tuple[int, dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # new connection each
-    try:
-        conn.request(method, path, headers={"Authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        return resp.status, json.loads(resp.read())
-    finally:
-        conn.close()
-
-
 def test_an_action_in_one_worker_refreshes_the_unit_reads_kept_by_both(tmp_path, target_info):
     app = build_app(tmp_path, [target_info])
     viewer, operator = (app.config["TEST_TOKENS"][r] for r in ("viewer", "operator"))
@@ -92,12 +81,12 @@ def test_an_action_in_one_worker_refreshes_the_unit_reads_kept_by_both(tmp_path,
         for _ in range(4):
             for action, want in (("stop", "inactive"), ("start", "active")):
                 for _ in range(4):  # fill both workers' caches
-                    _call(server.port, "GET", path, viewer)
-                code, body = _call(server.port, "POST", f"/api/services/demo-worker/{action}",
-                                   operator)
+                    call(server.port, "GET", path, bearer(viewer))
+                code, body = call(server.port, "POST", f"/api/services/demo-worker/{action}",
+                                  bearer(operator))
                 assert code == 200 and body["success"] is True, body
                 for _ in range(4):
-                    _, got = _call(server.port, "GET", path, viewer)
+                    _, got = call(server.port, "GET", path, bearer(viewer))
                     if got["properties"]["ActiveState"] != want:
                         stale.append((action, got["properties"]["ActiveState"]))
         assert stale == []
