@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from recon.audit.models import AuditEntry
 from recon.config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
 from recon.db.extensions import db
-from recon.monitor.models import HostState, MonitorEvent, UnitState, iso
+from recon.monitor.models import HostState, MonitorEvent, SnapshotVersion, UnitState, iso
 from recon.ssh import CommandFailed, HostDown, RemoteError
 
 # A change in any of these is an event (and a history row); memory and timestamps alone not.
 SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result")
 # An action still running (audit entry without an outcome) this recently explains a change.
 ACTION_WINDOW_SECONDS = 600
+VERSION_ROW = "fleet"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,38 @@ def _pending_cause(session: Session, slug: str, now: float) -> Cause | None:
     return Cause(entry.id, entry.actor, entry.action) if entry else None
 
 
+def bump_version(session: Session) -> int:
+    """The next snapshot version, inside the caller's write transaction (whose row lock on
+    the counter orders the writers until it commits)."""
+    value = session.execute(
+        sa.update(SnapshotVersion).where(SnapshotVersion.name == VERSION_ROW)
+        .values(value=SnapshotVersion.value + 1).returning(SnapshotVersion.value)).scalar()
+    if value is None:
+        session.add(SnapshotVersion(name=VERSION_ROW, value=1))
+        session.flush()
+        value = 1
+    return value
+
+
+def current_version() -> int:
+    """The snapshot's version now (0 before anything was written)."""
+    return db.session.scalar(sa.select(SnapshotVersion.value).where(
+        SnapshotVersion.name == VERSION_ROW)) or 0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one contact with a host found, for :func:`publish_readings`: the units it read
+    (``statuses`` by unit, for ``services``) or the error that stopped it."""
+
+    host: str
+    services: tuple[ServiceConfig, ...]
+    statuses: dict[str, dict[str, Any]] | None
+    observed_at: float
+    error: RemoteError | None = None
+    events: str | None = None
+
+
 def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict[str, Any]],
                      observed_at: float, cause: Cause | None = None, *,
                      events: str | None = None) -> list[int]:
@@ -82,44 +115,72 @@ def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict
     services = [s for s in services if s.unit in statuses]
     if not services:
         return []
-    now = time.time()
-    written: list[MonitorEvent] = []
     with write_transaction() as session:
-        # The host first: a reader of the events (the notifier) must see it back before it
-        # judges the units the same read found, or a unit that failed during the outage is
-        # taken for part of it and never told.
-        _record_host(session, services[0].host, None, events, now)
-        rows = {r.slug: r for r in session.scalars(
-            sa.select(UnitState).where(UnitState.slug.in_([s.slug for s in services])))}
-        for svc in services:
-            status = statuses[svc.unit]
-            row = rows.get(svc.slug)
-            if row is not None and row.observed_at > observed_at:
-                continue
-            old = row.status_dict() if row is not None else None
-            text = json.dumps(status, sort_keys=True)
-            if row is None:
-                session.add(UnitState(slug=svc.slug, host=svc.host, unit=svc.unit, status=text,
-                                      observed_at=observed_at))
-            else:
-                row.host, row.unit, row.status, row.observed_at = (
-                    svc.host, svc.unit, text, observed_at)
-            if old is not None and all(old.get(k) == status.get(k) for k in SIGNIFICANT):
-                continue
-            why = cause or _pending_cause(session, svc.slug, now)
-            event = MonitorEvent(
-                at=now, kind="unit", host=svc.host, service=svc.slug,
-                from_state=old.get("state") if old else None,
-                to_state=status.get("state") or "unknown",
-                cause="action" if why else "observed",
-                actor=why.actor if why else None, audit_id=why.audit_id if why else None,
-                action=why.action if why else None, result=status.get("result"),
-                exit_status=status.get("exit_status"), payload=text)
-            session.add(event)
-            written.append(event)
+        written = _write_statuses(session, services, statuses, observed_at, cause, events,
+                                  time.time(), bump_version(session))
         session.flush()
         ids = [e.id for e in written]
     return ids
+
+
+def publish_readings(readings: Sequence[Reading]) -> int:
+    """Store many hosts' readings in one transaction (the monitor's batched writes: one
+    lock and one version for all of them); returns the number of events written."""
+    if not readings:
+        return 0
+    now = time.time()
+    written = 0
+    with write_transaction() as session:
+        version = bump_version(session)
+        for r in readings:
+            services = [s for s in r.services if r.statuses and s.unit in r.statuses]
+            if services:
+                written += len(_write_statuses(session, services, r.statuses or {},
+                                               r.observed_at, None, r.events, now, version))
+            elif _record_host(session, r.host, r.error, r.events, now, version) is not None:
+                written += 1
+    return written
+
+
+def _write_statuses(session: Session, services: list[ServiceConfig],
+                    statuses: dict[str, dict[str, Any]], observed_at: float,
+                    cause: Cause | None, events: str | None, now: float,
+                    version: int) -> list[MonitorEvent]:
+    """One host's read, inside the caller's write transaction; the events it wrote."""
+    written: list[MonitorEvent] = []
+    # The host first: a reader of the events (the notifier) must see it back before it
+    # judges the units the same read found, or a unit that failed during the outage is
+    # taken for part of it and never told.
+    _record_host(session, services[0].host, None, events, now, version)
+    rows = {r.slug: r for r in session.scalars(
+        sa.select(UnitState).where(UnitState.slug.in_([s.slug for s in services])))}
+    for svc in services:
+        status = statuses[svc.unit]
+        row = rows.get(svc.slug)
+        if row is not None and row.observed_at > observed_at:
+            continue
+        old = row.status_dict() if row is not None else None
+        text = json.dumps(status, sort_keys=True)
+        if row is None:
+            session.add(UnitState(slug=svc.slug, host=svc.host, unit=svc.unit, status=text,
+                                  observed_at=observed_at, version=version))
+        else:
+            row.host, row.unit, row.status, row.observed_at, row.version = (
+                svc.host, svc.unit, text, observed_at, version)
+        if old is not None and all(old.get(k) == status.get(k) for k in SIGNIFICANT):
+            continue
+        why = cause or _pending_cause(session, svc.slug, now)
+        event = MonitorEvent(
+            at=now, kind="unit", host=svc.host, service=svc.slug,
+            from_state=old.get("state") if old else None,
+            to_state=status.get("state") or "unknown",
+            cause="action" if why else "observed",
+            actor=why.actor if why else None, audit_id=why.audit_id if why else None,
+            action=why.action if why else None, result=status.get("result"),
+            exit_status=status.get("exit_status"), payload=text)
+        session.add(event)
+        written.append(event)
+    return written
 
 
 def publish_host(name: str, error: RemoteError | None, *, events: str | None = None,
@@ -127,13 +188,13 @@ def publish_host(name: str, error: RemoteError | None, *, events: str | None = N
     """Store the outcome of one contact with a host; an event when its state changes."""
     now = time.time() if now is None else now
     with write_transaction() as session:
-        event = _record_host(session, name, error, events, now)
+        event = _record_host(session, name, error, events, now, bump_version(session))
         session.flush()
         return event.id if event is not None else None
 
 
 def _record_host(session: Session, name: str, error: RemoteError | None, events: str | None,
-                 now: float) -> MonitorEvent | None:
+                 now: float, version: int) -> MonitorEvent | None:
     """Update a host's row inside the caller's transaction; the event if its state moved."""
     if error is None:
         state = "up"
@@ -142,11 +203,11 @@ def _record_host(session: Session, name: str, error: RemoteError | None, events:
     row = session.get(HostState, name)
     before = (row.state, row.error, row.events) if row is not None else None
     if row is None:
-        row = HostState(name=name, state=state, since=now, checked_at=now)
+        row = HostState(name=name, state=state, since=now, checked_at=now, version=version)
         session.add(row)
     elif row.state != state:
         row.since = now
-    row.state, row.checked_at = state, now
+    row.state, row.checked_at, row.version = state, now, version
     if state != "down":
         row.last_seen = now
     if events is not None:
@@ -165,15 +226,15 @@ def _record_host(session: Session, name: str, error: RemoteError | None, events:
 
 # -- reads ---------------------------------------------------------------------------------
 
-def service_view(service: ServiceConfig, row: UnitState | None,
-                 host: HostState | None) -> dict[str, Any]:
+def service_view(service: ServiceConfig, row: Any, host: Any) -> dict[str, Any]:
     """One service's status as the API shows it: the last observation, and what is known
-    about its host (a host that is down marks the service ``unreachable``)."""
+    about its host (a host that is down marks the service ``unreachable``). ``row`` and
+    ``host``: a :class:`UnitState` and a :class:`HostState`, or rows of their tables."""
     if row is None:
         status: dict[str, Any] = {"unit": service.unit, "active": False, "state": "unknown",
                                   "pending": True}
     else:
-        status = row.status_dict()
+        status = json.loads(row.status)
     status["observed_at"] = iso(row.observed_at) if row else None
     if host is not None and host.state != "up":
         last_known = {k: status.get(k) for k in ("state", "sub_state", "main_pid")}

@@ -14,6 +14,7 @@ snapshot instead), and when the login behind it ends the stream ends with an ``e
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -27,7 +28,8 @@ from recon.config import ReconConfig
 from recon.core.errors import InvalidParameter
 from recon.monitor import snapshot
 from recon.monitor.hub import event_hub
-from recon.services.routes import bp, describe
+from recon.services.fleet import describe, fleet_view, joined
+from recon.services.routes import bp
 from recon.web import slots as holds
 from recon.web.context import runtime
 from recon.web.policy import current_user
@@ -62,9 +64,10 @@ def _last_event_id() -> int | None:
 
 
 def _fleet_event(config: ReconConfig, cursor: int) -> str:
-    statuses, hosts = snapshot.read_fleet(config)
-    return sse({"services": [describe(s, statuses[s.slug]) for s in config.services.values()],
-                "hosts": hosts}, event="snapshot", id=cursor)
+    fleet = fleet_view(current_app._get_current_object())
+    services, _ = fleet.services(config)
+    body = f'{{"services":{joined(services)},"hosts":{json.dumps(fleet.hosts(config))}}}'
+    return "event: snapshot\n" + (f"id: {cursor}\n" if cursor else "") + f"data: {body}\n\n"
 
 
 def _render(config: ReconConfig, event: dict[str, Any]) -> str:
