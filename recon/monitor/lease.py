@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from flask import Flask
 
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
 from recon.monitor import sharing
 from recon.monitor.models import MonitorLease
 from recon.monitor.publisher import Publisher
-from recon.monitor.snapshot import write_transaction
 from recon.monitor.supervisor import HostSupervisor
 from recon.web.context import runtime
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
 from recon.monitor.models import HostLease, MonitorMember
-from recon.monitor.snapshot import write_transaction
 
 MEMBER_SECONDS = 8.0  # a member whose row is this stale is taken for dead
 LEASE_SECONDS = 8.0  # a host lease not renewed for this long may be taken over

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from recon.audit.models import AuditEntry
 from recon.config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
 from recon.monitor.models import HostState, MonitorEvent, SnapshotVersion, UnitState, iso
 from recon.ssh import CommandFailed, HostDown, RemoteError
 
@@ -38,26 +38,6 @@ class Cause:
     audit_id: int
     actor: str
     action: str
-
-
-@contextmanager
-def write_transaction() -> Iterator[Session]:
-    """A transaction that holds SQLite's write lock from its start (``BEGIN IMMEDIATE``).
-
-    A deferred transaction that reads and then writes fails at once when another process
-    wrote in between; taking the lock first makes it wait (busy timeout) instead.
-    """
-    session = db.session
-    session.commit()  # end whatever read transaction the caller had open
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def _pending_cause(session: Session, slug: str, now: float) -> Cause | None:
@@ -288,37 +268,3 @@ def host_down(row: HostState | None, *, fresh_within: float,
     stamp = time.strftime("%H:%M:%S", time.localtime(row.since))
     return HostDown(f"{row.name} is down since {stamp}: {row.message}", since=row.since,
                     cause=cause, retry_in=0, host=row.name)
-
-
-def history(slug: str, *, limit: int = 50, before: int | None = None) -> list[MonitorEvent]:
-    """A service's recorded changes, newest first."""
-    query = (sa.select(MonitorEvent).where(MonitorEvent.service == slug)
-             .order_by(MonitorEvent.id.desc()).limit(limit))
-    if before is not None:
-        query = query.where(MonitorEvent.id < before)
-    return list(db.session.scalars(query))
-
-
-def events_after(last_id: int, limit: int = 500) -> list[MonitorEvent]:
-    """Events newer than ``last_id``, oldest first."""
-    return list(db.session.scalars(
-        sa.select(MonitorEvent).where(MonitorEvent.id > last_id)
-        .order_by(MonitorEvent.id).limit(limit)))
-
-
-def event_bounds() -> tuple[int, int]:
-    """The oldest and newest event ids kept (0, 0 when there are none)."""
-    low, high = db.session.execute(
-        sa.select(sa.func.min(MonitorEvent.id), sa.func.max(MonitorEvent.id))).one()
-    return low or 0, high or 0
-
-
-def prune(*, keep_seconds: float, keep_events: int, now: float | None = None) -> int:
-    """Drop events past the retention age or beyond the newest ``keep_events``."""
-    now = time.time() if now is None else now
-    _, newest = event_bounds()
-    result = db.session.execute(
-        sa.delete(MonitorEvent).where(sa.or_(MonitorEvent.at < now - keep_seconds,
-                                             MonitorEvent.id <= newest - keep_events)))
-    db.session.commit()
-    return result.rowcount

@@ -26,7 +26,7 @@ from recon.auth.accounts import on_access_ended
 from recon.auth.guard import auth_ref
 from recon.config import ReconConfig
 from recon.core.errors import InvalidParameter
-from recon.monitor import snapshot
+from recon.monitor import history
 from recon.monitor.hub import event_hub
 from recon.services.fleet import describe, fleet_view, joined
 from recon.services.routes import bp
@@ -91,11 +91,11 @@ def _head(config: ReconConfig, after: int | None) -> tuple[list[str], int]:
     """What a stream starts with, and the id it has then seen up to: what it missed since
     ``after``, else (a fresh start, too far behind, or an id beyond the newest event as after
     a database was replaced) a snapshot."""
-    low, high = snapshot.event_bounds()
+    low, high = history.event_bounds()
     head = [f"retry: {RETRY_MS}\n\n"]
     if after is None or after < low - 1 or after > high or high - after > REPLAY_MAX:
         return head + [_fleet_event(config, high)], high
-    missed = snapshot.events_after(after, REPLAY_MAX)
+    missed = history.events_after(after, REPLAY_MAX)
     head += [_render(config, e.to_dict()) for e in missed]
     return head, missed[-1].id if missed else after
 
@@ -127,7 +127,7 @@ def fleet_events():
             news = hub.wait(cursor, WAKE_SECONDS)
             if news is None:  # fell behind the hub's memory: read the gap directly
                 with app.app_context():
-                    news = [e.to_dict() for e in snapshot.events_after(cursor)]
+                    news = [e.to_dict() for e in history.events_after(cursor)]
             if news:
                 yield "".join(_render(config, e) for e in news)
                 cursor = news[-1]["id"]

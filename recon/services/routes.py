@@ -22,7 +22,7 @@ from recon.config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfi
 from recon.core.errors import ApiError, InvalidParameter
 from recon.db.extensions import db
 from recon.logs.journal import RUNBOOK_LINES, read_lines
-from recon.monitor import snapshot
+from recon.monitor import history, snapshot
 from recon.monitor.models import UnitState
 from recon.services import act
 from recon.services.fleet import COLUMNS, describe, fleet_view, joined
@@ -113,7 +113,7 @@ def service_history(slug: str):
     """The service's recorded state changes, newest first (``limit``, ``before`` = id)."""
     service = get_service(slug)
     limit, before = int_arg("limit", 50, 1, 500), int_arg("before", None, 1, 2**62)
-    events = snapshot.history(service.slug, limit=limit, before=before)
+    events = history.history(service.slug, limit=limit, before=before)
     return jsonify({"service": service.slug,
                     "events": [e.to_dict(payload=False) for e in events]})
 
