@@ -1,7 +1,8 @@
 """``GET /api/events``: the fleet's changes as Server-Sent Events, for the dashboard.
 
-A stream starts with a ``snapshot`` event (every service and host, as ``GET /api/services``)
-unless it resumes with ``Last-Event-ID``, in which case it replays what it missed. Then one
+A stream starts with a ``snapshot`` event (every service and host, as ``GET /api/services``;
+``?view=compact`` in its compact shape) unless it resumes with ``Last-Event-ID`` or
+``?after=`` (the ``event_id`` of a fleet call), in which case it replays what it missed. Then one
 ``unit`` event per observed or caused change and one ``host`` event per host state change,
 each with the event's id; a comment line every ``KEEPALIVE_SECONDS``. A stream ends after
 ``MAX_SECONDS`` and the browser resumes it.
@@ -28,7 +29,7 @@ from recon.config import ReconConfig
 from recon.core.errors import InvalidParameter
 from recon.monitor import history
 from recon.monitor.hub import event_hub
-from recon.services.fleet import describe, fleet_view, joined
+from recon.services.fleet import COLUMNS, describe, fleet_view, joined
 from recon.services.routes import bp
 from recon.web import slots as holds
 from recon.web.context import runtime
@@ -63,10 +64,20 @@ def _last_event_id() -> int | None:
     return int(raw)
 
 
-def _fleet_event(config: ReconConfig, cursor: int) -> str:
+def _compact() -> bool:
+    """``?view=compact``: the snapshot event in the compact shape of ``GET /api/services``."""
+    view = request.args.get("view", "full")
+    if view not in ("full", "compact"):
+        raise InvalidParameter("view", "view must be full or compact",
+                               "Omit it for the full view.")
+    return view == "compact"
+
+
+def _fleet_event(config: ReconConfig, cursor: int, compact: bool) -> str:
     fleet = fleet_view(current_app._get_current_object())
-    services, _ = fleet.services(config)
-    body = f'{{"services":{joined(services)},"hosts":{json.dumps(fleet.hosts(config))}}}'
+    services, _ = fleet.services(config, compact=compact)
+    head = f'{{"columns":{json.dumps(COLUMNS)},' if compact else "{"
+    body = f'{head}"services":{joined(services)},"hosts":{json.dumps(fleet.hosts(config))}}}'
     return "event: snapshot\n" + (f"id: {cursor}\n" if cursor else "") + f"data: {body}\n\n"
 
 
@@ -87,14 +98,15 @@ def _brief(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ("status", "host_state")}
 
 
-def _head(config: ReconConfig, after: int | None) -> tuple[list[str], int]:
+def _head(config: ReconConfig, after: int | None,
+          compact: bool = False) -> tuple[list[str], int]:
     """What a stream starts with, and the id it has then seen up to: what it missed since
     ``after``, else (a fresh start, too far behind, or an id beyond the newest event as after
     a database was replaced) a snapshot."""
     low, high = history.event_bounds()
     head = [f"retry: {RETRY_MS}\n\n"]
     if after is None or after < low - 1 or after > high or high - after > REPLAY_MAX:
-        return head + [_fleet_event(config, high)], high
+        return head + [_fleet_event(config, high, compact)], high
     missed = history.events_after(after, REPLAY_MAX)
     head += [_render(config, e.to_dict()) for e in missed]
     return head, missed[-1].id if missed else after
@@ -105,9 +117,10 @@ def fleet_events():
     """The live event stream (see the module's docstring)."""
     config = runtime().config
     after = _last_event_id()
+    compact = _compact()
     slot = holds.acquire("events", current_user().username, auth_ref())
     try:
-        head, cursor = _head(config, after)
+        head, cursor = _head(config, after, compact)
         ended = holds.watch(slot)
     except BaseException:
         holds.release(slot)

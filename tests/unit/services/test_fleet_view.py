@@ -114,3 +114,24 @@ def test_an_unknown_view_is_refused(app):
     resp = app.test_client().get("/api/services?view=tiny",
                                  headers={"Authorization": f"Bearer {app.config['TOKEN']}"})
     assert resp.status_code == 400 and resp.get_json()["error"] == "invalid_parameter"
+
+
+def _stream_head(app: Flask, query: str) -> str:
+    resp = app.test_client().get(f"/api/events?{query}", buffered=False,
+                                 headers={"Authorization": f"Bearer {app.config['TOKEN']}"})
+    assert resp.status_code == 200
+    try:
+        head = next(iter(resp.response))  # the stream's first write: its head
+    finally:
+        resp.close()
+    return head.decode() if isinstance(head, bytes) else head
+
+
+def test_a_stream_after_the_fleet_calls_event_id_does_not_resend_the_fleet(app):
+    for h in HOSTS:
+        publish(app, h)
+    event_id = fleet(app, "compact")["event_id"]
+    head = _stream_head(app, "view=compact")
+    assert "event: snapshot" in head and '"columns":' in head
+    resumed = _stream_head(app, f"after={event_id}")
+    assert "event: snapshot" not in resumed and "beta-web" not in resumed
