@@ -86,12 +86,24 @@ def _handshake(transport: paramiko.Transport, host: HostConfig) -> None:
                              f"{host.connect_timeout:g} s", host=host.name)
 
 
+class _Transport(paramiko.Transport):
+    """Paramiko's transport, waking less often when idle.
+
+    Its thread wakes every ``_active_check_timeout`` (Paramiko: 0.1 s) from a blocking read to
+    see whether it was closed: with a thousand hosts that is 10,000 wake-ups a second, each
+    raising and catching a timeout, on a process that has nothing to do. Closing still returns
+    at once (the packetizer is marked closed); the thread ends at its next wake-up.
+    """
+
+    _active_check_timeout = 1.0
+
+
 def open_transport(host: HostConfig, keys: HostKeyStore) -> paramiko.Transport:
     """Connect, verify the host key (never auto-accepting) and authenticate, within
     ``host.connect_timeout`` for each phase (TCP, banner, key exchange, auth)."""
     pkey = load_private_key(host)
     sock = _open_socket(host)
-    transport = paramiko.Transport(sock)
+    transport = _Transport(sock)
     try:
         transport.banner_timeout = host.connect_timeout
         transport.auth_timeout = host.connect_timeout
