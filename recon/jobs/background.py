@@ -7,9 +7,10 @@ foreground) runs:
   every process, since each owns the ttyd processes it spawned;
 - **retention** every ``RETENTION_SECONDS`` (:func:`recon.jobs.retention.run_prune`): plain
   DELETEs with a cutoff, safe in several processes at once;
-- the **fleet monitor's lease** (:class:`recon.monitor.lease.Monitor`): exactly one process
-  holds it, and only while it does, it also runs the **leader duties** below -- the host
-  supervisors, the **notifier**, the **repair** of work a dead process left open (every
+- the **monitor** (:class:`recon.monitor.lease.Monitor`): the supervisors of this process's
+  share of the hosts (:mod:`recon.monitor.sharing`), and the bid for the **fleet lease**:
+  exactly one process holds it, and only while it does, it also runs the **leader duties**
+  below -- the **notifier**, the **repair** of work a dead process left open (every
   ``REPAIR_SECONDS``) and the **history pruning** (every ``HISTORY_PRUNE_SECONDS``).
 
 The factory starts none of this: :mod:`recon.entry.app` calls :func:`start` once per process.
@@ -57,7 +58,7 @@ def retention_task(app: Flask) -> Every:
 
 
 class LeaderDuties:
-    """What the lease holder runs besides the supervisors; the monitor calls these hooks."""
+    """What the holder of the fleet lease runs; the monitor calls these hooks."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -66,7 +67,7 @@ class LeaderDuties:
         self._last_history_prune = 0.0
 
     def begin(self, owner: str, since: float) -> None:
-        """This process took the lease; its supervisors' reads count from ``since``."""
+        """This process took the fleet lease; the monitor's reads count from ``since``."""
         self.notifier = start_notifier(self.app, owner, since=since)
 
     def renew(self) -> None:

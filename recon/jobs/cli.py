@@ -23,8 +23,8 @@ def monitor_command(seconds: float) -> None:
     """Run the fleet monitor in the foreground (when no dashboard process runs it)."""
     app = current_app._get_current_object()
     mon = start_monitor(app)
-    click.echo(f"monitor {mon.owner}: {len(runtime(app).config.hosts)} hosts; "
-               "supervisors run while this process holds the lease")
+    click.echo(f"monitor {mon.owner}: {len(runtime(app).config.hosts)} hosts, shared with "
+               "every other running monitor (each watches the hosts it holds leases on)")
     try:
         end = time.monotonic() + seconds if seconds else None
         while end is None or time.monotonic() < end:

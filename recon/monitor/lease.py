@@ -41,7 +41,7 @@ START_SPREAD_MAX = 3.0
 
 
 class LeaderDuties(Protocol):
-    """What else the lease holder runs (:class:`recon.jobs.background.LeaderDuties`): the
+    """What the fleet lease's holder runs (:class:`recon.jobs.background.LeaderDuties`): the
     monitor says when the lease was taken, renewed and lost, and knows nothing more."""
 
     def begin(self, owner: str, since: float) -> None: ...

@@ -1,6 +1,6 @@
-"""The shared status snapshot, its history and the monitor's lease, as SQLite tables.
+"""The shared status snapshot, its history and the monitor's leases, as SQLite tables.
 
-Every worker process reads these; only the monitor that holds the lease (and actions, which
+Every worker process reads these; the monitor of each host's lease holder (and actions, which
 publish what they caused) writes them. Times are epoch seconds (floats): comparable across
 processes on one machine, and across replicas with synchronised clocks.
 """

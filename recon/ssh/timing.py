@@ -1,8 +1,8 @@
 """Per-process metrics: kept in the memory of the process that measured them.
 
 ``recon_ssh_command_seconds`` is observed by the SSH executor. Under gunicorn each worker
-has its own histogram, and a scrape is answered by one of them: the lease holder runs every
-monitor read, the other workers only the actions they served. Prometheus's ``rate()`` and
+has its own histogram, and a scrape is answered by one of them: each worker runs the monitor
+reads of its own share of the hosts and the actions it served. Prometheus's ``rate()`` and
 ``histogram_quantile()`` cope with such counters as with restarts; scrape each worker (or
 run one worker) where exact per-host figures matter.
 """
