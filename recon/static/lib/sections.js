@@ -6,8 +6,9 @@
 // user may use on a service) with the same Jinja macro as a server-rendered row, and
 // buildRow() clones it and puts the service's slug, name, host and unit where the template
 // holds the placeholder's tokens (as attribute values and text: never parsed as markup).
-// Below pages.routes.is_large the server renders every row as well, so the page starts as it
-// always did; a host collapsed later drops its rows, and expanding it builds them again.
+// Below pages.routes.is_large the server renders every row instead (and no template), as it
+// always did: there a collapsed host's rows are only hidden. On a large fleet a host that
+// collapses drops its rows, and expanding it builds them again.
 //
 // Which hosts are expanded: the user's choice (kept in localStorage, per host) wins; else, on a
 // small fleet, every host; on a large one, the hosts that have shown a problem (a service not
@@ -79,7 +80,7 @@ export function createSections({ root, fleet, panels, rows }) {
     section.dataset.open = open ? "yes" : "no";
     section.querySelector("[data-toggle-host]").setAttribute("aria-expanded", open ? "true" : "false");
     if (!list) return;
-    if (list.hidden === !open && open === builtRows(host)) return;
+    if (list.hidden === !open && (!fleet.large || open === builtRows(host))) return;
     const recs = fleet.hosts.get(host) || [];
     if (open) {
       const built = recs.filter((rec) => !panels.has(rec.slug)).map((rec) => {
@@ -89,7 +90,7 @@ export function createSections({ root, fleet, panels, rows }) {
       });
       list.append(...built);
       for (const article of built) rows.repaint(article);
-    } else {
+    } else if (fleet.large) {
       for (const rec of recs) {
         const article = panels.get(rec.slug);
         if (article) { article.remove(); panels.delete(rec.slug); }
@@ -119,9 +120,9 @@ export function createSections({ root, fleet, panels, rows }) {
     const signature = [text, ...shown.map(([key]) => `${key}:${tally.get(key)}`)].join(" ");
     if (node.dataset.sig !== signature) {
       node.dataset.sig = signature;
-      node.replaceChildren(text, ...shown.map(([key, word]) => el("span", {
+      node.replaceChildren(text, ...shown.flatMap(([key, word]) => [" ", el("span", {
         class: `hs count-${key}`, dataset: { hs: key },
-      }, el("span", { class: "dot", "aria-hidden": "true" }), `${tally.get(key)} ${word}`)));
+      }, el("span", { class: "dot", "aria-hidden": "true" }), `${tally.get(key)} ${word}`)]));
     }
     const host_ = section._host;
     const problem = shown.some(([key]) => PROBLEMS.has(key))
