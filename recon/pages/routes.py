@@ -5,10 +5,11 @@ do); everything that comes from a host is fetched by the page's script and inser
 
 The dashboard does not grow with the fleet: it always carries every service's config as one
 compact JSON attribute (``data-fleet``: slug, name, host, unit, tags, row kind, rolling
-actions) and one ``<template>`` per *row kind* (the buttons this user may use on a service),
-rendered by the same macro as a server-rendered row. Below ``is_large`` the server also renders
-every row, as it always did; above it the host sections come empty and the page builds a
-host's rows from its kind's template when the host is expanded (static/lib/sections.js).
+actions), the page's model of the fleet (static/lib/fleet.js). Below ``is_large`` the server
+renders every row too, as it always did. Above it the host sections come without rows, and
+with one ``<template>`` per *row kind* (the buttons this user may use on a service), rendered
+by the same macro as a server-rendered row: the page builds a host's rows from them when the
+host is expanded (static/lib/sections.js).
 """
 
 from __future__ import annotations
