@@ -95,10 +95,11 @@ def _install(app: Flask) -> None:
     from recon.entry import cli
     from recon.logs import routes as logs
     from recon.metrics import routes as metrics
+    from recon.monitor import health
     from recon.notify import routes as notify
     from recon.pages import routes as pages
     from recon.terminals import routes as terminals
-    from recon.web import error_responses, health, security
+    from recon.web import error_responses, security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))

@@ -28,7 +28,7 @@ from flask import Flask
 
 from recon.jobs import repair, retention
 from recon.jobs.loop import Every
-from recon.monitor import snapshot
+from recon.monitor import history
 from recon.monitor.lease import Monitor
 from recon.notify.worker import Notifier
 from recon.notify.worker import start as start_notifier
@@ -77,7 +77,7 @@ class LeaderDuties:
             self._last_repair = now
         if now - self._last_history_prune >= HISTORY_PRUNE_SECONDS:
             settings = runtime(self.app).config.settings
-            snapshot.prune(keep_seconds=settings.history_retention_days * 86400,
+            history.prune(keep_seconds=settings.history_retention_days * 86400,
                            keep_events=settings.history_max_events)
             self._last_history_prune = now
 

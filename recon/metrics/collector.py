@@ -16,8 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from recon.audit.models import AuditEntry
 from recon.config import SYSTEMCTL_ACTIONS, ReconConfig
 from recon.db.extensions import db
-from recon.monitor import snapshot
-from recon.monitor.models import HostState, MonitorEvent
+from recon.monitor import sharing, snapshot
+from recon.monitor.models import HostLease, HostState, MonitorEvent
 from recon.notify.models import NotifyChannelState, NotifyCursor, NotifyDelivery
 from recon.terminals.models import TerminalSession
 from recon.web.slots import HeldSlot
@@ -30,8 +30,8 @@ HOST_STATES = ("up", "degraded", "down", "pending")
 def collect(config: ReconConfig, now: float | None = None) -> list[Metric]:
     """Every derived metric family, read now (inside an app context)."""
     now = time.time() if now is None else now
-    return [*_units(config), *_hosts(config, now), *_monitor(now), *_actions(),
-            *_streams(), *_notify(config)]
+    return [*_units(config), *_hosts(config, now), *_monitor(now), *_watching(config, now),
+            *_actions(), *_streams(), *_notify(config)]
 
 
 def _units(config: ReconConfig) -> Iterator[Metric]:
@@ -96,6 +96,27 @@ def _monitor(now: float) -> Iterator[Metric]:
     yield GaugeMetricFamily("recon_monitor_last_event_timestamp_seconds", "When the newest "
                             "monitor event happened (epoch; NaN: none kept).",
                             value=newest_at if newest_at else math.nan)
+
+
+def _watching(config: ReconConfig, now: float) -> Iterator[Metric]:
+    watch = sharing.watch_states(config.hosts, now)
+    watched = GaugeMetricFamily("recon_host_watched", "1 while a RECON process watches the "
+                                "host (a live lease and a supervisor that reports on time).",
+                                labels=["host"])
+    for name, w in watch.items():
+        watched.add_metric([name], 1.0 if w.watched else 0.0)
+    yield watched
+    yield GaugeMetricFamily("recon_hosts_not_watched", "Configured hosts no RECON process "
+                            "watches now.", value=float(sum(not w.watched
+                                                            for w in watch.values())))
+    owners = {w.owner for w in watch.values() if w.watched}
+    yield GaugeMetricFamily("recon_monitor_processes", "RECON processes watching hosts now.",
+                            value=float(len(owners)))
+    restarts = db.session.scalar(sa.select(sa.func.sum(HostLease.restarts))) or 0
+    yield CounterMetricFamily("recon_monitor_supervisor_restarts", "Restarts of host "
+                              "supervisors after an unexpected error, under their current "
+                              "owners (drops when a host moves to another process).",
+                              value=float(restarts))
 
 
 def _actions() -> Iterator[Metric]:

@@ -8,6 +8,7 @@ database while they wait, so an open page holds no database connection.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -16,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 
-from recon.monitor.snapshot import events_after
+from recon.monitor.history import events_after
 
+log = logging.getLogger("recon.monitor")
 POLL_SECONDS = 0.05
 KEEP = 2000  # events kept in memory for streams that fell a little behind
 IDLE_STOP_SECONDS = 30.0
@@ -68,6 +70,7 @@ class EventHub:
                 self._cond.wait(remaining)
 
     def _run(self) -> None:
+        failures = 0
         while True:
             with self._cond:
                 if not self._subscribers and (
@@ -78,8 +81,15 @@ class EventHub:
             try:
                 with self.app.app_context():
                     rows = [e.to_dict() for e in events_after(last)]
+                failures = 0
             except sa.exc.OperationalError:
                 rows = []  # locked for a moment: the next round reads what this one missed
+            except Exception:  # the streams of this process depend on this thread: go on
+                failures += 1
+                log.exception("event hub: reading events after %d failed (%d in a row); "
+                              "retrying", last, failures)
+                rows = []
+                time.sleep(min(5.0, POLL_SECONDS * 2 ** failures))
             if rows:
                 with self._cond:
                     if len(self._recent) + len(rows) > KEEP:

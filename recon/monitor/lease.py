@@ -1,9 +1,12 @@
-"""Which process monitors the fleet, and the thread that decides it.
+"""Each process's part in monitoring the fleet, and the thread that renews it.
 
-Every process that serves requests (each gunicorn worker) runs a :class:`Monitor`; they
-agree through a lease row in the database that exactly one of them runs the host
-supervisors. The holder renews it every ``RENEW_SECONDS``; if it dies, another process takes
-over once the lease lapses (``LEASE_SECONDS``). The others only read the snapshot.
+Every process that serves requests (each gunicorn worker) runs a :class:`Monitor`. Every
+``RENEW_SECONDS`` it renews its membership and the leases of the hosts that are its share
+(:mod:`recon.monitor.sharing`), starts a supervisor for each host it gained and stops those
+of hosts it gave up: the hosts are spread over every process, rebalanced when one starts or
+stops, and re-owned within ``LEASE_SECONDS`` plus a renewal when one dies. Separately,
+exactly one process holds the **fleet lease**, and only it runs the leader duties (the
+notifier, repair, history pruning): so each notification is still sent once.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import sqlalchemy as sa
 from flask import Flask
 
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
+from recon.monitor import sharing
 from recon.monitor.models import MonitorLease
-from recon.monitor.snapshot import write_transaction
+from recon.monitor.publisher import Publisher
 from recon.monitor.supervisor import HostSupervisor
 from recon.web.context import runtime
 
@@ -29,6 +34,10 @@ log = logging.getLogger("recon.monitor")
 LEASE_NAME = "fleet"
 LEASE_SECONDS = 10.0
 RENEW_SECONDS = 2.0
+# A process's first reads are spread over this much time per host it starts (at most
+# START_SPREAD_MAX seconds in all), so a thousand handshakes do not arrive at once.
+START_SPREAD_PER_HOST = 0.005
+START_SPREAD_MAX = 3.0
 
 
 class LeaderDuties(Protocol):
@@ -62,20 +71,27 @@ def release_lease(owner: str) -> None:
 
 
 class Monitor:
-    """Runs this process's bid for the lease and, while it holds it, the supervisors."""
+    """This process's membership, its share of the hosts' supervisors, and its bid for the
+    fleet lease (the leader duties)."""
 
     def __init__(self, app: Flask, duties: LeaderDuties | None = None):
         self.app = app
         self.duties = duties
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.started_at = time.time()
         self.supervisors: dict[str, HostSupervisor] = {}
+        self.publisher = Publisher(app)
         self.leader = False
+        self.members: list[str] = []
+        self.renewals_failed = 0
+        self._held_until = 0.0  # this process's host leases are valid until then
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self, wait: float = 0) -> Monitor:
         """Start the lease thread; with ``wait``, block until the first round of reads is
         published (or ``wait`` seconds pass) -- for tests and the CLI."""
+        self.publisher.start()
         self._thread = threading.Thread(target=self._run, daemon=True, name="recon-monitor")
         self._thread.start()
         if wait:
@@ -100,14 +116,17 @@ class Monitor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._stop_supervisors()
-        if self.leader:
-            try:
-                with self.app.app_context():
+        self._stop_hosts(set(self.supervisors))
+        self.publisher.stop()
+        self._end_duties()
+        try:
+            with self.app.app_context():
+                sharing.release_all(self.owner)
+                if self.leader:
                     release_lease(self.owner)
-            except sa.exc.OperationalError:
-                pass  # the lease lapses by itself
-            self.leader = False
+        except sa.exc.OperationalError:
+            pass  # the leases lapse by themselves
+        self.leader = False
 
     def poke(self, host: str) -> None:
         """Ask the host's supervisor (if it runs in this process) to read now."""
@@ -118,23 +137,82 @@ class Monitor:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with self.app.app_context():
-                    leader = take_lease(self.owner)
+                self._share_hosts()
             except sa.exc.OperationalError:
-                leader = self.leader  # database busy: keep doing what we did, retry soon
+                self.renewals_failed += 1  # database busy: keep what we hold, retry soon
             except Exception:  # the lease thread must outlive any one failed renewal
-                log.exception("monitor: renewing the lease failed; retrying")
-                leader = self.leader
-            if leader and not self.leader:
-                log.info("monitor: %s runs the host supervisors", self.owner)
-                self._start_supervisors()
-            elif not leader and self.leader:
-                log.info("monitor: %s lost the lease", self.owner)
-                self._stop_supervisors()
-            self.leader = leader
-            if leader:
-                self._renew_duties()
+                self.renewals_failed += 1
+                log.exception("monitor: renewing the host leases failed; retrying")
+            if time.time() > self._held_until and self.supervisors:
+                # Not renewed in time: another process may own these hosts now.
+                log.warning("monitor: %s could not renew its host leases; stopping its %d "
+                            "supervisors", self.owner, len(self.supervisors))
+                self._stop_hosts(set(self.supervisors))
+            self._bid_for_duties()
             self._stop.wait(RENEW_SECONDS)
+
+    def _share_hosts(self) -> None:
+        """One renewal: membership, then this process's share of the host leases."""
+        rt = runtime(self.app)
+        hosts = list(rt.config.hosts)
+        now = time.time()
+        with self.app.app_context():
+            self.members = sharing.heartbeat(self.owner, self.started_at, now)
+            mine = {h for h, m in sharing.assign(hosts, self.members).items()
+                    if m == self.owner}
+            # Stop first, then give the lease up: never two supervisors for one host.
+            self._stop_hosts(set(self.supervisors) - mine)
+            health = {h: sup.health() for h, sup in self.supervisors.items()}
+            restarts = {h: sup.crashes for h, sup in self.supervisors.items()}
+            held = sharing.sync_leases(self.owner, mine, health, restarts, now)
+        self._held_until = now + sharing.LEASE_SECONDS - RENEW_SECONDS
+        self._stop_hosts(set(self.supervisors) - held)
+        self._start_hosts(sorted(held - set(self.supervisors)))
+
+    def _start_hosts(self, names: list[str]) -> None:
+        if not names:
+            return
+        rt = runtime(self.app)
+        config = rt.config
+        spread = min(START_SPREAD_MAX, START_SPREAD_PER_HOST * len(names))
+        for i, name in enumerate(names):
+            host = config.hosts.get(name)
+            if host is None:
+                continue
+            sup = HostSupervisor(self.app, rt.executor, host, config.services_on(name),
+                                 config.settings, self.publisher.submit,
+                                 delay=spread * i / len(names))
+            self.supervisors[name] = sup
+            sup.start()
+        log.info("monitor: %s watches %d hosts (+%d)", self.owner, len(self.supervisors),
+                 len(names))
+
+    def _stop_hosts(self, names: set[str]) -> None:
+        sups = [self.supervisors.pop(n) for n in names if n in self.supervisors]
+        for sup in sups:
+            sup.request_stop()
+        for sup in sups:
+            sup.stop()
+
+    def _bid_for_duties(self) -> None:
+        try:
+            with self.app.app_context():
+                leader = take_lease(self.owner)
+        except sa.exc.OperationalError:
+            leader = self.leader  # database busy: keep doing what we did, retry soon
+        except Exception:
+            log.exception("monitor: renewing the fleet lease failed; retrying")
+            leader = self.leader
+        if leader and not self.leader:
+            log.info("monitor: %s runs the leader duties", self.owner)
+            if self.duties is not None:
+                self.duties.begin(self.owner, time.time())
+        elif not leader and self.leader:
+            log.info("monitor: %s lost the fleet lease", self.owner)
+            self._end_duties()
+        self.leader = leader
+        if leader:
+            self._renew_duties()
 
     def _renew_duties(self) -> None:
         if self.duties is None:
@@ -145,24 +223,6 @@ class Monitor:
         except Exception:  # a failed repair or prune must not end the monitor
             log.exception("monitor: the leader duties failed; retrying at the next renewal")
 
-    def _start_supervisors(self) -> None:
-        rt = runtime(self.app)
-        config = rt.config
-        began = time.time()  # the notifier trusts the snapshot's reads from here on
-        for name, host in config.hosts.items():
-            sup = HostSupervisor(self.app, rt.executor, host, config.services_on(name),
-                                 config.settings)
-            self.supervisors[name] = sup
-            sup.start()
-        if self.duties is not None:
-            self.duties.begin(self.owner, began)
-
-    def _stop_supervisors(self) -> None:
-        if self.duties is not None:
+    def _end_duties(self) -> None:
+        if self.duties is not None and self.leader:
             self.duties.end()
-        sups, self.supervisors = list(self.supervisors.values()), {}
-        for sup in sups:
-            sup.request_stop()
-        for sup in sups:
-            sup.stop()
-

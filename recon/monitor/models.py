@@ -35,6 +35,9 @@ class UnitState(db.Model):
     status: Mapped[str] = mapped_column(sa.Text)  # the status object, JSON
     # When the command that saw this status was sent: a read sent earlier never overwrites it.
     observed_at: Mapped[float]
+    # The snapshot version that last wrote the row (SnapshotVersion): readers that keep the
+    # fleet in memory read only the rows written since the version they hold.
+    version: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
 
     def status_dict(self) -> dict[str, Any]:
         return json.loads(self.status)
@@ -54,16 +57,22 @@ class HostState(db.Model):
     message: Mapped[str | None] = mapped_column(sa.Text)
     hint: Mapped[str | None] = mapped_column(sa.Text)
     events: Mapped[str | None] = mapped_column(sa.String(16))  # dbus | poll
+    version: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "name": self.name, "state": self.state, "reachable": self.state != "down",
-            "since": iso(self.since), "last_seen": iso(self.last_seen),
-            "checked_at": iso(self.checked_at), "events": self.events,
-        }
-        if self.error:
-            body.update(error=self.error, message=self.message, hint=self.hint)
-        return body
+        return host_dict(self)
+
+
+def host_dict(row: Any) -> dict[str, Any]:
+    """A host's state as the API shows it, from a :class:`HostState` or a row of its table."""
+    body: dict[str, Any] = {
+        "name": row.name, "state": row.state, "reachable": row.state != "down",
+        "since": iso(row.since), "last_seen": iso(row.last_seen),
+        "checked_at": iso(row.checked_at), "events": row.events,
+    }
+    if row.error:
+        body.update(error=row.error, message=row.message, hint=row.hint)
+    return body
 
 
 class MonitorEvent(db.Model):
@@ -103,10 +112,51 @@ class MonitorEvent(db.Model):
 
 
 class MonitorLease(db.Model):
-    """Which process runs the monitor: one holder, renewed, taken over when it lapses."""
+    """Which process runs the leader duties (the notifier, repair, history pruning): one
+    holder, renewed, taken over when it lapses."""
 
     __tablename__ = "monitor_lease"
 
     name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     owner: Mapped[str] = mapped_column(sa.String(128))
     expires_at: Mapped[float]
+
+
+class SnapshotVersion(db.Model):
+    """A counter bumped by every transaction that writes unit or host state; the row lock
+    it takes orders the writers, so a reader that saw version N has seen every row written
+    at N or before."""
+
+    __tablename__ = "snapshot_version"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    value: Mapped[int]
+
+
+class MonitorMember(db.Model):
+    """A process that takes part in monitoring, while it renews its row: the hosts are
+    shared among the live members (:mod:`recon.monitor.sharing`)."""
+
+    __tablename__ = "monitor_member"
+
+    owner: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    started_at: Mapped[float]
+    expires_at: Mapped[float]
+
+
+class HostLease(db.Model):
+    """Which process watches a host: its supervisor runs there while the lease is renewed.
+
+    ``state`` is ``watching`` while the supervisor reports, ``failing`` while it restarts
+    after an unexpected error or has not reported in time (``note`` says which);
+    ``restarts`` counts the supervisor's restarts under this owner.
+    """
+
+    __tablename__ = "host_lease"
+
+    host: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(128), index=True)
+    expires_at: Mapped[float]
+    state: Mapped[str] = mapped_column(sa.String(16), default="watching")
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    restarts: Mapped[int] = mapped_column(default=0)

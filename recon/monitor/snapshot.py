@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +20,15 @@ from sqlalchemy.orm import Session
 from recon.audit.models import AuditEntry
 from recon.config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
 from recon.db.extensions import db
-from recon.monitor.models import HostState, MonitorEvent, UnitState, iso
+from recon.db.transactions import write_transaction
+from recon.monitor.models import HostState, MonitorEvent, SnapshotVersion, UnitState, iso
 from recon.ssh import CommandFailed, HostDown, RemoteError
 
 # A change in any of these is an event (and a history row); memory and timestamps alone not.
 SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result")
 # An action still running (audit entry without an outcome) this recently explains a change.
 ACTION_WINDOW_SECONDS = 600
+VERSION_ROW = "fleet"
 
 
 @dataclass(frozen=True)
@@ -39,26 +40,6 @@ class Cause:
     action: str
 
 
-@contextmanager
-def write_transaction() -> Iterator[Session]:
-    """A transaction that holds SQLite's write lock from its start (``BEGIN IMMEDIATE``).
-
-    A deferred transaction that reads and then writes fails at once when another process
-    wrote in between; taking the lock first makes it wait (busy timeout) instead.
-    """
-    session = db.session
-    session.commit()  # end whatever read transaction the caller had open
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
-
 def _pending_cause(session: Session, slug: str, now: float) -> Cause | None:
     """The action on ``slug`` that is running right now, if any (its audit entry is open)."""
     cutoff = now - ACTION_WINDOW_SECONDS
@@ -68,6 +49,38 @@ def _pending_cause(session: Session, slug: str, now: float) -> Cause | None:
                AuditEntry.action.in_(SYSTEMCTL_ACTIONS), AuditEntry.at >= cutoff)
         .order_by(AuditEntry.id.desc()).limit(1)).first()
     return Cause(entry.id, entry.actor, entry.action) if entry else None
+
+
+def bump_version(session: Session) -> int:
+    """The next snapshot version, inside the caller's write transaction (whose row lock on
+    the counter orders the writers until it commits)."""
+    value = session.execute(
+        sa.update(SnapshotVersion).where(SnapshotVersion.name == VERSION_ROW)
+        .values(value=SnapshotVersion.value + 1).returning(SnapshotVersion.value)).scalar()
+    if value is None:
+        session.add(SnapshotVersion(name=VERSION_ROW, value=1))
+        session.flush()
+        value = 1
+    return value
+
+
+def current_version() -> int:
+    """The snapshot's version now (0 before anything was written)."""
+    return db.session.scalar(sa.select(SnapshotVersion.value).where(
+        SnapshotVersion.name == VERSION_ROW)) or 0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one contact with a host found, for :func:`publish_readings`: the units it read
+    (``statuses`` by unit, for ``services``) or the error that stopped it."""
+
+    host: str
+    services: tuple[ServiceConfig, ...]
+    statuses: dict[str, dict[str, Any]] | None
+    observed_at: float
+    error: RemoteError | None = None
+    events: str | None = None
 
 
 def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict[str, Any]],
@@ -82,44 +95,72 @@ def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict
     services = [s for s in services if s.unit in statuses]
     if not services:
         return []
-    now = time.time()
-    written: list[MonitorEvent] = []
     with write_transaction() as session:
-        # The host first: a reader of the events (the notifier) must see it back before it
-        # judges the units the same read found, or a unit that failed during the outage is
-        # taken for part of it and never told.
-        _record_host(session, services[0].host, None, events, now)
-        rows = {r.slug: r for r in session.scalars(
-            sa.select(UnitState).where(UnitState.slug.in_([s.slug for s in services])))}
-        for svc in services:
-            status = statuses[svc.unit]
-            row = rows.get(svc.slug)
-            if row is not None and row.observed_at > observed_at:
-                continue
-            old = row.status_dict() if row is not None else None
-            text = json.dumps(status, sort_keys=True)
-            if row is None:
-                session.add(UnitState(slug=svc.slug, host=svc.host, unit=svc.unit, status=text,
-                                      observed_at=observed_at))
-            else:
-                row.host, row.unit, row.status, row.observed_at = (
-                    svc.host, svc.unit, text, observed_at)
-            if old is not None and all(old.get(k) == status.get(k) for k in SIGNIFICANT):
-                continue
-            why = cause or _pending_cause(session, svc.slug, now)
-            event = MonitorEvent(
-                at=now, kind="unit", host=svc.host, service=svc.slug,
-                from_state=old.get("state") if old else None,
-                to_state=status.get("state") or "unknown",
-                cause="action" if why else "observed",
-                actor=why.actor if why else None, audit_id=why.audit_id if why else None,
-                action=why.action if why else None, result=status.get("result"),
-                exit_status=status.get("exit_status"), payload=text)
-            session.add(event)
-            written.append(event)
+        written = _write_statuses(session, services, statuses, observed_at, cause, events,
+                                  time.time(), bump_version(session))
         session.flush()
         ids = [e.id for e in written]
     return ids
+
+
+def publish_readings(readings: Sequence[Reading]) -> int:
+    """Store many hosts' readings in one transaction (the monitor's batched writes: one
+    lock and one version for all of them); returns the number of events written."""
+    if not readings:
+        return 0
+    now = time.time()
+    written = 0
+    with write_transaction() as session:
+        version = bump_version(session)
+        for r in readings:
+            services = [s for s in r.services if r.statuses and s.unit in r.statuses]
+            if services:
+                written += len(_write_statuses(session, services, r.statuses or {},
+                                               r.observed_at, None, r.events, now, version))
+            elif _record_host(session, r.host, r.error, r.events, now, version) is not None:
+                written += 1
+    return written
+
+
+def _write_statuses(session: Session, services: list[ServiceConfig],
+                    statuses: dict[str, dict[str, Any]], observed_at: float,
+                    cause: Cause | None, events: str | None, now: float,
+                    version: int) -> list[MonitorEvent]:
+    """One host's read, inside the caller's write transaction; the events it wrote."""
+    written: list[MonitorEvent] = []
+    # The host first: a reader of the events (the notifier) must see it back before it
+    # judges the units the same read found, or a unit that failed during the outage is
+    # taken for part of it and never told.
+    _record_host(session, services[0].host, None, events, now, version)
+    rows = {r.slug: r for r in session.scalars(
+        sa.select(UnitState).where(UnitState.slug.in_([s.slug for s in services])))}
+    for svc in services:
+        status = statuses[svc.unit]
+        row = rows.get(svc.slug)
+        if row is not None and row.observed_at > observed_at:
+            continue
+        old = row.status_dict() if row is not None else None
+        text = json.dumps(status, sort_keys=True)
+        if row is None:
+            session.add(UnitState(slug=svc.slug, host=svc.host, unit=svc.unit, status=text,
+                                  observed_at=observed_at, version=version))
+        else:
+            row.host, row.unit, row.status, row.observed_at, row.version = (
+                svc.host, svc.unit, text, observed_at, version)
+        if old is not None and all(old.get(k) == status.get(k) for k in SIGNIFICANT):
+            continue
+        why = cause or _pending_cause(session, svc.slug, now)
+        event = MonitorEvent(
+            at=now, kind="unit", host=svc.host, service=svc.slug,
+            from_state=old.get("state") if old else None,
+            to_state=status.get("state") or "unknown",
+            cause="action" if why else "observed",
+            actor=why.actor if why else None, audit_id=why.audit_id if why else None,
+            action=why.action if why else None, result=status.get("result"),
+            exit_status=status.get("exit_status"), payload=text)
+        session.add(event)
+        written.append(event)
+    return written
 
 
 def publish_host(name: str, error: RemoteError | None, *, events: str | None = None,
@@ -127,13 +168,13 @@ def publish_host(name: str, error: RemoteError | None, *, events: str | None = N
     """Store the outcome of one contact with a host; an event when its state changes."""
     now = time.time() if now is None else now
     with write_transaction() as session:
-        event = _record_host(session, name, error, events, now)
+        event = _record_host(session, name, error, events, now, bump_version(session))
         session.flush()
         return event.id if event is not None else None
 
 
 def _record_host(session: Session, name: str, error: RemoteError | None, events: str | None,
-                 now: float) -> MonitorEvent | None:
+                 now: float, version: int) -> MonitorEvent | None:
     """Update a host's row inside the caller's transaction; the event if its state moved."""
     if error is None:
         state = "up"
@@ -142,11 +183,11 @@ def _record_host(session: Session, name: str, error: RemoteError | None, events:
     row = session.get(HostState, name)
     before = (row.state, row.error, row.events) if row is not None else None
     if row is None:
-        row = HostState(name=name, state=state, since=now, checked_at=now)
+        row = HostState(name=name, state=state, since=now, checked_at=now, version=version)
         session.add(row)
     elif row.state != state:
         row.since = now
-    row.state, row.checked_at = state, now
+    row.state, row.checked_at, row.version = state, now, version
     if state != "down":
         row.last_seen = now
     if events is not None:
@@ -165,15 +206,15 @@ def _record_host(session: Session, name: str, error: RemoteError | None, events:
 
 # -- reads ---------------------------------------------------------------------------------
 
-def service_view(service: ServiceConfig, row: UnitState | None,
-                 host: HostState | None) -> dict[str, Any]:
+def service_view(service: ServiceConfig, row: Any, host: Any) -> dict[str, Any]:
     """One service's status as the API shows it: the last observation, and what is known
-    about its host (a host that is down marks the service ``unreachable``)."""
+    about its host (a host that is down marks the service ``unreachable``). ``row`` and
+    ``host``: a :class:`UnitState` and a :class:`HostState`, or rows of their tables."""
     if row is None:
         status: dict[str, Any] = {"unit": service.unit, "active": False, "state": "unknown",
                                   "pending": True}
     else:
-        status = row.status_dict()
+        status = json.loads(row.status)
     status["observed_at"] = iso(row.observed_at) if row else None
     if host is not None and host.state != "up":
         last_known = {k: status.get(k) for k in ("state", "sub_state", "main_pid")}
@@ -227,37 +268,3 @@ def host_down(row: HostState | None, *, fresh_within: float,
     stamp = time.strftime("%H:%M:%S", time.localtime(row.since))
     return HostDown(f"{row.name} is down since {stamp}: {row.message}", since=row.since,
                     cause=cause, retry_in=0, host=row.name)
-
-
-def history(slug: str, *, limit: int = 50, before: int | None = None) -> list[MonitorEvent]:
-    """A service's recorded changes, newest first."""
-    query = (sa.select(MonitorEvent).where(MonitorEvent.service == slug)
-             .order_by(MonitorEvent.id.desc()).limit(limit))
-    if before is not None:
-        query = query.where(MonitorEvent.id < before)
-    return list(db.session.scalars(query))
-
-
-def events_after(last_id: int, limit: int = 500) -> list[MonitorEvent]:
-    """Events newer than ``last_id``, oldest first."""
-    return list(db.session.scalars(
-        sa.select(MonitorEvent).where(MonitorEvent.id > last_id)
-        .order_by(MonitorEvent.id).limit(limit)))
-
-
-def event_bounds() -> tuple[int, int]:
-    """The oldest and newest event ids kept (0, 0 when there are none)."""
-    low, high = db.session.execute(
-        sa.select(sa.func.min(MonitorEvent.id), sa.func.max(MonitorEvent.id))).one()
-    return low or 0, high or 0
-
-
-def prune(*, keep_seconds: float, keep_events: int, now: float | None = None) -> int:
-    """Drop events past the retention age or beyond the newest ``keep_events``."""
-    now = time.time() if now is None else now
-    _, newest = event_bounds()
-    result = db.session.execute(
-        sa.delete(MonitorEvent).where(sa.or_(MonitorEvent.at < now - keep_seconds,
-                                             MonitorEvent.id <= newest - keep_events)))
-    db.session.commit()
-    return result.rowcount

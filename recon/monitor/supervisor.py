@@ -3,30 +3,38 @@
 The supervisor is the only thing that talks to a host on behalf of page views. It reads all
 of the host's units with one ``systemctl show``; then it waits for a D-Bus signal from the
 host (:mod:`.signals`) or for the safety poll, whichever comes first. A failed read marks the
-host down, replaces the connection and backs off (1, 2, 4, 8 s) before the next probe, so a
-host that comes back is seen within seconds and nothing else waits on it meanwhile. Anything
-unexpected that escapes the loop is logged with the host and the loop restarts after a back-off
-(``crashes`` counts it): a supervisor never dies silently.
+host down, replaces the connection and backs off before the next probe: quickly at first (a
+blip is seen again within seconds), then growing to about a minute with jitter, so a host that
+is off for a week costs one attempt a minute and a thousand dead hosts are not tried in step.
+Anything unexpected that escapes the loop is logged with the host and the loop restarts after
+a back-off (``crashes`` counts it): a supervisor never dies silently, and :meth:`health` tells
+the monitor whether it is reporting, so a host nobody watches is shown as such.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Flask
 
 from recon.config import HostConfig, ServiceConfig, Settings
-from recon.monitor import snapshot
 from recon.monitor.signals import UnitWatcher
+from recon.monitor.snapshot import Reading
 from recon.ssh import Executor, RemoteError
 from recon.ssh.executor import REMOTE_TIMEOUT_EXIT
 from recon.ssh.systemctl import fetch_statuses
 
 log = logging.getLogger("recon.monitor")
-BACKOFF = (1.0, 2.0, 4.0, 8.0)
+# Waits after the 1st, 2nd, ... failed read in a row; each is drawn from 80-100 % of its step,
+# so the last (60 s) keeps a host that comes back within a minute of being seen.
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+# How much longer than its current step may take a supervisor may go without reporting
+# before the monitor calls the host "not watched".
+REPORT_SLACK_SECONDS = 10.0
 # Between restarts of a supervisor whose loop raised something unexpected (a bug, not a host).
 CRASH_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 # After a signal, wait this long for the burst it starts (a restart emits several) to settle.
@@ -37,12 +45,17 @@ class HostSupervisor:
     """Owns the monitoring conversation with one host, on its own thread."""
 
     def __init__(self, app: Flask, executor: Executor, host: HostConfig,
-                 services: Sequence[ServiceConfig], settings: Settings):
+                 services: Sequence[ServiceConfig], settings: Settings,
+                 publish: Callable[[Reading], None], delay: float = 0.0):
         self.app, self.executor, self.host, self.settings = app, executor, host, settings
-        self.services = list(services)
+        self.services = tuple(services)
         self.units = tuple(dict.fromkeys(s.unit for s in self.services))
+        self.publish = publish  # hands a reading to the process's publisher
+        self.delay = delay  # before the first read: spreads a fleet's connects over time
         self.reads = 0  # systemctl show commands sent (a public counter)
         self.crashes = 0  # times the loop raised something unexpected and was restarted
+        self.failing: str | None = None  # the last crash, until a read goes through again
+        self._due = time.monotonic() + delay + REPORT_SLACK_SECONDS + self._read_time()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._watcher: UnitWatcher | None = None
@@ -69,6 +82,25 @@ class HostSupervisor:
         """Read the host now (a signal arrived, or someone asked)."""
         self._wake.set()
 
+    def health(self) -> tuple[str, str | None]:
+        """``("watching", None)`` while the loop reports on time; ``("failing", why)`` while
+        it restarts after a crash, has stopped, or is late."""
+        if self.failing:
+            return "failing", self.failing
+        if not self._thread.is_alive():
+            return "failing", "its supervisor is not running"
+        late = time.monotonic() - self._due
+        if late > 0:
+            return "failing", f"its supervisor has not reported for {late:.0f} s past due"
+        return "watching", None
+
+    def _expect(self, seconds: float) -> None:
+        """The loop's next report is due within ``seconds`` (plus slack)."""
+        self._due = time.monotonic() + seconds + REPORT_SLACK_SECONDS
+
+    def _read_time(self) -> float:
+        return self.host.connect_timeout * 3 + self.settings.monitor_probe_timeout
+
     @property
     def events_mode(self) -> str:
         w = self._watcher
@@ -79,31 +111,42 @@ class HostSupervisor:
         """The loop, restarted after anything unexpected: the error is logged with its host
         and counted (``crashes``), and the loop begins again after a back-off that grows
         with each crash in a row -- a supervisor never dies silently."""
+        if self._stop.wait(self.delay):
+            return
         in_row = 0
         while not self._stop.is_set():
             try:
                 self._loop()
                 return
-            except Exception:
+            except Exception as exc:
                 self.crashes += 1
                 in_row += 1
                 wait = CRASH_BACKOFF[min(in_row, len(CRASH_BACKOFF)) - 1]
+                self.failing = (f"its supervisor failed ({type(exc).__name__}: {exc}); "
+                                f"restart {self.crashes} in {wait:g} s")
                 log.exception("monitor: the supervisor of %s failed (%d so far); restarting "
                               "in %g s", self.host.name, self.crashes, wait)
                 self._drop_watcher()
+                self._expect(wait + self._read_time())
                 self._stop.wait(wait)
 
     def _loop(self) -> None:
         failures = 0
         while not self._stop.is_set():
             self._wake.clear()
+            self._expect(self._read_time())
             error = self._read_once()
+            self.failing = None  # the loop went round: whatever crashed it is behind it
             if error is not None:
                 failures += 1
                 self._drop_watcher()
-                self._stop.wait(BACKOFF[min(failures, len(BACKOFF)) - 1])
+                step = BACKOFF[min(failures, len(BACKOFF)) - 1]
+                wait = step * random.uniform(0.8, 1.0)
+                self._expect(wait + self._read_time())
+                self._stop.wait(wait)
                 continue
             failures = 0
+            self._expect(self._read_time())
             self._ensure_watcher()
             interval = (self.settings.monitor_poll_seconds if self.events_mode == "dbus"
                         else self.settings.monitor_fallback_poll_seconds)
@@ -119,6 +162,7 @@ class HostSupervisor:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
+            self._expect(self.settings.monitor_keepalive_seconds + self._read_time())
             if self._wake.wait(min(left, self.settings.monitor_keepalive_seconds)):
                 self._stop.wait(SETTLE_SECONDS)
                 return
@@ -141,15 +185,9 @@ class HostSupervisor:
                                           probe=True)
             except RemoteError as exc:
                 error = exc
-        try:
-            with self.app.app_context():
-                if statuses:  # one transaction: the units and the host's being up
-                    snapshot.publish_statuses(self.services, statuses, observed_at,
-                                              events=self.events_mode)
-                else:
-                    snapshot.publish_host(self.host.name, error, events=self.events_mode)
-        except Exception:  # a locked database must not kill the supervisor
-            log.exception("monitor: could not publish the state of %s", self.host.name)
+        # The publisher writes it with other hosts' readings (one transaction for many).
+        self.publish(Reading(self.host.name, self.services, statuses, observed_at, error,
+                             self.events_mode))
         return error
 
     def _ensure_watcher(self) -> None:

@@ -29,8 +29,9 @@ from recon.audit.models import AuditEntry
 from recon.config import SYSTEMCTL_ACTIONS, ReconConfig
 from recon.config.notify import ChannelConfig
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
+from recon.monitor.history import events_after
 from recon.monitor.models import MonitorEvent, UnitState
-from recon.monitor.snapshot import events_after, write_transaction
 from recon.notify.channels import DeliveryError, send
 from recon.notify.models import (
     NotifyChannelState,

@@ -14,6 +14,7 @@ snapshot instead), and when the login behind it ends the stream ends with an ``e
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -25,9 +26,10 @@ from recon.auth.accounts import on_access_ended
 from recon.auth.guard import auth_ref
 from recon.config import ReconConfig
 from recon.core.errors import InvalidParameter
-from recon.monitor import snapshot
+from recon.monitor import history
 from recon.monitor.hub import event_hub
-from recon.services.routes import bp, describe
+from recon.services.fleet import describe, fleet_view, joined
+from recon.services.routes import bp
 from recon.web import slots as holds
 from recon.web.context import runtime
 from recon.web.policy import current_user
@@ -62,9 +64,10 @@ def _last_event_id() -> int | None:
 
 
 def _fleet_event(config: ReconConfig, cursor: int) -> str:
-    statuses, hosts = snapshot.read_fleet(config)
-    return sse({"services": [describe(s, statuses[s.slug]) for s in config.services.values()],
-                "hosts": hosts}, event="snapshot", id=cursor)
+    fleet = fleet_view(current_app._get_current_object())
+    services, _ = fleet.services(config)
+    body = f'{{"services":{joined(services)},"hosts":{json.dumps(fleet.hosts(config))}}}'
+    return "event: snapshot\n" + (f"id: {cursor}\n" if cursor else "") + f"data: {body}\n\n"
 
 
 def _render(config: ReconConfig, event: dict[str, Any]) -> str:
@@ -88,11 +91,11 @@ def _head(config: ReconConfig, after: int | None) -> tuple[list[str], int]:
     """What a stream starts with, and the id it has then seen up to: what it missed since
     ``after``, else (a fresh start, too far behind, or an id beyond the newest event as after
     a database was replaced) a snapshot."""
-    low, high = snapshot.event_bounds()
+    low, high = history.event_bounds()
     head = [f"retry: {RETRY_MS}\n\n"]
     if after is None or after < low - 1 or after > high or high - after > REPLAY_MAX:
         return head + [_fleet_event(config, high)], high
-    missed = snapshot.events_after(after, REPLAY_MAX)
+    missed = history.events_after(after, REPLAY_MAX)
     head += [_render(config, e.to_dict()) for e in missed]
     return head, missed[-1].id if missed else after
 
@@ -124,7 +127,7 @@ def fleet_events():
             news = hub.wait(cursor, WAKE_SECONDS)
             if news is None:  # fell behind the hub's memory: read the gap directly
                 with app.app_context():
-                    news = [e.to_dict() for e in snapshot.events_after(cursor)]
+                    news = [e.to_dict() for e in history.events_after(cursor)]
             if news:
                 yield "".join(_render(config, e) for e in news)
                 cursor = news[-1]["id"]

@@ -15,16 +15,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from recon.audit import store as audit
 from recon.config import ACTIONS, ADMIN_ACTIONS, SYSTEMCTL_ACTIONS, ServiceConfig
-from recon.core.errors import ApiError
+from recon.core.errors import ApiError, InvalidParameter
 from recon.db.extensions import db
 from recon.logs.journal import RUNBOOK_LINES, read_lines
-from recon.monitor import snapshot
+from recon.monitor import history, snapshot
 from recon.monitor.models import UnitState
 from recon.services import act
+from recon.services.fleet import COLUMNS, describe, fleet_view, joined
 from recon.ssh import RemoteError
 from recon.ssh.systemctl import fetch_statuses
 from recon.web.context import get_service, runtime
@@ -39,30 +40,25 @@ log = logging.getLogger("recon.services")
 FRESH_DOWN_SECONDS = 3.0
 
 
-def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
-    """A service's config and status as one JSON object."""
-    return {
-        "slug": service.slug,
-        "service": service.name,
-        "name": service.name,
-        "host": service.host,
-        "actions": sorted(service.actions, key=ACTIONS.index),
-        "tags": list(service.tags),
-        **status,
-    }
-
-
 @bp.get("/api/services")
 def list_services():
-    """Every service with its last observed status, and every host's state (snapshot)."""
+    """Every service with its last observed status, and every host's state, from this
+    process's copy of the snapshot; ``?view=compact``: each service as an array of values in
+    ``columns`` order (no actions or tags), for a page that holds thousands. ``event_id``:
+    the newest event the answer includes (``/api/events?after=`` resumes from it)."""
     rt = runtime()
     started = time.monotonic()
-    statuses, hosts = snapshot.read_fleet(rt.config)
-    return jsonify({
-        "services": [describe(s, statuses[s.slug]) for s in rt.config.services.values()],
-        "hosts": hosts,
-        "duration_ms": round((time.monotonic() - started) * 1000, 2),
-    })
+    view = request.args.get("view", "full")
+    if view not in ("full", "compact"):
+        raise InvalidParameter("view", "view must be full or compact",
+                               "Omit it for the full view.")
+    fleet = fleet_view(current_app._get_current_object())
+    services, event_id = fleet.services(rt.config, compact=view == "compact")
+    hosts = json.dumps(fleet.hosts(rt.config))
+    head = f'{{"columns":{json.dumps(COLUMNS)},' if view == "compact" else "{"
+    body = (f'{head}"services":{joined(services)},"hosts":{hosts},"event_id":{event_id},'
+            f'"duration_ms":{round((time.monotonic() - started) * 1000, 2)}}}')
+    return Response(body, mimetype="application/json")
 
 
 def _read_now(service: ServiceConfig,
@@ -117,7 +113,7 @@ def service_history(slug: str):
     """The service's recorded state changes, newest first (``limit``, ``before`` = id)."""
     service = get_service(slug)
     limit, before = int_arg("limit", 50, 1, 500), int_arg("before", None, 1, 2**62)
-    events = snapshot.history(service.slug, limit=limit, before=before)
+    events = history.history(service.slug, limit=limit, before=before)
     return jsonify({"service": service.slug,
                     "events": [e.to_dict(payload=False) for e in events]})
 

@@ -96,7 +96,8 @@ class Gunicorn:
     database, as ``make run`` serves it: ``with Gunicorn(app, workers=2) as g: g.port``."""
 
     def __init__(self, app, *, workers: int = 1, threads: int = 8,
-                 access_log: str | None = None, env: dict[str, str] | None = None) -> None:
+                 access_log: str | None = None, env: dict[str, str] | None = None,
+                 error_log: str | None = None) -> None:
         import os
         import sys
 
@@ -110,14 +111,21 @@ class Gunicorn:
             self.argv += ["--access-logfile", access_log, "--access-logformat", "%(p)s %(r)s"]
         self.argv.append("wsgi:app")
         self.env = env
+        self.error_log = error_log  # the server's own log (stderr), else discarded
         self.proc = None
 
     def start(self) -> Gunicorn:
         """Start it and wait until it accepts connections (``stop()`` ends it)."""
         import subprocess
 
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        err = open(self.error_log, "ab") if self.error_log else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env,
+                                         start_new_session=True, stdout=subprocess.DEVNULL,
+                                         stderr=err)
+        finally:
+            if self.error_log:
+                err.close()
         wait_http(self.port)
         return self
 

@@ -1,0 +1,36 @@
+"""``/healthz``: the database answers, the config is loaded, and every host is watched.
+Never touches SSH, and answers anonymous callers (no paths, no host names).
+
+``status`` is ``degraded`` (still 200: the process serves) while any configured host has no
+process watching it -- no live host lease, or its supervisor failing or late -- and
+``not_watched`` counts them; 503 only when the database does not answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify
+
+from recon.db.extensions import db
+from recon.monitor.models import HostLease
+from recon.web.context import runtime
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    config = runtime().config
+    try:
+        watched = set(db.session.scalars(sa.select(HostLease.host).where(
+            HostLease.expires_at > time.time(), HostLease.state == "watching")))
+        db_ok = True
+    except sa.exc.SQLAlchemyError:
+        watched, db_ok = set(), False
+    not_watched = sum(1 for h in config.hosts if h not in watched)
+    body = {"ok": db_ok, "status": "degraded" if not_watched or not db_ok else "ok",
+            "database": db_ok, "config": "loaded", "hosts": len(config.hosts),
+            "not_watched": not_watched, "services": len(config.services), "demo": config.demo}
+    return jsonify(body), 200 if db_ok else 503

@@ -1,0 +1,166 @@
+"""The fleet's status as ``GET /api/services`` and the event stream's snapshot serve it: kept
+in memory per process and brought up to date from the rows written since.
+
+Every write of unit or host state bumps the snapshot's version and stamps its rows
+(:func:`recon.monitor.snapshot.bump_version`). A read asks for the version (one primary-key
+lookup); only if it moved does it read the rows stamped after the version it holds, and
+re-encode the services they touch (a host's change re-encodes its services: a down host makes
+them ``unreachable``). Each service is kept encoded, in the full shape and in the compact
+one (values in ``COLUMNS`` order, no key names): a call at 10,000 services joins strings.
+Whether each host is watched comes from the host leases, read at most once a second.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from recon.config import ACTIONS, ReconConfig, ServiceConfig
+from recon.db.extensions import db
+from recon.monitor import sharing, snapshot
+from recon.monitor.models import HostState, MonitorEvent, UnitState, host_dict
+from recon.web.context import per_app
+
+# The compact view's columns: the service's identity, then every key of its status (what
+# systemctl's parse gives, and what service_view adds). A key not listed is not sent.
+COLUMNS = (
+    "slug", "host", "name", "unit", "active", "state", "sub_state", "load_state", "enabled",
+    "since", "since_epoch", "main_pid", "memory_bytes", "restarts", "exit_status",
+    "description", "result", "exited_how", "exit_code", "exit_signal", "inactive_since",
+    "state_changed", "transitioning", "masked", "found", "observed_at", "pending", "error",
+    "message", "hint", "host_since", "last_known",
+)
+WATCH_CACHE_SECONDS = 1.0
+SEPARATORS = (",", ":")
+
+
+def describe(service: ServiceConfig, status: dict[str, Any]) -> dict[str, Any]:
+    """A service's config and status as one JSON object."""
+    return {
+        "slug": service.slug,
+        "service": service.name,
+        "name": service.name,
+        "host": service.host,
+        "actions": sorted(service.actions, key=ACTIONS.index),
+        "tags": list(service.tags),
+        **status,
+    }
+
+
+def compact_row(service: ServiceConfig, status: dict[str, Any]) -> list[Any]:
+    """A service's values in ``COLUMNS`` order."""
+    values = {"slug": service.slug, "host": service.host, "name": service.name, **status}
+    return [values.get(c) for c in COLUMNS]
+
+
+class FleetView:
+    """One process's copy of the fleet's views (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._config: ReconConfig | None = None
+        self._version = -1
+        self._units: dict[str, Any] = {}  # slug -> unit_state row
+        self._hosts: dict[str, Any] = {}  # name -> host_state row
+        self._full: dict[str, str] = {}  # slug -> the full view, encoded
+        self._compact: dict[str, str] = {}
+        self._by_host: dict[str, list[str]] = {}  # host -> its services' slugs
+        self._watch: tuple[float, dict[str, sharing.Watch]] = (0.0, {})
+        self.rebuilt = 0  # services re-encoded (a public counter, for tests)
+
+    def services(self, config: ReconConfig, *, compact: bool = False) -> tuple[list[str], int]:
+        """Every configured service, encoded, in config order; and the newest event id
+        the views include (a stream resumed after it misses nothing)."""
+        event_id = db.session.scalar(sa.select(sa.func.max(MonitorEvent.id))) or 0
+        self._refresh(config)
+        with self._lock:
+            cache = self._compact if compact else self._full
+            for slug in [s for s in config.services if s not in cache]:
+                self._encode(config.services[slug])
+            return [cache[s] for s in config.services], event_id
+
+    def hosts(self, config: ReconConfig) -> list[dict[str, Any]]:
+        """Every configured host's state, with whether a process watches it now."""
+        self._refresh(config)
+        now = time.monotonic()
+        at, watch = self._watch
+        if now - at > WATCH_CACHE_SECONDS:
+            watch = sharing.watch_states(config.hosts)
+            self._watch = (now, watch)
+        with self._lock:
+            rows = dict(self._hosts)
+        out = []
+        for name in config.hosts:
+            row = rows.get(name)
+            body = host_dict(row) if row is not None else {
+                "name": name, "state": "pending", "reachable": True, "last_seen": None}
+            w = watch.get(name)
+            body["watched"] = bool(w and w.watched)
+            if not body["watched"]:
+                body["watch_reason"] = w.reason if w else "not known yet"
+            out.append(body)
+        return out
+
+    def _refresh(self, config: ReconConfig) -> None:
+        """Bring the copy up to ``config`` and the snapshot's version. The database is read
+        outside the lock (two threads may both read a change; merging it twice is harmless),
+        so a slow read holds up no one who needs nothing new."""
+        with self._lock:
+            if self._config is not config:  # a reloaded config: start over
+                self._config, self._version = config, -1
+                self._units, self._hosts = {}, {}
+                self._full, self._compact = {}, {}
+                self._by_host = {}
+                for svc in config.services.values():
+                    self._by_host.setdefault(svc.host, []).append(svc.slug)
+            held = self._version
+        version = snapshot.current_version()
+        if version == held:
+            return
+        units = db.session.execute(sa.select(UnitState.__table__)
+                                   .where(UnitState.version > held)).all()
+        hosts = db.session.execute(sa.select(HostState.__table__)
+                                   .where(HostState.version > held)).all()
+        db.session.commit()
+        with self._lock:
+            if self._config is not config or version <= self._version:
+                return  # another thread merged as much, or the config changed meanwhile
+            self._version = version
+            stale = set()
+            for u in units:
+                if u.slug in self._units and self._units[u.slug].version > u.version:
+                    continue
+                self._units[u.slug] = u
+                stale.add(u.slug)
+            for h in hosts:
+                if h.name in self._hosts and self._hosts[h.name].version > h.version:
+                    continue
+                self._hosts[h.name] = h
+                stale.update(self._by_host.get(h.name, ()))
+            for slug in stale:
+                self._full.pop(slug, None)
+                self._compact.pop(slug, None)
+
+    def _encode(self, service: ServiceConfig) -> None:
+        view = snapshot.service_view(service, self._units.get(service.slug),
+                                     self._hosts.get(service.host))
+        self._full[service.slug] = json.dumps(describe(service, view), separators=SEPARATORS)
+        self._compact[service.slug] = json.dumps(compact_row(service, view),
+                                                 separators=SEPARATORS)
+        self.rebuilt += 1
+
+
+def fleet_view(app: Flask) -> FleetView:
+    """``app``'s view in this process."""
+    return per_app("recon.fleet_view", FleetView, app)
+
+
+def joined(parts: Iterable[str]) -> str:
+    """Encoded JSON values as one JSON array."""
+    return "[" + ",".join(parts) + "]"
