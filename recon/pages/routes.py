@@ -2,6 +2,14 @@
 
 The pages are skeletons rendered from validated config (hosts, services, what this user may
 do); everything that comes from a host is fetched by the page's script and inserted as text.
+
+The dashboard does not grow with the fleet: it always carries every service's config as one
+compact JSON attribute (``data-fleet``: slug, name, host, unit, tags, row kind, rolling
+actions), the page's model of the fleet (static/lib/fleet.js). Below ``is_large`` the server
+renders every row too, as it always did. Above it the host sections come without rows, and
+with one ``<template>`` per *row kind* (the buttons this user may use on a service), rendered
+by the same macro as a server-rendered row: the page builds a host's rows from them when the
+host is expanded (static/lib/sections.js).
 """
 
 from __future__ import annotations
@@ -31,12 +39,39 @@ SETUP_LABELS = {"enable": "Enable at boot", "disable": "Disable at boot",
 
 
 @dataclass(frozen=True)
+class Placeholder:
+    """The service a row kind's ``<template>`` is rendered for: the page puts the real
+    service's values where these tokens are (sections.js, fillRow)."""
+    slug: str = "__slug__"
+    name: str = "__name__"
+    host: str = "__host__"
+    unit: str = "__unit__"
+    tags: tuple[str, ...] = ()
+
+
+PLACEHOLDER = Placeholder()
+
+
+@dataclass(frozen=True)
 class Panel:
     """What the dashboard shows for one service before its status arrives."""
     service: ServiceConfig
     actions: tuple[str, ...]  # start/stop/restart/reload this user may run, in ACTIONS order
     setup: tuple[str, ...]  # enable/disable/reset-failed/mask/unmask this user may run
     logs: bool
+
+
+# A fleet past either bound is "large": its rows are built by the page, only for the hosts it
+# shows expanded (the ones with problems, and those the user opens). Below both (the demo's
+# 3 hosts and every small test fleet) the server renders every row and every host starts
+# expanded. 8 hosts x 12 units is still one screenful of scrolling; 100 rows is well inside
+# what a page paints at once.
+LARGE_HOSTS = 8
+LARGE_SERVICES = 100
+
+
+def is_large(config) -> bool:
+    return len(config.hosts) > LARGE_HOSTS or len(config.services) > LARGE_SERVICES
 
 
 def _panels() -> dict[str, list[Panel]]:
@@ -62,6 +97,28 @@ def _rollable() -> dict[str, list[tuple[ServiceConfig, tuple[str, ...]]]]:
     return grouped
 
 
+def _fleet_data(hosts: dict[str, list[Panel]],
+                rollable: dict[str, list[tuple[ServiceConfig, tuple[str, ...]]]],
+                large: bool) -> tuple[dict, list[Panel]]:
+    """The page's data about every service, and one sample panel per row kind (its index is
+    the kind). A service is ``[slug, name, host, unit, tags, kind, rolling actions]``: arrays,
+    not objects, so that 10,000 services stay about 1 MB."""
+    kinds: dict[tuple, int] = {}
+    samples: list[Panel] = []
+    rolling = {svc.slug: acts for items in rollable.values() for svc, acts in items}
+    services = []
+    for panels in hosts.values():
+        for p in panels:
+            kind = (p.actions, p.setup, p.logs)
+            if kind not in kinds:
+                kinds[kind] = len(samples)
+                samples.append(p)
+            s = p.service
+            services.append([s.slug, s.name, s.host, s.unit, list(s.tags), kinds[kind],
+                             list(rolling.get(s.slug, ()))])
+    return {"large": large, "services": services, "rolling_hosts": list(rollable)}, samples
+
+
 def terminal_off(host: HostConfig) -> str:
     """Why terminals cannot open on ``host`` (known without asking it), or ""."""
     if not host.terminal_user:
@@ -76,10 +133,13 @@ def terminal_off(host: HostConfig) -> str:
 @bp.get("/")
 def index():
     config = runtime().config
-    return render_template("dashboard/index.html", hosts=_panels(), user=current_user(),
-                           all_actions=RUN_ACTIONS,
+    hosts, rollable, large = _panels(), _rollable(), is_large(config)
+    fleet, kinds = _fleet_data(hosts, rollable, large)
+    return render_template("dashboard/index.html", hosts=hosts, user=current_user(),
+                           all_actions=RUN_ACTIONS, large=large, fleet=fleet, kinds=kinds,
+                           placeholder=PLACEHOLDER,
                            terminals={n: terminal_off(h) for n, h in config.hosts.items()},
-                           setup_labels=SETUP_LABELS, rollable=_rollable(),
+                           setup_labels=SETUP_LABELS, rollable=rollable,
                            tags=sorted({t for s in config.services.values() for t in s.tags}),
                            refresh_seconds=config.settings.refresh_seconds,
                            rolling_settle_seconds=config.settings.rolling_settle_seconds)

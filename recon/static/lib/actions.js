@@ -84,9 +84,9 @@ export function createActions({ rows, drawerRow, filter, refresh }) {
         resultDetails({ ...err.body, message: err.message, hint: err.hint }));
     } finally {
       setBusy(article, null);
-      article._actedAt = performance.now();
+      rows.acted(article);
       if (status) rows.applyService(status);
-      else if (article._status) rows.applyService(article._status);
+      else rows.repaint(article);
       filter.renderCounts();
       filter.applyFilter();
       restoreFocus(invoker, article);

@@ -1,10 +1,14 @@
-// A host's header on the dashboard: reachability, freshness, its error and fix, and the
-// Terminal button (off, with the reason, when the server or the host state says so).
+// A host's header on the dashboard: reachability, whether a monitor watches it, freshness, its
+// error and fix, and the Terminal button (off, with the reason, when the server or the host state says so).
 import { api, el, fmtAgo, fmtClock, setText } from "./recon.js";
 
 export function paintHost(section, h) {
   section._host = h;
   paintFreshness(section);
+  // No live monitor for this host (the server says why): its states may be old.
+  const watch = section.querySelector("[data-watch]");
+  watch.hidden = h.watched !== false;
+  watch.title = h.watched === false ? h.watch_reason || "" : "";
   const reach = section.querySelector("[data-reach]");
   const box = section.querySelector("[data-host-error]");
   if (h.state === "pending") { // the monitor has not reached it yet
@@ -52,7 +56,8 @@ export function paintFreshness(section) {
     text = h.events === "dbus" ? `live · read ${fmtAgo(age)}` : `polled ${fmtAgo(age)}`;
   }
   setText(node, text);
-  node.title = seen ? `Last successful read: ${seen.toLocaleString()}` : "";
+  const title = seen ? `Last successful read: ${seen.toLocaleString()}` : "";
+  if (node.title !== title) node.title = title;
 }
 
 function hostFeedback(section, message, hint) {

@@ -1,19 +1,28 @@
-// Keeps the page current: GET /api/services paints every row from the monitor's snapshot, then
-// the live event stream (/api/events) repaints what changes. If the stream drops, EventSource
-// resumes it with Last-Event-ID (the server replays what was missed); a slow resync from the
-// snapshot runs while the tab is visible anyway. The toolbar says which of the two is in charge.
+// Keeps the page current: GET /api/services fills the page's model (fleet.js) from the
+// monitor's snapshot, then the live event stream (/api/events?after=<the snapshot's event_id>)
+// repaints what changes, without sending the fleet again. On a large fleet the snapshot is the
+// compact view (?view=compact: columns + one array per service, about a fifth of the size);
+// on a small one the full view, as it always was. If the stream drops, EventSource resumes it
+// with Last-Event-ID (the server replays what was missed); a slow resync from the snapshot
+// runs while the tab is visible anyway. The toolbar says which of the two is in charge.
+// Events that come in bursts are painted into the rows at once and summed up (counts, host
+// summaries, filter) once per REPAINT_MS.
 // A stream the server refuses (429 too_many_streams: the user or the server holds as many as
 // it allows; 401 after a logout) or ends for good (an "error" event, e.g. access_ended) is
 // not hammered: the resync carries the page and the stream is tried again later, each time
 // twice as late (up to STREAM_RETRY_MAX_MS).
 import { api, el, fmtAgo } from "./recon.js";
 import { paintFreshness, paintHost } from "./hosts.js";
+import { servicesOf } from "./fleet.js";
 
 const STREAM_RETRY_MAX_MS = 10 * 60 * 1000;
+const REPAINT_MS = 40;
 
-// hostSections: host name -> section; rows: rows.js's painters; filter: filter.js's counts
-// and filter; refreshMs: the resync's period.
-export function createLive({ hostSections, rows, filter, refreshMs }) {
+// fleet: fleet.js's model; sections: sections.js's host sections; rows: rows.js's painters;
+// filter: filter.js's counts and filter; refreshMs: the resync's period.
+export function createLive({ fleet, sections, rows, filter, refreshMs }) {
+  const hostSections = sections.sections;
+  const servicesUrl = fleet.large ? "/api/services?view=compact" : "/api/services";
   const updated = document.getElementById("updated");
   const fleetError = document.getElementById("fleet-error");
   let lastOk = 0;
@@ -23,10 +32,13 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
   let timer = null;
   let inflight = null;
   let again = false; // a refresh was asked for while one was in flight
+  let eventId = null; // the newest event the page has seen (the snapshot's event_id, then the stream's ids)
+  let repaintTimer = null;
 
   function applyHost(h) {
     const section = hostSections.get(h.name);
     if (section) paintHost(section, h);
+    fleet.dirty.add(h.name);
   }
 
   function paintUpdated() {
@@ -49,9 +61,21 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
   }
 
   function afterRepaint() {
+    clearTimeout(repaintTimer);
+    repaintTimer = null;
+    sections.update();
     filter.renderCounts();
     filter.applyFilter();
     paintUpdated();
+  }
+
+  function repaintSoon() {
+    if (!repaintTimer) repaintTimer = setTimeout(afterRepaint, REPAINT_MS);
+  }
+
+  function seen(id) {
+    const n = Number(id);
+    if (id !== "" && id != null && Number.isInteger(n) && (eventId === null || n > eventId)) eventId = n;
   }
 
   function schedule() {
@@ -72,13 +96,15 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
       paintUpdated();
       try {
         const askedAt = performance.now();
-        const data = await api("GET", "/api/services");
+        const data = await api("GET", servicesUrl);
         for (const h of data.hosts) applyHost(h);
-        for (const s of data.services) rows.applyService(s, askedAt);
+        for (const s of servicesOf(data)) rows.applyService(s, askedAt);
+        seen(data.event_id);
         lastOk = Date.now();
         fleetError.hidden = true;
         if (!document.documentElement.dataset.statusLoaded) {
           document.documentElement.dataset.statusLoaded = "1";
+          afterRepaint(); // the rows and host summaries, before the marks below
           performance.mark("recon:statuses");
           // The frame after next has been painted: what bench/ui_first_paint.py measures.
           requestAnimationFrame(() => requestAnimationFrame(() => performance.mark("recon:statuses-painted")));
@@ -113,8 +139,11 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
     streamRetryMs = Math.min(streamRetryMs * 2, STREAM_RETRY_MAX_MS);
   }
 
+  // From the newest event the page has seen: the stream replays what came after it instead of
+  // starting with a snapshot of the whole fleet. (The server does not send event_id yet?
+  // Then the stream starts with a snapshot, as it always did.)
   function connectEvents() {
-    const stream = new EventSource("/api/events");
+    const stream = new EventSource(eventId === null ? "/api/events" : `/api/events?after=${eventId}`);
     stream.addEventListener("open", () => {
       live = true;
       refused = false;
@@ -135,18 +164,22 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
     stream.addEventListener("snapshot", (ev) => {
       const data = JSON.parse(ev.data);
       for (const h of data.hosts) applyHost(h);
-      for (const s of data.services) rows.applyService(s);
+      for (const s of servicesOf(data)) rows.applyService(s);
+      seen(ev.lastEventId);
       lastOk = Date.now();
       afterRepaint();
     });
     stream.addEventListener("unit", (ev) => {
       rows.applyService(JSON.parse(ev.data).service);
+      seen(ev.lastEventId);
       lastOk = Date.now();
-      afterRepaint();
+      repaintSoon();
     });
     // A host going down or coming back changes every row of it: repaint them from the snapshot.
     stream.addEventListener("host", (ev) => {
       applyHost(JSON.parse(ev.data).host);
+      seen(ev.lastEventId);
+      repaintSoon();
       refresh();
     });
   }
@@ -157,9 +190,10 @@ export function createLive({ hostSections, rows, filter, refreshMs }) {
 
   // The first status comes from the snapshot, so the page is painted even if the stream
   // cannot open.
+  // The stream opens once the snapshot answered (or failed), from its event_id.
   function start() {
-    refresh();
-    connectEvents();
+    afterRepaint();
+    refresh().then(connectEvents);
   }
 
   return { refresh, start, loaded: () => Boolean(lastOk) };

@@ -1,7 +1,10 @@
 // The dashboard's rolling restart: pick services (by hand, by tag or by host), confirm, then
 // follow the run step by step (GET /api/actions/<id>) and cancel it (DELETE). A run still
-// going when the page loads is picked up again, whichever worker runs it.
+// going when the page loads is picked up again, whichever worker runs it. The services to
+// pick (one checkbox each, grouped by host) are built from the page's data-fleet when the
+// panel first opens, so a large fleet's page does not carry them until they are wanted.
 import { api, askConfirm, el, setText } from "./recon.js";
+import { fleetData } from "./fleet.js";
 
 const box = document.getElementById("rolling");
 const POLL_MS = 1000;
@@ -23,9 +26,34 @@ if (box) {
   const stateBadge = document.getElementById("rolling-state");
   const message = document.getElementById("rolling-message");
   const cancelBtn = document.getElementById("rolling-cancel");
-  const boxes = [...form.querySelectorAll('input[name="services"]')];
+  const pick = form.querySelector(".rolling-pick");
+  let boxes = [];
   let current = null; // the run followed
   let timer = null;
+
+  // One group per host (in the order the server gave), one checkbox per service this user may
+  // include in a rolling action, with the rolling actions it allows.
+  function buildPick() {
+    if (pick.dataset.built) return;
+    pick.dataset.built = "1";
+    const { services, rolling_hosts: hosts } = fleetData();
+    const groups = new Map(hosts.map((h) => [h, []]));
+    for (const [slug, name, host, , tags, , acts] of services) {
+      if (acts.length && groups.has(host)) groups.get(host).push({ slug, name, host, tags, acts });
+    }
+    let n = 0;
+    pick.append(...[...groups].filter(([, items]) => items.length).map(([host, items]) => {
+      n += 1;
+      return el("div", { class: "rolling-host", role: "group", "aria-labelledby": `rolling-host-${n}` },
+        el("span", { class: "rolling-host-name", id: `rolling-host-${n}`, text: host }),
+        ...items.map((s) => el("label", { class: "check" }, el("input", {
+          type: "checkbox", name: "services", value: s.slug,
+          dataset: { host: s.host, tags: s.tags.join(" "), actions: s.acts.join(" "), name: s.name },
+        }), ` ${s.name}`)));
+    }));
+    boxes = [...form.querySelectorAll('input[name="services"]')];
+    paintPick();
+  }
 
   const picked = () => boxes.filter((b) => b.checked && !b.disabled);
   const verb = () => action.options[action.selectedIndex].text;
@@ -126,6 +154,7 @@ if (box) {
     }
   });
 
+  box.addEventListener("toggle", () => { if (box.open) buildPick(); });
   action.addEventListener("change", paintPick);
   form.addEventListener("change", (ev) => { if (ev.target.name === "services") paintPick(); });
   if (byTag) byTag.addEventListener("change", () => { if (byTag.value) pickWhere((b) => b.dataset.tags.split(" ").includes(byTag.value)); });
@@ -140,6 +169,6 @@ if (box) {
   // A run still going (started here or elsewhere): open the panel and follow it.
   api("GET", "/api/actions").then((data) => {
     const running = (data.actions || []).find((r) => r.state === "running");
-    if (running) { box.open = true; paintRun(running); follow(running.id); }
+    if (running) { box.open = true; buildPick(); paintRun(running); follow(running.id); }
   }).catch(() => {});
 }

@@ -6,6 +6,12 @@ import { api, fmtClock } from "./recon.js";
 import { reasonText } from "./status.js";
 
 const TAIL_LINES = 5;
+// Tails read at once: a page that shows many failed units at the same time (a large fleet's
+// problem hosts all start expanded) reads them in turn, inside the server's bound on one
+// user's host reads (web/ratelimit.py, IN_FLIGHT), instead of being refused.
+const TAIL_READS = 2;
+let reading = 0;
+const waiting = [];
 const ATTENTION = new Set(["failed", "missing", "masked"]);
 export const FACT_COLUMNS = ["since", "pid", "memory", "restarts", "enabled"];
 
@@ -53,7 +59,11 @@ export function paintDetail(article, s, key) {
 async function loadTail(article, tail, episode) {
   tail.hidden = false;
   tail.textContent = "Reading the last journal lines…";
+  while (reading >= TAIL_READS) await new Promise((resolve) => waiting.push(resolve));
+  reading += 1;
   try {
+    // Meanwhile the row may have been dropped (its host collapsed) or its episode ended.
+    if (!article.isConnected || article._tailFor !== episode) return;
     const data = await api("GET", `/api/services/${encodeURIComponent(article.dataset.slug)}/logs?lines=${TAIL_LINES}`);
     if (article._tailFor !== episode) return;
     const lines = (data.lines || []).map((l) => {
@@ -64,6 +74,10 @@ async function loadTail(article, tail, episode) {
     tail.textContent = lines.length ? lines.join("\n") : "(no journal lines)";
   } catch (err) {
     if (article._tailFor === episode) tail.textContent = `Could not read the journal: ${err.message}`;
+  } finally {
+    reading -= 1;
+    const next = waiting.shift();
+    if (next) next();
   }
 }
 

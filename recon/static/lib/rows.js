@@ -1,24 +1,44 @@
-// A service row painted from its status: the state (colour and word), the facts, the buttons
-// that make sense now, the description and the detail. The host headers are hosts.js's.
+// A service's status taken into the page's model (fleet.js), and its row, when built, painted
+// from it: the state (colour and word), the facts, the buttons that make sense now, the
+// description and the detail. The host headers are hosts.js's and sections.js's.
 import { fmtBytes, setText } from "./recon.js";
 import { classify, describeLine, pointless, whenText } from "./status.js";
 import { collapseColumns, paintDetail } from "./rowdetail.js";
 
-// panels: slug -> article. painted(article): after a row changed (the logs drawer copies the
-// row it covers).
-export function createRows({ panels, painted }) {
+// panels: slug -> article (the built rows); fleet: fleet.js's model. painted(article): after a
+// row changed (the logs drawer copies the row it covers).
+export function createRows({ panels, fleet, painted }) {
   function paintState(article, key, label) {
     article.dataset.state = key;
+    fleet.dirty.add(article.dataset.host);
     setText(article.querySelector("[data-state-text]"), label);
     painted(article);
   }
 
-  // askedAt: when the status was asked for; a status asked for before this panel's last action
-  // answered is older than what the action returned, so it is not painted.
+  // askedAt: when the status was asked for; a status asked for before this service's last
+  // action answered is older than what the action returned, so it is not taken.
   function applyService(s, askedAt = Infinity) {
+    const rec = fleet.services.get(s.slug);
+    if (!rec || askedAt < rec.actedAt) return;
+    rec.status = s;
+    fleet.dirty.add(rec.host);
     const article = panels.get(s.slug);
-    if (!article || askedAt < (article._actedAt || 0)) return;
-    article._status = s;
+    if (article) paintRow(article, s);
+  }
+
+  // An action on the service answered now: statuses asked for before are older.
+  function acted(article) {
+    const rec = fleet.services.get(article.dataset.slug);
+    if (rec) rec.actedAt = performance.now();
+  }
+
+  // The row again from the last status the page has (after an action, or once it is built).
+  function repaint(article) {
+    const rec = fleet.services.get(article.dataset.slug);
+    if (rec && rec.status) paintRow(article, rec.status);
+  }
+
+  function paintRow(article, s) {
     if (article.dataset.busy) return; // the action's own state wins until it answers
     const [key, label] = classify(s);
     paintState(article, key, label);
@@ -50,5 +70,5 @@ export function createRows({ panels, painted }) {
     painted(article); // again: the buttons' disabled state changed after paintState's call
   }
 
-  return { applyService, paintState };
+  return { applyService, paintState, acted, repaint };
 }

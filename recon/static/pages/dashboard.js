@@ -1,6 +1,8 @@
-// The fleet dashboard's entry: finds the rows and host sections and wires the modules that
-// keep them current (live.js), paint them (rows.js), act on them (actions.js), filter them
-// (filter.js) and show their logs (logs.js, with drawerrow.js), plus the page's clicks and keys.
+// The fleet dashboard's entry: builds the page's model of the fleet (fleet.js) and wires the
+// modules that keep it current (live.js), paint its rows (rows.js) and host sections
+// (sections.js, which also builds a host's rows when it is expanded), act on them
+// (actions.js), filter them (filter.js) and show their logs (logs.js, with drawerrow.js),
+// plus the page's clicks and keys.
 import { LogsDrawer } from "../lib/logs.js";
 import { toggleDetail } from "../lib/rowdetail.js";
 import { openTerminal } from "../lib/hosts.js";
@@ -9,21 +11,24 @@ import { createRows } from "../lib/rows.js";
 import { createDrawerRow } from "../lib/drawerrow.js";
 import { createActions } from "../lib/actions.js";
 import { createLive } from "../lib/live.js";
+import { createFleet } from "../lib/fleet.js";
+import { createSections } from "../lib/sections.js";
 import "../lib/changes.js";
 import "../lib/rolling.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
-const panels = new Map(); // slug -> article
+// slug -> article: the rows built (the server's, on a small fleet; sections.js adds and drops).
+const panels = new Map();
 for (const article of root.querySelectorAll("article.svc")) panels.set(article.dataset.slug, article);
-const hostSections = new Map();
-for (const section of root.querySelectorAll("section.host")) hostSections.set(section.dataset.host, section);
+const fleet = createFleet(panels);
 
 const drawerRow = createDrawerRow(new LogsDrawer(document.getElementById("logs")), panels);
-const rows = createRows({ panels, painted: drawerRow.follow });
-// loaded() is first asked by renderCounts() below, once `live` exists.
-const filter = createFilter({ panels, hostSections, loaded: () => live.loaded() });
-const live = createLive({ hostSections, rows, filter, refreshMs });
+const rows = createRows({ panels, fleet, painted: drawerRow.follow });
+const sections = createSections({ root, fleet, panels, rows });
+// loaded() is first asked by renderCounts(), once `live` exists.
+const filter = createFilter({ fleet, panels, sections, loaded: () => live.loaded() });
+const live = createLive({ fleet, sections, rows, filter, refreshMs });
 const act = createActions({ rows, drawerRow, filter, refresh: live.refresh });
 drawerRow.onAction(act);
 
@@ -37,7 +42,11 @@ root.addEventListener("click", (ev) => {
   else if ((button.hasAttribute("data-logs") || button.hasAttribute("data-full-logs")) && article) {
     drawerRow.open(article, button);
   } else if (button.hasAttribute("data-toggle-detail") && article) toggleDetail(article);
-  else if (button.dataset.terminal) openTerminal(hostSections.get(button.dataset.terminal), button);
+  else if (button.dataset.terminal) openTerminal(sections.sections.get(button.dataset.terminal), button);
+  else if (button.hasAttribute("data-toggle-host")) {
+    sections.toggle(button.closest("section.host").dataset.host);
+    filter.applyFilter(); // the rows just built are shown as the filter says
+  }
 });
 
 const filterInput = document.getElementById("filter");
@@ -50,5 +59,4 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 
-filter.renderCounts();
 live.start();
