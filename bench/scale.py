@@ -105,12 +105,15 @@ def tree_identity(tree: Path) -> dict:
     def git(*a: str) -> str:
         return subprocess.run(["git", "-C", str(tree), *a], capture_output=True,
                               text=True).stdout.strip()
+    # recon/'s own tree object names the product code whatever bench/ commits sit on top.
     return {"path": str(tree), "commit": git("rev-parse", "HEAD"),
+            "recon_tree": git("rev-parse", "HEAD:recon"),
             "dirty_files": len(git("status", "--porcelain", "--", "recon").splitlines())}
 
 
 @contextmanager
-def served(workdir: Path, name: str, entries: list, kh: Path, tree: Path) -> Iterator[Run]:
+def served(workdir: Path, name: str, entries: list, kh: Path, tree: Path,
+           sh: ScaleHost | None = None) -> Iterator[Run]:
     """RECON from ``tree`` as ``make run`` serves it; stopped (its process group) afterwards."""
     sub = workdir / name
     sub.mkdir()
@@ -143,6 +146,8 @@ def served(workdir: Path, name: str, entries: list, kh: Path, tree: Path) -> Ite
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+        if sh is not None:
+            sh.end_sessions()
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -329,7 +334,7 @@ def clean_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
     names = {t.name for t in healthy}
     kh = known_hosts(workdir / f"known_hosts-{n}", healthy, sh.key_line)
     out: dict = {"hosts": n, "units_per_host": len(healthy[0].units)}
-    with served(workdir, f"clean{n}", healthy, kh, tree) as run:
+    with served(workdir, f"clean{n}", healthy, kh, tree, sh) as run:
         try:
             out["observe"] = obs = observe(run, names, args.scale_observe_cap)
             print(f"scale {n}: all observed at {obs['all_observed_s']} s", flush=True)
@@ -363,7 +368,7 @@ def dead_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
         w0, w1 = (60 * float(x) for x in args.scale_dead_window.split(","))
         out: dict = {"hosts": n, "dead": n_dead, "mode": args.scale_dead_mode,
                      "window_s": [w0, w1]}
-        with served(workdir, f"dead{n}", healthy + dead, kh, tree) as run:
+        with served(workdir, f"dead{n}", healthy + dead, kh, tree, sh) as run:
             try:
                 out["observe"] = observe(run, names, args.scale_observe_cap)
                 time.sleep(max(0.0, run.started + w0 - time.time()))

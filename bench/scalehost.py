@@ -15,7 +15,9 @@ counting listener of ours that accepts and closes at once.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import signal
 import socket
 import threading
 import time
@@ -99,6 +101,21 @@ class ScaleHost:
                 f"--since=@{since:.3f}"] + ([f"--until=@{until:.3f}"] if until else [])
         return self.host.run(argv, timeout=120).stdout.splitlines()
 
+    def end_sessions(self) -> int:
+        """SIGKILL, by pid, what the login user still runs in the container (a watcher's
+        ``dbus-monitor`` outlives its closed channel until its next write), so one run's
+        leftovers do not load the next; returns how many."""
+        uid = int(self.host.run(["id", "-u", LOGIN_USER]).stdout)
+        killed = 0
+        for p in self.container_pids():
+            if procs.uid(p) == uid:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                    killed += 1
+                except ProcessLookupError:
+                    pass
+        return killed
+
     def change(self, action: str, unit: str) -> None:
         self.host.systemctl(action, unit)
 
@@ -116,6 +133,10 @@ def scale_host(log=print) -> Iterator[ScaleHost]:  # noqa: ANN001
         host.run(["sh", "-c", "cat > /etc/systemd/journald.conf.d/zz-recon-scale.conf"],
                  input=JOURNALD)
         host.run(["systemctl", "restart", "systemd-journald.service"])
+        # ~4 tasks per host entry (sshd x2, timeout, dbus-monitor) pass the default
+        # TasksMax (15 % of pid_max: 4915 here) near 1,000 entries.
+        host.run(["systemctl", "set-property", "--runtime", "ssh.service", "TasksMax=infinity"],
+                 check=False)
         yield ScaleHost(host, host.proc.pid, port)
     finally:
         bed.stop()

@@ -33,7 +33,8 @@ def scale_rows(s: dict) -> list[str]:
     t = s.get("tree", {})
     dirty = f" (+{t['dirty_files']} changed files)" if t.get("dirty_files") else ""
     out = ["-" * (L + C * max(1, len(ns)) + 20),
-           f"scale (issue 23): RECON {t.get('commit', '?')[:10]} from {t.get('path')}{dirty}; "
+           f"scale (issue 23): RECON {t.get('commit', '?')[:10]} (recon/ tree "
+           f"{t.get('recon_tree', '?')[:10]}) from {t.get('path')}{dirty}; "
            "host side: one real systemd container",
            f"{'hosts x 10 units':<{L}}" + "".join(f"{n:>{C}}" for n in ns) + "   target"]
 
