@@ -109,6 +109,7 @@ def main() -> None:
     scale.add_argument("--scale-ui-changes", type=int, default=6)
     scale.add_argument("--scale-label", default="", help="in the result's file name, "
                        "e.g. before / after")
+    scale.add_argument("--scale-logs", help="copy the servers' logs into this folder")
     scale.add_argument("--recon-tree", help="serve RECON from this checkout (default: this one)")
     args = parser.parse_args()
     if os.geteuid() != 0:

@@ -71,9 +71,19 @@ with app.app_context():
 runtime(app).executor.close_all()
 print("TOKEN", token)
 """
-LOG_PATTERNS = {"traceback": "Traceback", "supervisor_of": "supervisor of",
-                "database_is_locked": "database is locked",
-                "fd_out_of_range": "filedescriptor out of range"}
+# The server's log has no level names ("DATE TIME LOGGER message"; logging.exception's
+# traceback follows on lines of its own). Paramiko logs every failed connection attempt with a
+# traceback of its transport thread: counted apart, those are not RECON threads dying.
+LOG_PATTERNS = {
+    "traceback_recon": lambda line: "Traceback" in line and "paramiko.transport" not in line,
+    "traceback_paramiko": lambda line: "Traceback" in line and "paramiko.transport" in line,
+    "supervisor_of": lambda line: "supervisor of" in line,
+    "recon_failed": lambda line: " recon." in line[:40] and "failed" in line,
+    "database_is_locked": lambda line: "database is locked" in line,
+    "could_not_publish": lambda line: "could not publish" in line,
+    "lease_lost": lambda line: "lost the lease" in line,
+    "fd_out_of_range": lambda line: "filedescriptor out of range" in line,
+}
 
 
 @dataclass
@@ -316,15 +326,19 @@ def freshness(run: Run, healthy_hosts: set[str], seconds: float, every: float = 
 def log_counts(path: Path) -> dict:
     """The server log's thread deaths and lock errors (counts, and a first example of each)."""
     text = path.read_text(errors="replace").splitlines()
-    patterns = {**{k: (lambda line, v=v: v in line) for k, v in LOG_PATTERNS.items()},
-                "error_failed": lambda line: "ERROR" in line and "failed" in line}
     out: dict = {"lines": len(text), "examples": {}}
-    for key, match in patterns.items():
+    for key, match in LOG_PATTERNS.items():
         hits = [line for line in text if match(line)]
         out[key] = len(hits)
         if hits:
             out["examples"][key] = hits[0][:300]
     return out
+
+
+def keep_log(args, log: Path) -> None:
+    if args.scale_logs:
+        Path(args.scale_logs).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, Path(args.scale_logs) / f"{log.parent.name}.log")
 
 
 def clean_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
@@ -351,6 +365,7 @@ def clean_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
             out["freshness"] = freshness(run, names, 30)
         finally:
             out["log"] = log_counts(run.log)
+            keep_log(args, run.log)
     return out
 
 
@@ -393,6 +408,7 @@ def dead_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
                                             for m in range(int(t_end - run.started) // 60 + 1)]}
             finally:
                 out["log"] = log_counts(run.log)
+                keep_log(args, run.log)
         return out
     finally:
         if listener is not None:

@@ -59,8 +59,12 @@ def scale_rows(s: dict) -> list[str]:
          f"{c(r, 'observe', 'units')}")
     line("  half / 90 % observed (s)", lambda r: f"{c(r, 'observe', 'half_observed_s')}/"
          f"{c(r, 'observe', 'p90_observed_s')}")
-    line("thread deaths: Traceback/supervisor of/ERR failed", lambda r: "/".join(
-        str(c(r, "log", k)) for k in ("traceback", "supervisor_of", "error_failed")), "0")
+    line("Traceback/supervisor of/failed lines (RECON)", lambda r: "/".join(
+        str(c(r, "log", k)) for k in ("traceback_recon", "supervisor_of", "recon_failed")),
+         "0")
+    line("  paramiko's own connection tracebacks", lambda r: c(r, "log", "traceback_paramiko"))
+    line("  'could not publish' / lease lost", lambda r: f"{c(r, 'log', 'could_not_publish')}/"
+         f"{c(r, 'log', 'lease_lost')}")
     line("'database is locked' lines", lambda r: c(r, "log", "database_is_locked"), "0",
          lambda v: v == 0)
     line("GET /api/services p50 (ms)", lambda r: c(r, "fleet_call", "fleet", "median_ms"),
@@ -106,8 +110,8 @@ def scale_rows(s: dict) -> list[str]:
     line("  all dead hosts' attempts since start", lambda r: d(r, "attempts",
                                                                "total_since_start"))
     line("  every healthy unit observed (s)", lambda r: d(r, "observe", "all_observed_s"))
-    line("  Traceback/supervisor of/ERR failed/locked", lambda r: "/".join(
-        str(d(r, "log", k)) for k in ("traceback", "supervisor_of", "error_failed",
+    line("  Traceback/supervisor of/failed/locked", lambda r: "/".join(
+        str(d(r, "log", k)) for k in ("traceback_recon", "supervisor_of", "recon_failed",
                                       "database_is_locked")), "0")
     for n in ns:
         if "error" in rows[n]:
