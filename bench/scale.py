@@ -46,6 +46,7 @@ from recon.demo.recon_config import demo_config_toml
 from .fleet import ROOT, Server
 from .scalehost import (
     CountingListener,
+    HostProbe,
     ScaleHost,
     known_hosts,
     parse_sshd,
@@ -317,7 +318,8 @@ def freshness(run: Run, healthy_hosts: set[str], seconds: float, every: float = 
                     ages.append(now - at)
         time.sleep(every)
     ordered = sorted(ages)
-    return {"age_s": {"median": round(pct(ordered, 0.5), 1) if ordered else None,
+    return {"never_observed_share": round(unobserved / max(1, unobserved + len(ages)), 3),
+            "age_s": {"median": round(pct(ordered, 0.5), 1) if ordered else None,
                       "p95": round(pct(ordered, 0.95), 1) if ordered else None,
                       "max": round(ordered[-1], 1) if ordered else None, "n": len(ordered)},
             "unobserved_samples": unobserved}
@@ -348,7 +350,7 @@ def clean_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
     names = {t.name for t in healthy}
     kh = known_hosts(workdir / f"known_hosts-{n}", healthy, sh.key_line)
     out: dict = {"hosts": n, "units_per_host": len(healthy[0].units)}
-    with served(workdir, f"clean{n}", healthy, kh, tree, sh) as run:
+    with served(workdir, f"clean{n}", healthy, kh, tree, sh) as run, HostProbe(sh) as probe:
         try:
             out["observe"] = obs = observe(run, names, args.scale_observe_cap)
             print(f"scale {n}: all observed at {obs['all_observed_s']} s", flush=True)
@@ -365,6 +367,7 @@ def clean_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
             out["freshness"] = freshness(run, names, 30)
         finally:
             out["log"] = log_counts(run.log)
+            out["host_probe"] = probe.summary()
             keep_log(args, run.log)
     return out
 
@@ -383,9 +386,10 @@ def dead_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
         w0, w1 = (60 * float(x) for x in args.scale_dead_window.split(","))
         out: dict = {"hosts": n, "dead": n_dead, "mode": args.scale_dead_mode,
                      "window_s": [w0, w1]}
-        with served(workdir, f"dead{n}", healthy + dead, kh, tree, sh) as run:
-            try:
-                out["observe"] = observe(run, names, args.scale_observe_cap)
+        with served(workdir, f"dead{n}", healthy + dead, kh, tree, sh) as run, \
+                HostProbe(sh) as probe:
+            try:  # the freshness is sampled in the window, observed or not by then
+                out["observe"] = observe(run, names, min(args.scale_observe_cap, w0))
                 time.sleep(max(0.0, run.started + w0 - time.time()))
                 out["freshness"] = freshness(run, names, run.started + w1 - time.time(), 10)
                 t_end = time.time()
@@ -408,6 +412,7 @@ def dead_run(sh: ScaleHost, workdir: Path, n: int, args, tree: Path) -> dict:
                                             for m in range(int(t_end - run.started) // 60 + 1)]}
             finally:
                 out["log"] = log_counts(run.log)
+                out["host_probe"] = probe.summary()
                 keep_log(args, run.log)
         return out
     finally:

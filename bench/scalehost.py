@@ -171,6 +171,63 @@ def known_hosts(path: Path, entries: list[TargetInfo], key_line: str) -> Path:
     return path
 
 
+class HostProbe:
+    """The host side's own health while RECON runs, from outside RECON: every ``every`` s a
+    fresh TCP connection to an address no entry uses (time to sshd's banner), then a fresh
+    Paramiko login and one ``systemctl show`` on it. Slow or failing probes mean the one
+    container is the bottleneck; fast ones mean RECON is."""
+
+    def __init__(self, sh: ScaleHost, every: float = 5.0) -> None:
+        self.sh, self.every = sh, every
+        self.banner_ms: list[float] = []
+        self.login_cmd_ms: list[float] = []
+        self.failed: Counter = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="scale-probe")
+
+    def __enter__(self) -> HostProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        import paramiko
+
+        info, i = self.sh.host.info, 0
+        while not self._stop.wait(self.every):
+            addr = f"127.77.255.{i % 250 + 1}"
+            i += 1
+            try:
+                t0 = time.perf_counter()
+                with socket.create_connection((addr, self.sh.port), timeout=30) as s:
+                    s.recv(64)
+                    self.banner_ms.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                client = paramiko.SSHClient()
+                client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # ours, loopback
+                client.connect(addr, self.sh.port, username=info.user,
+                               key_filename=str(info.key_path), look_for_keys=False,
+                               allow_agent=False, timeout=30, banner_timeout=30,
+                               auth_timeout=30)
+                try:
+                    _, out, _ = client.exec_command(
+                        "systemctl show -p ActiveState bench-0.service", timeout=30)
+                    out.read()
+                finally:
+                    client.close()
+                self.login_cmd_ms.append((time.perf_counter() - t0) * 1000)
+            except Exception as exc:  # noqa: BLE001 - counted, by kind
+                self.failed[type(exc).__name__] += 1
+
+    def summary(self) -> dict:
+        from .stats import stats
+        return {"banner": stats(self.banner_ms), "fresh_login_and_show": stats(self.login_cmd_ms),
+                "failed": dict(self.failed), "every_s": self.every}
+
+
 class CountingListener:
     """``0.0.0.0:port``: accepts, notes the address it came in on, closes at once."""
 

@@ -77,12 +77,18 @@ def scale_rows(s: dict) -> list[str]:
     line("/healthz p99 meanwhile (ms)", lambda r: c(r, "fleet_call", "healthz", "p99_ms"),
          "<= 100", lambda v: v <= 100)
     line("Chromium first paint of statuses (ms, median)",
-         lambda r: c(r, "ui", "statuses_painted", "median_ms") or c(r, "ui", "error")[:14])
+         lambda r: c(r, "ui", "statuses_painted", "median_ms")
+         or ("none in 120 s" if "Timeout" in c(r, "ui", "error") else c(r, "ui", "error")[:14]))
     line("host change -> open page p95 (ms)",
          lambda r: c(r, "ui", "change_to_page", "p95_ms"), "<= 1000", lambda v: v <= 1000)
     line("  changes missed (15 s) / samples",
          lambda r: f"{c(r, 'ui', 'change_to_page', 'missed_15s')}/"
          f"{c(r, 'ui', 'change_to_page', 'n')}")
+    line("host side from outside RECON: banner p50/p95 ms", lambda r: "{median_ms:.0f}/"
+         "{p95_ms:.0f}".format(**c(r, "host_probe", "banner")))
+    line("  fresh login + show p50/p95 ms, failed", lambda r: "{median_ms:.0f}/{p95_ms:.0f}".format(
+        **c(r, "host_probe", "fresh_login_and_show"))
+         + f", {sum(c(r, 'host_probe', 'failed').values())}")
     line("at rest: RECON CPU (% of one core)",
          lambda r: c(r, "rest", "cpu_percent_of_one_core"))
     line("  per host (% of one core)", lambda r: c(r, "rest", "per_host", "cpu_percent"))
@@ -95,13 +101,17 @@ def scale_rows(s: dict) -> list[str]:
     line("  SSH commands/host/min (mean, max)", lambda r: "{mean}, {max}".format(
         **c(r, "rest", "ssh_commands_per_host_per_minute")))
     line("  SSH logins/host/min", lambda r: c(r, "rest", "ssh_logins_per_host_per_minute"))
-    line("  container: CPU (% of a core) / RSS (MB)",
+    line("  container: CPU (% of a core) / RSS sum (MB)",
          lambda r: f"{c(r, 'rest', 'container', 'cpu_percent_of_one_core')}/"
          f"{c(r, 'rest', 'container', 'rss_mb')}")
     line("healthy rows' age p50/p95 (s): no dead hosts", lambda r: "{median}/{p95}".format(
         **c(r, "freshness", "age_s")))
+    line("  never observed (share of samples)", lambda r: c(r, "freshness",
+                                                            "never_observed_share"))
     line("  with dead hosts (+N x fraction)", lambda r: "{median}/{p95}".format(
         **d(r, "freshness", "age_s")), "as fresh")
+    line("  never observed, with dead hosts", lambda r: d(r, "freshness",
+                                                          "never_observed_share"))
     line("  dead entries (mode)", lambda r: f"{d(r, 'dead')} ({d(r, 'mode')})")
     line("attempts / dead host / min in window (med/max)", lambda r: "{median}/{max}".format(
         **d(r, "attempts", "per_dead_host_per_minute")), "<= 1")
