@@ -23,6 +23,7 @@ from .floor import Floor
 from .logins import bench_logins
 from .report import table
 from .rest import bench_rest
+from .scale import bench_scale
 from .stats import load
 from .streams import bench_stream_hold
 from .synchronous import bench_action, bench_logs, bench_status
@@ -32,13 +33,23 @@ from .ui_first_paint import bench_ui_first_paint
 RESULTS = Path(__file__).parent / "results"
 
 
-SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins", "streams")
+SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins", "streams", "scale")
+#: Sections that take many minutes: run only when named in --only (``make bench-scale``).
+ON_REQUEST = ("scale",)
 
 
 def run(args, r: dict) -> None:
-    want = set(args.only.split(",")) if args.only else set(SECTIONS)
+    want = set(args.only.split(",")) if args.only else set(SECTIONS) - set(ON_REQUEST)
     if args.no_browser:
         want.discard("ui")
+    if want & set(SECTIONS) - set(ON_REQUEST):
+        run_fleet(args, want, r)
+    if "scale" in want:
+        r["scale"] = {}
+        bench_scale(args, r["scale"])
+
+
+def run_fleet(args, want: set[str], r: dict) -> None:
     with fleet(args.hosts) as f:
         with serve(f.workdir, "main", f.infos, f.known_hosts) as srv:
             if "sync" in want:
@@ -78,7 +89,28 @@ def main() -> None:
     parser.add_argument("--stream-seconds", type=float, default=20,
                         help="/healthz measured this long while one viewer holds streams")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium first paint")
-    parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)}")
+    parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)} "
+                        f"({','.join(ON_REQUEST)}: only when named here)")
+    scale = parser.add_argument_group("scale (issue 23; python -m bench --only scale)")
+    scale.add_argument("--scale-hosts", default="500,1000", help="rows: host entries")
+    scale.add_argument("--scale-dead-fraction", type=float, default=0.1,
+                       help="dead entries added per healthy one in the dead run (0: no run)")
+    scale.add_argument("--scale-dead-mode", choices=("refuse", "close"), default="refuse",
+                       help="refuse: the real sshd refuses the login; close: a listener "
+                       "accepts and closes")
+    scale.add_argument("--scale-dead-window", default="2,4",
+                       help="minutes after start between which dead-host attempts are counted")
+    scale.add_argument("--scale-observe-cap", type=float, default=240,
+                       help="give up waiting for every unit observed after this many s")
+    scale.add_argument("--scale-fleet-seconds", type=float, default=20)
+    scale.add_argument("--scale-settle-seconds", type=float, default=60,
+                       help="from every unit observed to the at-rest measurement")
+    scale.add_argument("--scale-rest-seconds", type=float, default=60)
+    scale.add_argument("--scale-ui-changes", type=int, default=6)
+    scale.add_argument("--scale-label", default="", help="in the result's file name, "
+                       "e.g. before / after")
+    scale.add_argument("--scale-logs", help="copy the servers' logs into this folder")
+    scale.add_argument("--recon-tree", help="serve RECON from this checkout (default: this one)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the benchmark boots real hosts (systemd-nspawn) and needs root")
@@ -88,7 +120,9 @@ def main() -> None:
                            "python": platform.python_version(), "load_at_start": load()},
                "args": vars(args)}
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{r['when'].replace(':', '')}.json"
+    stamp = r["when"].replace(":", "")
+    label = "-".join(filter(None, ("scale", args.scale_label))) if args.only == "scale" else ""
+    out = RESULTS / (f"{label}-{stamp}.json" if label else f"{stamp}.json")
     try:
         run(args, r)
     finally:  # a section that failed leaves the others' figures
@@ -97,7 +131,7 @@ def main() -> None:
         out.write_text(json.dumps(r, indent=1) + "\n")
     text = table(r)
     print(text)
-    (RESULTS / "latest.txt").write_text(text + "\n")
+    (out.with_suffix(".txt") if label else RESULTS / "latest.txt").write_text(text + "\n")
     print(f"\nwritten to {out} ({r['total_seconds']} s)")
 
 

@@ -187,4 +187,7 @@ def verdicts(r: dict) -> list[str]:
 
 
 def table(r: dict) -> str:
+    if "scale" in r:
+        from .scalereport import scale_rows
+        return "\n".join(rows(r) + verdicts(r) + scale_rows(r["scale"]))
     return "\n".join(rows(r) + verdicts(r))

@@ -1,0 +1,92 @@
+"""The dashboard in Chromium at scale: first paint of every status, and a change on the host
+reaching the open page.
+
+First paint as :mod:`bench.ui_first_paint` measures it (navigation start -> the page's
+``recon:statuses-painted`` mark). Then a change: ``systemctl stop``/``start`` of one unit in
+the container -- which is EVERY host entry's unit of that name, since one container stands in
+for all of them, so each change is N hosts changing at once (a harsher case than one host). A
+MutationObserver on a sample of those rows' panels notes (``Date.now()``) when each panel's
+``data-state`` first differs; the latency is that minus the time just before the host-side
+command (same machine clock).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from .scalehost import ScaleHost
+from .ui_first_paint import CHROMIUM, CHROMIUM_ARGS, MARKS, summary
+
+UNIT = "bench-0.service"
+WATCH = """(slugs) => {
+  for (const o of window.__scaleObs || []) o.disconnect();
+  window.__scaleObs = []; window.__scaleSeen = {};
+  for (const s of slugs) {
+    const el = document.querySelector(`article.svc[data-slug="${s}"]`);
+    if (!el) continue;
+    const before = el.dataset.state;
+    const o = new MutationObserver(() => {
+      if (el.dataset.state !== before && !(s in window.__scaleSeen)) {
+        window.__scaleSeen[s] = Date.now();
+      }
+    });
+    o.observe(el, {attributes: true, attributeFilter: ["data-state"]});
+    window.__scaleObs.push(o);
+  }
+  return window.__scaleObs.length;
+}"""
+
+
+def ui_at_scale(run, sh: ScaleHost, healthy: list, changes: int, loads: int = 3,
+                sample: int = 25) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    base = f"http://127.0.0.1:{run.srv.port}"
+    expected = len(healthy) * len(healthy[0].units)
+    out: dict = {"services": expected}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.set_default_timeout(120_000)
+            page.goto(f"{base}/login")
+            page.fill("#username", "bench-ui")
+            page.fill("#password", "bench-ui-password")
+            page.click("button[type=submit]")
+            page.wait_for_selector("html[data-status-loaded]")
+            marks = []
+            for _ in range(loads):
+                page.goto(f"{base}/")
+                page.wait_for_function(
+                    "() => performance.getEntriesByName('recon:statuses-painted').length > 0")
+                marks.append(page.evaluate(MARKS))
+            out["panels"] = marks[-1]["panels"]
+            out["loading_after_paint"] = marks[-1]["loading"]
+            out["statuses_painted"] = summary([m["painted_ms"] for m in marks])
+            out["html_received"] = summary([m["html_ms"] for m in marks])
+            slugs = [f"{t.name}-{UNIT.removesuffix('.service')}"
+                     for t in random.sample(healthy, min(sample, len(healthy)))]
+            latencies, missed = [], 0
+            for i in range(changes):
+                watched = page.evaluate(WATCH, slugs)
+                t0 = time.time() * 1000
+                sh.change("stop" if i % 2 == 0 else "start", UNIT)
+                deadline = time.monotonic() + 15
+                seen: dict = {}
+                while time.monotonic() < deadline:
+                    seen = page.evaluate("() => window.__scaleSeen")
+                    if len(seen) >= watched:
+                        break
+                    time.sleep(0.1)
+                latencies += [v - t0 for v in seen.values()]
+                missed += watched - len(seen)
+                time.sleep(3)  # let the burst of N reads settle before the next change
+            if changes % 2:
+                sh.change("start", UNIT)
+            out["change_to_page"] = {**(summary(latencies) if latencies else {"n": 0}),
+                                     "missed_15s": missed,
+                                     "changes": changes, "rows_watched": len(slugs)}
+        finally:
+            browser.close()
+    return out
