@@ -5,8 +5,8 @@ First paint as :mod:`bench.ui_first_paint` measures it (navigation start -> the 
 ``recon:statuses-painted`` mark). Then a change: ``systemctl stop``/``start`` of one unit in
 the container -- which is EVERY host entry's unit of that name, since one container stands in
 for all of them, so each change is N hosts changing at once (a harsher case than one host). A
-MutationObserver on a sample of those rows' panels notes (``Date.now()``) when each panel's
-``data-state`` first differs; the latency is that minus the time just before the host-side
+MutationObserver on a sample of those rows' panels (or, for a collapsed host, its header's
+summary) notes (``Date.now()``) when each first differs; the latency is that minus the time just before the host-side
 command (same machine clock).
 """
 
@@ -19,19 +19,24 @@ from .scalehost import ScaleHost
 from .ui_first_paint import CHROMIUM, CHROMIUM_ARGS, MARKS, summary
 
 UNIT = "bench-0.service"
-WATCH = """(slugs) => {
+# The row's data-state where the row is built; on a large fleet a healthy host is collapsed
+# and has no rows, so its header's summary (data-sig: its counts by state) is watched instead.
+WATCH = """(pairs) => {
   for (const o of window.__scaleObs || []) o.disconnect();
   window.__scaleObs = []; window.__scaleSeen = {};
-  for (const s of slugs) {
-    const el = document.querySelector(`article.svc[data-slug="${s}"]`);
+  for (const [s, host] of pairs) {
+    const row = document.querySelector(`article.svc[data-slug="${s}"]`);
+    const el = row || document.querySelector(
+      `section.host[data-host="${host}"] [data-summary]`);
     if (!el) continue;
-    const before = el.dataset.state;
+    const attr = row ? "data-state" : "data-sig";
+    const before = el.getAttribute(attr);
     const o = new MutationObserver(() => {
-      if (el.dataset.state !== before && !(s in window.__scaleSeen)) {
+      if (el.getAttribute(attr) !== before && !(s in window.__scaleSeen)) {
         window.__scaleSeen[s] = Date.now();
       }
     });
-    o.observe(el, {attributes: true, attributeFilter: ["data-state"]});
+    o.observe(el, {attributes: true, attributeFilter: [attr]});
     window.__scaleObs.push(o);
   }
   return window.__scaleObs.length;
@@ -65,7 +70,7 @@ def ui_at_scale(run, sh: ScaleHost, healthy: list, changes: int, loads: int = 3,
             out["loading_after_paint"] = marks[-1]["loading"]
             out["statuses_painted"] = summary([m["painted_ms"] for m in marks])
             out["html_received"] = summary([m["html_ms"] for m in marks])
-            slugs = [f"{t.name}-{UNIT.removesuffix('.service')}"
+            slugs = [(f"{t.name}-{UNIT.removesuffix('.service')}", t.name)
                      for t in random.sample(healthy, min(sample, len(healthy)))]
             latencies, missed = [], 0
             for i in range(changes):
