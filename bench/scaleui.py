@@ -6,8 +6,8 @@ First paint as :mod:`bench.ui_first_paint` measures it (navigation start -> the 
 the container -- which is EVERY host entry's unit of that name, since one container stands in
 for all of them, so each change is N hosts changing at once (a harsher case than one host). A
 MutationObserver on a sample of those rows' panels (or, for a collapsed host, its header's
-summary) notes (``Date.now()``) when each first differs; the latency is that minus the time just before the host-side
-command (same machine clock).
+summary) notes (``Date.now()``) when each first differs; the latency is that minus the time
+just before the host-side command (same machine clock).
 """
 
 from __future__ import annotations
