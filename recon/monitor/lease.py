@@ -35,9 +35,10 @@ LEASE_NAME = "fleet"
 LEASE_SECONDS = 10.0
 RENEW_SECONDS = 2.0
 # A process's first reads are spread over this much time per host it starts (at most
-# START_SPREAD_MAX seconds in all), so a thousand handshakes do not arrive at once.
-START_SPREAD_PER_HOST = 0.005
-START_SPREAD_MAX = 3.0
+# START_SPREAD_MAX seconds in all): an SSH handshake costs the process ~20 ms of CPU, so 500
+# at once would starve its other threads (the lease renewal among them) for seconds.
+START_SPREAD_PER_HOST = 0.02
+START_SPREAD_MAX = 20.0
 
 
 class LeaderDuties(Protocol):
@@ -155,17 +156,22 @@ class Monitor:
         """One renewal: membership, then this process's share of the host leases."""
         rt = runtime(self.app)
         hosts = list(rt.config.hosts)
-        now = time.time()
         with self.app.app_context():
-            self.members = sharing.heartbeat(self.owner, self.started_at, now)
+            self.members = sharing.heartbeat(self.owner, self.started_at)
+            if time.time() - self.started_at < RENEW_SECONDS:
+                # Workers start together: one renewal's wait lets each see the others, so
+                # none starts every supervisor only to hand half of them over.
+                return
             mine = {h for h, m in sharing.assign(hosts, self.members).items()
                     if m == self.owner}
             # Stop first, then give the lease up: never two supervisors for one host.
             self._stop_hosts(set(self.supervisors) - mine)
             health = {h: sup.health() for h, sup in self.supervisors.items()}
             restarts = {h: sup.crashes for h, sup in self.supervisors.items()}
-            held = sharing.sync_leases(self.owner, mine, health, restarts, now)
-        self._held_until = now + sharing.LEASE_SECONDS - RENEW_SECONDS
+            held, expires = sharing.sync_leases(self.owner, mine, health, restarts)
+        # Stop short of the expiry by a renewal: a process whose renewals stall must stop
+        # its supervisors before another may take their hosts.
+        self._held_until = expires - RENEW_SECONDS
         self._stop_hosts(set(self.supervisors) - held)
         self._start_hosts(sorted(held - set(self.supervisors)))
 

@@ -22,8 +22,8 @@ from recon.db.extensions import db
 from recon.db.transactions import write_transaction
 from recon.monitor.models import HostLease, MonitorMember
 
-MEMBER_SECONDS = 8.0  # a member whose row is this stale is taken for dead
-LEASE_SECONDS = 8.0  # a host lease not renewed for this long may be taken over
+MEMBER_SECONDS = 10.0  # a member whose row is this stale is taken for dead
+LEASE_SECONDS = 10.0  # a host lease not renewed for this long may be taken over
 
 
 def _weight(member: str, host: str) -> int:
@@ -57,18 +57,20 @@ def heartbeat(owner: str, started_at: float, now: float | None = None) -> list[s
 
 
 def sync_leases(owner: str, wanted: Iterable[str], health: Mapping[str, tuple[str, str | None]],
-                restarts: Mapping[str, int], now: float | None = None) -> set[str]:
+                restarts: Mapping[str, int], now: float | None = None) -> tuple[set[str], float]:
     """Give up ``owner``'s leases on hosts it no longer wants, renew the rest (with the
     state of their supervisors: ``health``), claim wanted hosts whose lease is free or
-    lapsed; the hosts ``owner`` holds afterwards.
+    lapsed; the hosts ``owner`` holds afterwards, and until when.
 
-    Plain statements, not ORM objects: every process runs this every few seconds over every
-    host, and at rest it is one read and one UPDATE."""
-    now = time.time() if now is None else now
+    The time is read once the write lock is held (``now`` only for tests): a renewal that
+    waited for the lock must not write a lease that has already run out. Plain statements,
+    not ORM objects: every process runs this every few seconds over every host, and at rest
+    it is one read and one UPDATE."""
     wanted = set(wanted)
-    expires = now + LEASE_SECONDS
     t = HostLease.__table__
     with write_transaction() as session:
+        now = time.time() if now is None else now
+        expires = now + LEASE_SECONDS
         rows = {r.host: r for r in session.execute(
             sa.select(t.c.host, t.c.owner, t.c.expires_at, t.c.state, t.c.note, t.c.restarts))}
         gone = [h for h, r in rows.items() if r.owner == owner and h not in wanted]
@@ -95,7 +97,7 @@ def sync_leases(owner: str, wanted: Iterable[str], health: Mapping[str, tuple[st
             session.execute(sa.update(t).where(t.c.host == sa.bindparam("b_host")), changed)
         if new:
             session.execute(sa.insert(t), new)
-    return held
+    return held, expires
 
 
 def release_all(owner: str) -> None:

@@ -45,16 +45,16 @@ def app(tmp_path: Path) -> Flask:
 
 def test_a_lease_held_by_a_live_member_is_not_taken_until_given_up_or_lapsed(app):
     with app.app_context():
-        assert sharing.sync_leases("a", ["h1", "h2"], {}, {}, now=100) == {"h1", "h2"}
+        assert sharing.sync_leases("a", ["h1", "h2"], {}, {}, now=100)[0] == {"h1", "h2"}
         # b wants h2 too (it just joined): a still holds it
-        assert sharing.sync_leases("b", ["h2", "h3"], {}, {}, now=101) == {"h3"}
+        assert sharing.sync_leases("b", ["h2", "h3"], {}, {}, now=101)[0] == {"h3"}
         # a gives h2 up at its next renewal; b claims it at its own
-        assert sharing.sync_leases("a", ["h1"], {}, {}, now=102) == {"h1"}
-        assert sharing.sync_leases("b", ["h2", "h3"], {}, {}, now=103) == {"h2", "h3"}
+        assert sharing.sync_leases("a", ["h1"], {}, {}, now=102)[0] == {"h1"}
+        assert sharing.sync_leases("b", ["h2", "h3"], {}, {}, now=103)[0] == {"h2", "h3"}
         # a dies: its h1 is b's once the lease lapsed, not before
-        assert sharing.sync_leases("b", ["h1", "h2", "h3"], {}, {}, now=105) == {"h2", "h3"}
+        assert sharing.sync_leases("b", ["h1", "h2", "h3"], {}, {}, now=105)[0] == {"h2", "h3"}
         later = 102 + sharing.LEASE_SECONDS + 0.1
-        assert sharing.sync_leases("b", ["h1", "h2", "h3"], {}, {}, now=later) == {
+        assert sharing.sync_leases("b", ["h1", "h2", "h3"], {}, {}, now=later)[0] == {
             "h1", "h2", "h3"}
 
 
