@@ -145,7 +145,11 @@ class Monitor:
                 self.renewals_failed += 1
                 log.exception("monitor: renewing the host leases failed; retrying")
             if time.time() > self._held_until and self.supervisors:
-                # Not renewed in time: another process may own these hosts now.
+                # Not renewed for a whole lease past its expiry: this process is wedged (or
+                # cut off from the database) and others have its hosts by now. A renewal that
+                # is merely late keeps its supervisors: the next one stops those whose lease
+                # another process took meanwhile (a host read twice for a moment is
+                # harmless; stopping and restarting hundreds is not).
                 log.warning("monitor: %s could not renew its host leases; stopping its %d "
                             "supervisors", self.owner, len(self.supervisors))
                 self._stop_hosts(set(self.supervisors))
@@ -169,9 +173,7 @@ class Monitor:
             health = {h: sup.health() for h, sup in self.supervisors.items()}
             restarts = {h: sup.crashes for h, sup in self.supervisors.items()}
             held, expires = sharing.sync_leases(self.owner, mine, health, restarts)
-        # Stop short of the expiry by a renewal: a process whose renewals stall must stop
-        # its supervisors before another may take their hosts.
-        self._held_until = expires - RENEW_SECONDS
+        self._held_until = expires + sharing.LEASE_SECONDS
         self._stop_hosts(set(self.supervisors) - held)
         self._start_hosts(sorted(held - set(self.supervisors)))
 

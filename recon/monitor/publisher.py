@@ -25,6 +25,9 @@ log = logging.getLogger("recon.monitor")
 # start) is written in a few large transactions rather than many small ones.
 GATHER_SECONDS = 0.02
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
+# At most this many readings per transaction: the write lock is held for a bounded time, so
+# a request or a lease renewal waiting for it is not starved by a fleet-wide burst.
+MAX_BATCH = 100
 # Readings kept while the database refuses them; past this the oldest go (the supervisors
 # read again at their next poll, so nothing is lost for good).
 MAX_PENDING = 20000
@@ -86,7 +89,7 @@ class Publisher:
                     return
             time.sleep(GATHER_SECONDS)
             with self._cond:
-                batch, self._pending = self._pending, []
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 self._busy = True
             try:
                 with self.app.app_context():
