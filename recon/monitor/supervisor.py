@@ -29,8 +29,8 @@ from recon.ssh.executor import REMOTE_TIMEOUT_EXIT
 from recon.ssh.systemctl import fetch_statuses
 
 log = logging.getLogger("recon.monitor")
-# Waits after the 1st, 2nd, ... failed read in a row; each is drawn from 80-100 % of its step,
-# so the last (60 s) keeps a host that comes back within a minute of being seen.
+# Waits after the 1st, 2nd, ... failed read in a row: each drawn from 80-100 % of its step,
+# but the last (60 s), which is exact (see _loop).
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 # How much longer than its current step may take a supervisor may go without reporting
 # before the monitor calls the host "not watched".
@@ -141,7 +141,10 @@ class HostSupervisor:
                 failures += 1
                 self._drop_watcher()
                 step = BACKOFF[min(failures, len(BACKOFF)) - 1]
-                wait = step * random.uniform(0.8, 1.0)
+                # Jitter on the way up spreads the hosts' phases; the last step is exact, so
+                # a long-dead host costs at most one attempt a minute and one that comes back
+                # is seen within a minute.
+                wait = step if failures >= len(BACKOFF) else step * random.uniform(0.8, 1.0)
                 self._expect(wait + self._read_time())
                 self._stop.wait(wait)
                 continue
