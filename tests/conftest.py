@@ -164,7 +164,7 @@ def make_app(tmp_path: Path):
 
 def start_monitor(app: Flask, wait: float = 15) -> Monitor:
     """Start ``app``'s monitor and wait until every host was contacted once."""
-    return start_jobs_monitor(app, wait=wait)
+    return start_jobs_monitor(app, wait=wait, alone=True)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from flask import Flask
 from recon.jobs import repair, retention
 from recon.jobs.loop import Every
 from recon.monitor import history
-from recon.monitor.lease import Monitor
+from recon.monitor.lease import JOIN_SECONDS, Monitor
 from recon.notify.worker import Notifier
 from recon.notify.worker import start as start_notifier
 from recon.terminals import gc as terminal_gc
@@ -89,10 +89,12 @@ class LeaderDuties:
             notifier.stop()
 
 
-def start_monitor(app: Flask, wait: float = 0) -> Monitor:
+def start_monitor(app: Flask, wait: float = 0, *, alone: bool = False) -> Monitor:
     """Start ``app``'s monitor with the leader duties; kept in ``app.extensions`` so a request
-    can poke a supervisor. With ``wait``, block until every host was read once."""
-    monitor = Monitor(app, LeaderDuties(app)).start(wait=wait)
+    can poke a supervisor. With ``wait``, block until every host was read once; ``alone``:
+    no sibling process is starting beside it, so it claims its hosts at once."""
+    monitor = Monitor(app, LeaderDuties(app), join_seconds=0 if alone else JOIN_SECONDS)
+    monitor.start(wait=wait)
     app.extensions["recon.monitor"] = monitor
     return monitor
 

@@ -37,6 +37,8 @@ RENEW_SECONDS = 2.0
 # A process's first reads are spread over this much time per host it starts (at most
 # START_SPREAD_MAX seconds in all): an SSH handshake costs the process ~20 ms of CPU, so 500
 # at once would starve its other threads (the lease renewal among them) for seconds.
+# Before its first claim a process waits this long for its sibling workers to register.
+JOIN_SECONDS = 1.0
 START_SPREAD_PER_HOST = 0.02
 START_SPREAD_MAX = 20.0
 
@@ -75,9 +77,12 @@ class Monitor:
     """This process's membership, its share of the hosts' supervisors, and its bid for the
     fleet lease (the leader duties)."""
 
-    def __init__(self, app: Flask, duties: LeaderDuties | None = None):
+    def __init__(self, app: Flask, duties: LeaderDuties | None = None,
+                 join_seconds: float = JOIN_SECONDS):
         self.app = app
         self.duties = duties
+        self.join_seconds = join_seconds  # before the first claim (0: a lone process)
+        self._joined = False
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.started_at = time.time()
         self.supervisors: dict[str, HostSupervisor] = {}
@@ -162,10 +167,12 @@ class Monitor:
         hosts = list(rt.config.hosts)
         with self.app.app_context():
             self.members = sharing.heartbeat(self.owner, self.started_at)
-            if time.time() - self.started_at < RENEW_SECONDS:
-                # Workers start together: one renewal's wait lets each see the others, so
-                # none starts every supervisor only to hand half of them over.
-                return
+            if not self._joined:
+                # Workers start together: a moment's wait lets each see the others, so none
+                # starts every supervisor only to hand half of them over.
+                self._joined = True
+                if self.join_seconds and not self._stop.wait(self.join_seconds):
+                    self.members = sharing.heartbeat(self.owner, self.started_at)
             mine = {h for h, m in sharing.assign(hosts, self.members).items()
                     if m == self.owner}
             # Stop first, then give the lease up: never two supervisors for one host.
