@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import threading
 from pathlib import Path
 
@@ -93,5 +94,9 @@ class HostKeyStore:
                 del keys[name]
             keys.add(name, key.get_name(), key)
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Paramiko writes with the process's umask (0644 here), and RECON's own check of
+            # its instance files then calls the file insecure: made 0600, and kept so.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             keys.save(str(self.path))
+            os.chmod(self.path, 0o600)
             self._mtime = None
