@@ -93,10 +93,12 @@ def _install(app: Flask) -> None:
     from recon.db.extensions import cors, db, migrate
     from recon.db.schema import MIGRATIONS, ensure_schema
     from recon.entry import cli
+    from recon.liveconfig import routes as liveconfig
     from recon.logs import routes as logs
     from recon.metrics import routes as metrics
     from recon.monitor import health
     from recon.notify import routes as notify
+    from recon.onboarding import routes as onboarding
     from recon.pages import routes as pages
     from recon.terminals import routes as terminals
     from recon.web import error_responses, security
@@ -109,7 +111,8 @@ def _install(app: Flask) -> None:
     security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
-    for module in (health, pages, services, logs, terminals, audit, notify, metrics, rolling):
+    for module in (health, pages, services, logs, terminals, audit, notify, metrics, rolling,
+                   liveconfig, onboarding):
         app.register_blueprint(module.bp)
     _register_models()
     done = ensure_schema(app)

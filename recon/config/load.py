@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,10 +181,26 @@ def load_config(path: Path, env: dict[str, str] | None = None, *,
                 check_keys: bool = True) -> ReconConfig:
     """Read and validate a ``recon.toml``; relative key paths resolve against its folder."""
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(path, [f"{path}: file not found"]) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(path, [f"{path}: {exc}"]) from None
-    return parse_config(data, path, path.parent, env, check_keys=check_keys)
+    return parse_text(raw, path, env, check_keys=check_keys)
+
+
+def parse_text(raw: bytes, path: Path, env: dict[str, str] | None = None, *,
+               check_keys: bool = True) -> ReconConfig:
+    """Validate the bytes of a ``recon.toml`` that is (or will be) at ``path``: the same
+    checks as at start-up, so an edit is refused before it is written."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(path, [f"{path}: {exc}"]) from None
+    config = parse_config(data, path, path.parent, env, check_keys=check_keys)
+    return replace(config, revision=revision_of(raw))
+
+
+def revision_of(raw: bytes) -> str:
+    """A config file's revision: the first 16 hex digits of its sha256."""
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -149,6 +149,9 @@ class ReconConfig:
     notify: dict[str, Any] = field(default_factory=dict)
     # Not errors, but worth the operator's attention (logged at start, shown by `recon check`).
     warnings: tuple[str, ...] = ()
+    # What was read: the sha256 of the file's bytes ("" when parsed from data). Two processes
+    # with the same revision run the same config (recon.liveconfig compares them).
+    revision: str = ""
 
     def services_on(self, host: str) -> list[ServiceConfig]:
         """The services of one host, in file order."""

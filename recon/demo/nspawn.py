@@ -249,8 +249,12 @@ class Testbed:
             _write(self.run_dir / "state.json", json.dumps(self._state, indent=1) + "\n")
 
     def stop(self) -> None:
-        """Shut every host down (SIGTERM, then SIGKILL past the grace) and remove the run."""
-        if self.run_dir is None:
+        """Shut every host down (SIGTERM, then SIGKILL past the grace) and remove the run.
+
+        Only in the process that started them: a forked child (a gunicorn worker) that
+        unwinds through its parent's ``finally`` at exit -- a HUP, a worker recycled -- must
+        not stop the hosts every other process still serves."""
+        if self.run_dir is None or self._state.get("owner") != os.getpid():
             return
         teardown(self.run_dir)
         for proc in self._procs:

@@ -60,3 +60,34 @@ def demo_config_toml(targets: list[TargetInfo], *, command_timeout: float = 10,
             lines.append("")
     return "\n".join(lines)
 
+
+
+# The keys of a demo host that change with every boot (addresses, the run folder's key);
+# everything else in the file is the user's and is kept.
+_BOOT_KEYS = ("address", "port", "user", "key", "systemctl", "journalctl", "sudo_path",
+              "terminal_user")
+
+
+def refresh_demo_config(old: str, targets: list[TargetInfo]) -> str:
+    """``old`` (the demo's recon.toml from an earlier start, maybe edited since) pointed at
+    this boot's hosts: each demo host's connection keys and the known_hosts path are
+    rewritten, every other line (services, channels, settings, comments) kept. A file that
+    no longer parses is replaced by a fresh one (the caller keeps a backup)."""
+    import tomlkit
+
+    fresh = tomlkit.parse(demo_config_toml(targets))
+    try:
+        doc = tomlkit.parse(old)
+    except tomlkit.exceptions.ParseError:
+        return tomlkit.dumps(fresh)
+    doc.setdefault("settings", tomlkit.table())["known_hosts"] = \
+        fresh["settings"]["known_hosts"]
+    hosts = doc.setdefault("hosts", tomlkit.table(is_super_table=True))
+    for name, values in fresh["hosts"].items():
+        if name not in hosts:
+            hosts[name] = values
+            continue
+        for key in _BOOT_KEYS:
+            if key in values:
+                hosts[name][key] = values[key]
+    return tomlkit.dumps(doc)

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from recon.auth import cli as accounts
 from recon.jobs.cli import monitor_command, prune_command
+from recon.liveconfig.cli import reload_cmd
 from recon.notify.cli import cli as notify_commands
 from recon.onboarding import cli as onboarding
 from recon.terminals.cli import gc_command
@@ -22,6 +23,6 @@ def init_app(app: Flask) -> None:
     recon = AppGroup("recon", help="RECON administration.")
     for command in (accounts.users, accounts.tokens, onboarding.keygen_cmd, onboarding.hosts,
                     onboarding.sudoers, onboarding.check_cmd, monitor_command, gc_command,
-                    prune_command, notify_commands):
+                    prune_command, notify_commands, onboarding.services, reload_cmd):
         recon.add_command(command)
     app.cli.add_command(recon)

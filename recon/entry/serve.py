@@ -93,14 +93,16 @@ class ReconServer(BaseApplication):
 
 
 def start_demo(instance: Path):
-    """Boot the demo hosts and point RECON_CONFIG at their recon.toml; returns the testbed.
+    """Boot the demo hosts and point RECON_CONFIG at their recon.toml (kept from the last
+    start, with this boot's addresses and keys); returns the testbed.
 
     Exits with the reason (and how to point RECON at a real host instead) when this machine
     cannot boot them.
     """
+    from recon.config.edit import write_atomically
     from recon.demo.files import DEFAULT_UNITS, EXTRA_UNITS
     from recon.demo.nspawn import Testbed, unavailable_reason
-    from recon.demo.recon_config import demo_config_toml
+    from recon.demo.recon_config import demo_config_toml, refresh_demo_config
 
     reason = unavailable_reason()
     if reason:
@@ -119,7 +121,15 @@ def start_demo(instance: Path):
                   extra_units=(), random_crashes=True, log=lambda msg: log.warning("%s", msg))
     infos = [h.info for h in bed.start()]
     config = root / "recon.toml"
-    config.write_text(demo_config_toml(infos))
+    # Kept across starts: what the user added (services, channels, settings) survives; only
+    # the hosts' addresses and keys, new with every boot, are rewritten.
+    if config.exists():
+        old = config.read_text()
+        (root / "recon.toml.previous").write_text(old)
+        text = refresh_demo_config(old, infos)
+    else:
+        text = demo_config_toml(infos)
+    write_atomically(config, text.encode())
     os.environ["RECON_CONFIG"] = str(config)
     log.warning("DEMO MODE: no instance/recon.toml, so RECON manages %d real demo hosts "
                 "(systemd in containers): %s", len(infos),
@@ -144,7 +154,14 @@ def announce_admin(demo: bool) -> None:
     # A throwaway app in the master: workers build their own after the fork (and start their
     # own background threads), so nothing the master opened is shared with them.
     app = create_app()
-    log.info("RECON loaded %s", startup_summary(runtime(app).config))
+    config = runtime(app).config
+    log.info("RECON loaded %s (revision %s)", startup_summary(config), config.revision)
+    from recon.db.instance import StartupError
+    from recon.monitor.config_split import startup_refusal
+    with app.app_context():
+        refusal = startup_refusal(config.revision, str(config.source))
+    if refusal is not None:
+        raise StartupError([refusal])
     password = ensure_admin(app)
     with app.app_context():
         db.engine.dispose()

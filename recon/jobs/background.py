@@ -5,6 +5,8 @@ foreground) runs:
 
 - the **terminal GC** every ``terminal_gc_seconds`` (:func:`recon.terminals.gc.run_pass`):
   every process, since each owns the ttyd processes it spawned;
+- the **config watch** every second (:mod:`recon.liveconfig.watch`): a changed, valid
+  recon.toml is applied without a restart;
 - **retention** every ``RETENTION_SECONDS`` (:func:`recon.jobs.retention.run_prune`): plain
   DELETEs with a cutoff, safe in several processes at once;
 - the **monitor** (:class:`recon.monitor.lease.Monitor`): the supervisors of this process's
@@ -29,6 +31,7 @@ from flask import Flask
 
 from recon.jobs import repair, retention
 from recon.jobs.loop import Every
+from recon.liveconfig.watch import WATCH_SECONDS, check_file
 from recon.monitor import history
 from recon.monitor.lease import JOIN_SECONDS, Monitor
 from recon.notify.worker import Notifier
@@ -57,18 +60,39 @@ def retention_task(app: Flask) -> Every:
     return Every(app, "retention", prune, lambda: RETENTION_SECONDS)
 
 
+def config_watch_task(app: Flask) -> Every:
+    """The watch on recon.toml (not started): a changed, valid file is applied here."""
+    return Every(app, "config-watch", lambda: check_file(app), lambda: WATCH_SECONDS)
+
+
 class LeaderDuties:
     """What the holder of the fleet lease runs; the monitor calls these hooks."""
 
     def __init__(self, app: Flask):
         self.app = app
         self.notifier: Notifier | None = None
+        self._term: tuple[str, float] | None = None
+        self._lock = threading.Lock()
         self._last_repair = 0.0
         self._last_history_prune = 0.0
 
     def begin(self, owner: str, since: float) -> None:
         """This process took the fleet lease; the monitor's reads count from ``since``."""
-        self.notifier = start_notifier(self.app, owner, since=since)
+        with self._lock:
+            self._term = (owner, since)
+            self.notifier = start_notifier(self.app, owner, since=since)
+
+    def channels_changed(self) -> None:
+        """A reload changed the notification channels: the notifier starts over with them
+        (its state is in the database, so nothing queued is lost)."""
+        with self._lock:
+            if self._term is None:
+                return  # not the leader: nothing runs here
+            notifier, self.notifier = self.notifier, None
+            if notifier is not None:
+                notifier.stop()
+            owner, since = self._term
+            self.notifier = start_notifier(self.app, owner, since=since)
 
     def renew(self) -> None:
         """Called in an app context at each renewal of the lease (every few seconds)."""
@@ -84,7 +108,8 @@ class LeaderDuties:
 
     def end(self) -> None:
         """The lease is gone (lost or given up)."""
-        notifier, self.notifier = self.notifier, None
+        with self._lock:
+            notifier, self.notifier, self._term = self.notifier, None, None
         if notifier is not None:
             notifier.stop()
 
@@ -132,7 +157,8 @@ def start(app: Flask) -> Background:
         work = _started.get(key)
         if work is None:
             work = _started[key] = Background(
-                app, tasks=[terminal_gc_task(app).start(), retention_task(app).start()])
+                app, tasks=[terminal_gc_task(app).start(), retention_task(app).start(),
+                            config_watch_task(app).start()])
             work.monitor = start_monitor(app)
             atexit.register(work.stop)
     return work

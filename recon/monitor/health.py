@@ -3,7 +3,9 @@ Never touches SSH, and answers anonymous callers (no paths, no host names).
 
 ``status`` is ``degraded`` (still 200: the process serves) while any configured host has no
 process watching it -- no live host lease, or its supervisor failing or late -- and
-``not_watched`` counts them; 503 only when the database does not answer.
+``not_watched`` counts them; also while processes on this database have run another
+config revision for a while (``config_split``: a second server with another recon.toml,
+:mod:`recon.monitor.config_split`); 503 only when the database does not answer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify
 
 from recon.db.extensions import db
+from recon.monitor import config_split
 from recon.monitor.models import HostLease
 from recon.web.context import runtime
 
@@ -29,8 +32,13 @@ def healthz():
         db_ok = True
     except sa.exc.SQLAlchemyError:
         watched, db_ok = set(), False
+    try:
+        split = len(config_split.split(config.revision)) if db_ok else 0
+    except sa.exc.SQLAlchemyError:
+        split = 0
     not_watched = sum(1 for h in config.hosts if h not in watched)
-    body = {"ok": db_ok, "status": "degraded" if not_watched or not db_ok else "ok",
-            "database": db_ok, "config": "loaded", "hosts": len(config.hosts),
+    body = {"ok": db_ok, "status": "degraded" if not_watched or split or not db_ok else "ok",
+            "database": db_ok, "config": "loaded", "config_revision": config.revision,
+            "config_split": split, "hosts": len(config.hosts),
             "not_watched": not_watched, "services": len(config.services), "demo": config.demo}
     return jsonify(body), 200 if db_ok else 503

@@ -22,6 +22,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from flask import Flask
 
+from recon.config import ReconConfig
 from recon.db.extensions import db
 from recon.db.transactions import write_transaction
 from recon.monitor import sharing
@@ -92,7 +93,11 @@ class Monitor:
         self.renewals_failed = 0
         self._held_until = 0.0  # this process's host leases are valid until then
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # The config the supervisors were started from: a reload restarts those it changed.
+        self._config = runtime(app).config
+        self.server = f"{socket.gethostname()}:{os.getppid()}"
 
     def start(self, wait: float = 0) -> Monitor:
         """Start the lease thread; with ``wait``, block until the first round of reads is
@@ -120,6 +125,7 @@ class Monitor:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._stop_hosts(set(self.supervisors))
@@ -133,6 +139,11 @@ class Monitor:
         except sa.exc.OperationalError:
             pass  # the leases lapse by themselves
         self.leader = False
+
+    def config_changed(self) -> None:
+        """A new config was applied in this process: renew now (new hosts are claimed,
+        removed ones given up, changed ones restarted) instead of at the next renewal."""
+        self._wake.set()
 
     def poke(self, host: str) -> None:
         """Ask the host's supervisor (if it runs in this process) to read now."""
@@ -159,20 +170,24 @@ class Monitor:
                             "supervisors", self.owner, len(self.supervisors))
                 self._stop_hosts(set(self.supervisors))
             self._bid_for_duties()
-            self._stop.wait(RENEW_SECONDS)
+            self._wake.wait(RENEW_SECONDS)
+            self._wake.clear()
 
     def _share_hosts(self) -> None:
         """One renewal: membership, then this process's share of the host leases."""
-        rt = runtime(self.app)
-        hosts = list(rt.config.hosts)
+        config = runtime(self.app).config
+        if config is not self._config:
+            self._restart_changed(self._config, config)
+        hosts = list(config.hosts)
+        beat = {"revision": config.revision, "server": self.server}
         with self.app.app_context():
-            self.members = sharing.heartbeat(self.owner, self.started_at)
+            self.members = sharing.heartbeat(self.owner, self.started_at, **beat)
             if not self._joined:
                 # Workers start together: a moment's wait lets each see the others, so none
                 # starts every supervisor only to hand half of them over.
                 self._joined = True
                 if self.join_seconds and not self._stop.wait(self.join_seconds):
-                    self.members = sharing.heartbeat(self.owner, self.started_at)
+                    self.members = sharing.heartbeat(self.owner, self.started_at, **beat)
             mine = {h for h, m in sharing.assign(hosts, self.members).items()
                     if m == self.owner}
             # Stop first, then give the lease up: never two supervisors for one host.
@@ -183,6 +198,19 @@ class Monitor:
         self._held_until = expires + sharing.LEASE_SECONDS
         self._stop_hosts(set(self.supervisors) - held)
         self._start_hosts(sorted(held - set(self.supervisors)))
+
+    def _restart_changed(self, old: ReconConfig, new: ReconConfig) -> None:
+        """Stop the supervisors whose host or services a reload changed; the renewal that
+        follows starts them again from the new config (a removed host's is given up)."""
+        self._config = new
+        changed = {name for name in self.supervisors
+                   if old.hosts.get(name) != new.hosts.get(name)
+                   or old.services_on(name) != new.services_on(name)
+                   or old.settings != new.settings}
+        if changed:
+            log.info("monitor: config %s changed %d watched host(s): %s", new.revision,
+                     len(changed), ", ".join(sorted(changed)[:10]))
+            self._stop_hosts(changed)
 
     def _start_hosts(self, names: list[str]) -> None:
         if not names:

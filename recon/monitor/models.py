@@ -142,6 +142,11 @@ class MonitorMember(db.Model):
     owner: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     started_at: Mapped[float]
     expires_at: Mapped[float]
+    # The recon.toml revision the process runs, and its server (host name and the pid of
+    # the process that started it): processes of two servers on one database with different
+    # configs would split the fleet silently (recon.liveconfig reports it).
+    config_revision: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    server: Mapped[str] = mapped_column(sa.String(128), default="", server_default="")
 
 
 class HostLease(db.Model):

@@ -39,21 +39,34 @@ def assign(hosts: Iterable[str], members: Iterable[str]) -> dict[str, str]:
     return {h: max(members, key=lambda m: _weight(m, h)) for h in hosts}
 
 
-def heartbeat(owner: str, started_at: float, now: float | None = None) -> list[str]:
-    """Renew ``owner``'s membership; the live members (``owner`` included)."""
+def heartbeat(owner: str, started_at: float, now: float | None = None, *,
+              revision: str = "", server: str = "") -> list[str]:
+    """Renew ``owner``'s membership (with the config revision it runs, and its server); the
+    live members (``owner`` included)."""
     now = time.time() if now is None else now
     with write_transaction() as session:
         row = session.get(MonitorMember, owner)
         if row is None:
             session.add(MonitorMember(owner=owner, started_at=started_at,
-                                      expires_at=now + MEMBER_SECONDS))
+                                      expires_at=now + MEMBER_SECONDS,
+                                      config_revision=revision, server=server))
         else:
             row.expires_at = now + MEMBER_SECONDS
+            if row.config_revision != revision or row.server != server:
+                row.config_revision, row.server = revision, server
         # The dead leave the table here, so it never grows with restarts.
         session.execute(sa.delete(MonitorMember).where(MonitorMember.expires_at < now - 60))
         session.flush()
         return list(session.scalars(sa.select(MonitorMember.owner)
                                     .where(MonitorMember.expires_at > now)))
+
+
+def member_configs(now: float | None = None) -> list[tuple[str, str, str]]:
+    """The live members as (owner, server, config revision)."""
+    now = time.time() if now is None else now
+    t = MonitorMember.__table__
+    return [tuple(r) for r in db.session.execute(
+        sa.select(t.c.owner, t.c.server, t.c.config_revision).where(t.c.expires_at > now))]
 
 
 def sync_leases(owner: str, wanted: Iterable[str], health: Mapping[str, tuple[str, str | None]],

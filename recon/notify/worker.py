@@ -234,7 +234,8 @@ class Notifier:
                         db.session.scalar(sa.select(sa.func.count()).select_from(NotifyProblem)))
                     fresh = self._read_since_start()
                     if tick or fresh or _has_news():
-                        if process(self.config, tick=tick, standing=fresh):
+                        # The running config (a reload may have changed its services).
+                        if process(runtime(self.app).config, tick=tick, standing=fresh):
                             self._wake.set()
                         self.unchecked.difference_update(fresh)  # once committed
                         last_tick = time.monotonic() if tick else last_tick

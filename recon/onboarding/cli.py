@@ -127,3 +127,91 @@ def check_cmd(host: str | None) -> None:
         click.echo(line)
     if not result.ok:
         sys.exit(1)
+
+
+def _adding_call(fn, *args):
+    """Run an adding step; a refusal becomes the CLI's error with its hint and errors."""
+    from recon.core.errors import ReconError
+    try:
+        return fn(current_app._get_current_object(), *args)
+    except ReconError as exc:
+        errors = exc.extra.get("errors") or []
+        raise click.ClickException("\n".join([exc.message, *(f"  - {e}" for e in errors),
+                                              exc.hint])) from None
+
+
+@hosts.command("add")
+@with_appcontext
+@click.argument("name")
+@click.option("--address", required=True, help="Hostname or IP.")
+@click.option("--port", default=22, show_default=True, type=int)
+@click.option("--user", required=True, help="The login that holds RECON's sudo rules.")
+@click.option("--terminal-user", default=None, help="A second login for browser terminals.")
+@click.option("--key", default=None, help="The dashboard's key (default: the other hosts').")
+@click.option("--fingerprint", default=None,
+              help="The host key's SHA256 fingerprint, verified on the host (asked if not "
+                   "given).")
+def add_host_cmd(name: str, address: str, port: int, user: str, terminal_user: str | None,
+                 key: str | None, fingerprint: str | None) -> None:
+    """Add a host to recon.toml: show its key, trust it once confirmed, print what to
+    install on it (the dashboard's public key, the sudoers drop-in)."""
+    from recon.onboarding import adding
+    values = {"name": name, "address": address, "port": port, "user": user,
+              "terminal_user": terminal_user, "key": key}
+    host = _adding_call(adding.candidate, values)
+    offered = _adding_call(adding.scan, host)
+    click.echo(f"{offered.where} offers {offered.key_type} {offered.fingerprint}")
+    click.echo(f"Verify on the host: {adding.VERIFY_ON_HOST}")
+    if fingerprint is None:
+        if not click.confirm("Is this the host's key?"):
+            raise click.ClickException("not added")
+        fingerprint = offered.fingerprint
+    done = _adding_call(adding.add_host, {**values, "fingerprint": fingerprint})
+    click.echo(f"added host {name} (recon.toml revision {done['revision']})\n")
+    click.echo(f"1. Install the dashboard's key in {done['authorized_keys']} on the host:\n"
+               f"   {done['public_key']}")
+    click.echo(f"2. Install the sudoers drop-in ({done['sudoers_install']}) once services "
+               f"are chosen: flask --app wsgi recon sudoers {name}")
+    click.echo(f"3. Choose units: flask --app wsgi recon units {name}; then "
+               "flask --app wsgi recon services add --host NAME --unit UNIT")
+    click.echo(f"4. Check: flask --app wsgi recon check {name}")
+
+
+services = AppGroup("services", help="Managed services in recon.toml.")
+
+
+@services.command("add")
+@with_appcontext
+@click.option("--host", required=True)
+@click.option("--unit", required=True)
+@click.option("--slug", default=None, help="Default: HOST-UNIT.")
+@click.option("--name", default=None, help="Display name (default: the unit).")
+@click.option("--action", "actions", multiple=True, help="Repeat for each (default: the "
+              "default actions).")
+@click.option("--tag", "tags", multiple=True)
+@click.option("--allow", multiple=True)
+@click.option("--timer", default=None)
+def add_service_cmd(host: str, unit: str, slug: str | None, name: str | None,
+                    actions: tuple[str, ...], tags: tuple[str, ...], allow: tuple[str, ...],
+                    timer: str | None) -> None:
+    """Manage a unit: add it to recon.toml and print the sudoers rules it needs."""
+    from recon.onboarding import adding
+    values = {"host": host, "unit": unit, "slug": slug, "name": name,
+              "actions": list(actions) or None, "tags": list(tags) or None,
+              "allow": list(allow) or None, "timer": timer}
+    done = _adding_call(adding.add_managed, values)
+    click.echo(f"added service {done['service']['slug']} "
+               f"(recon.toml revision {done['revision']}); its sudoers rules:")
+    for line in done["sudoers"]:
+        click.echo(f"  {line}")
+    click.echo(f"Install them: flask --app wsgi recon sudoers {host}")
+
+
+@services.command("remove")
+@with_appcontext
+@click.argument("slug")
+def remove_service_cmd(slug: str) -> None:
+    """Stop managing a service: remove it from recon.toml."""
+    from recon.onboarding import adding
+    done = _adding_call(adding.remove_managed, slug)
+    click.echo(f"removed service {slug} (recon.toml revision {done['revision']})")

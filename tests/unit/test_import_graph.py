@@ -121,7 +121,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("audit",),
     ("auth",),
     ("services", "monitor", "logs", "terminals", "rolling", "notify", "metrics", "onboarding",
-     "pages"),
+     "pages", "liveconfig"),
     ("jobs", "demo"),
     ("entry",),
 ]
