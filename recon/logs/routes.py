@@ -181,7 +181,8 @@ def service_logs_stream(slug: str):
     ended = holds.watch(hold)
     settings = rt.config.settings
     stream = LogStream(state.hub, slug, host, mode, settings.log_stream_keepalive_seconds,
-                       client_socket(request.environ), ended)
+                       client_socket(request.environ), ended,
+                       configured=lambda: slug in runtime(app).config.services)
     # The slot is released by stream.close(), which start() calls itself if it fails.
     argv = query.argv(host.journalctl, "json" if mode == "json" else "short-iso")
 

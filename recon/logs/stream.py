@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import paramiko
@@ -141,10 +141,12 @@ class LogStream:
 
     def __init__(self, hub: StreamHub, slug: str, host: HostConfig, mode: Mode,
                  keepalive: float, client: socket.socket | None,
-                 ended: threading.Event | None = None):
+                 ended: threading.Event | None = None,
+                 configured: Callable[[], bool] = lambda: True):
         self.hub, self.slug, self.host, self.mode = hub, slug, host, mode
         self.keepalive, self.client = keepalive, client
         self.ended = ended or threading.Event()  # set: the login behind the stream ended
+        self.configured = configured  # False once a config reload removed the service
         self.channel: paramiko.Channel | None = None
         self._slot: _Pooled | None = None
         self._closed = False
@@ -236,6 +238,13 @@ class LogStream:
             while not self._closed:
                 if self.ended.is_set():
                     yield access_ended()
+                    return
+                if not self.configured():
+                    yield f"retry: {FAILED_RETRY_MS}\n" + sse(
+                        {"error": "service_removed", "message": f"{self.slug} is no longer "
+                         "managed: recon.toml was changed and no longer lists it",
+                         "hint": "Reload the page to see the services RECON manages now."},
+                        event="error")
                     return
                 client_fd = self.client.fileno() if self.client is not None else None
                 watch = [channel.fileno()] + ([client_fd] if client_fd is not None else [])
