@@ -35,13 +35,13 @@ from recon.web.policy import ROLES
 # Fixture plugins for every folder (pytest allows ``pytest_plugins`` only here); their asserts,
 # and those of the other support modules, are rewritten like the tests' own.
 pytest.register_assert_rewrite("helpers", "notify_receivers", "promtool")
-pytest_plugins = ["terminal_fixtures", "browser_fixtures", "config_data"]
+pytest_plugins = ["terminal_fixtures", "browser_fixtures", "config_data", "fresh_host"]
 
 TESTS = Path(__file__).resolve().parent
 UNIT = TESTS / "unit"
 # The fixtures that boot something heavy: demo hosts in nspawn containers (root) or Chromium.
 # A test whose fixtures reach one of them (e.g. app -> target_info -> target) needs a host.
-HOST_FIXTURES = frozenset({"target", "fleet", "browser"})
+HOST_FIXTURES = frozenset({"target", "fleet", "browser", "fresh_bed"})
 
 
 def pytest_configure(config: pytest.Config) -> None:

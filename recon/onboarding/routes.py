@@ -79,3 +79,50 @@ def add_service():
 def remove_service(slug: str):
     """Stop managing a service: remove it from recon.toml."""
     return jsonify(adding.remove_managed(_app(), slug, request.args.get("base")))
+
+
+# ---- the pages (admins; others get the forbidden page) ----------------------------------
+
+def _forbidden():
+    from flask import render_template
+
+    from recon.web.policy import current_user
+    return render_template("dashboard/forbidden.html", user=current_user(),
+                           needed="admin"), 403
+
+
+@bp.get("/add-host")
+def add_host_page():
+    """Add a host: its values, its key confirmed, what to install, the gates."""
+    from flask import render_template
+
+    from recon.web.context import runtime
+    from recon.web.policy import current_user
+    if not current_user().can("admin"):
+        return _forbidden()
+    config = runtime().config
+    return render_template("onboarding/add_host.html", user=current_user(),
+                           default_key=adding.default_key(config),
+                           revision=config.revision)
+
+
+@bp.get("/hosts/<name>/manage")
+def manage_unit_page(name: str):
+    """Manage a unit of a host: the service's values and the sudoers lines they need."""
+    from flask import render_template
+
+    from recon.config import ACTIONS, DEFAULT_ACTIONS
+    from recon.core.errors import NotFound
+    from recon.web.context import runtime
+    from recon.web.policy import current_user
+    if not current_user().can("admin"):
+        return _forbidden()
+    config = runtime().config
+    if name not in config.hosts:
+        raise NotFound("host", f"no host named {name!r}",
+                       "GET /api/hosts lists the configured hosts.")
+    unit = request.args.get("unit", "")
+    managed = [s for s in config.services_on(name) if s.unit == unit]
+    return render_template("onboarding/manage_unit.html", user=current_user(), host=name,
+                           unit=unit, managed=managed, actions=ACTIONS,
+                           default_actions=DEFAULT_ACTIONS, revision=config.revision)

@@ -5,39 +5,12 @@ to install, `recon check`'s gates with their fixes, then a managed unit that sta
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import client_for
+from fresh_host import install_sudoers
 
 from recon.config import load_config
-from recon.demo.host import Host
-from recon.demo.nspawn import Testbed, unavailable_reason
-
-
-@pytest.fixture(scope="module")
-def fresh() -> Iterator[Host]:
-    """A real host booted for this module, its RECON sudoers drop-in removed: as a newly
-    installed machine with only the login and the dashboard's key."""
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(f"no real host: {reason}")
-    bed = Testbed(["fresh"])
-    (host,) = bed.start()
-    host.sudoers_file.unlink()
-    yield host
-    bed.stop()
-
-
-def _install_sudoers(host: Host, text: str) -> None:
-    """What the admin does as root on the host with the drop-in RECON showed."""
-    tmp = host.path("/etc/sudoers.d/.recon-new")
-    tmp.write_text(text)
-    os.chmod(tmp, 0o440)
-    assert host.run(["visudo", "-cf", "/etc/sudoers.d/.recon-new"], check=False).returncode == 0
-    os.replace(tmp, host.sudoers_file)
 
 
 def test_a_new_host_is_added_checked_and_its_unit_managed(make_app, target_info, fresh):
@@ -95,7 +68,7 @@ def test_a_new_host_is_added_checked_and_its_unit_managed(make_app, target_info,
     failed = [g for g in gates["gates"] if not g["ok"]]
     assert failed and all(g["fix"] for g in failed), gates
     assert any(g["ok"] and "key auth" in g["what"] for g in gates["gates"])
-    _install_sudoers(fresh, admin.get("/api/onboarding/hosts/fresh/setup").json["sudoers"])
+    install_sudoers(fresh, admin.get("/api/onboarding/hosts/fresh/setup").json["sudoers"])
     gates = admin.get("/api/onboarding/hosts/fresh/check").json
     assert gates["ok"] is True, gates
 
