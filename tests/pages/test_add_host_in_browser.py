@@ -8,10 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_fixtures import DESKTOP, PHONE
 from fresh_host import install_sudoers
 from playwright.sync_api import expect
-
-from browser_fixtures import DESKTOP, PHONE
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
