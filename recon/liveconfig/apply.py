@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -140,7 +141,7 @@ def status(app: Flask) -> dict:
     """This process's config: revision, file, when applied, a refused newer file."""
     st = state(app)
     config = runtime(app).config
-    return {"revision": config.revision, "source": str(config.source),
+    return {"revision": config.revision, "source": str(config.source), "pid": os.getpid(),
             "applied_at": st.applied_at,
             "refused": ({"revision": st.refused_revision, "errors": st.refused_errors}
                         if st.refused_revision is not None else None),
