@@ -97,6 +97,7 @@ def _install(app: Flask) -> None:
     from recon.metrics import routes as metrics
     from recon.monitor import health
     from recon.notify import routes as notify
+    from recon.pages import admin
     from recon.pages import routes as pages
     from recon.terminals import routes as terminals
     from recon.web import error_responses, security
@@ -109,7 +110,8 @@ def _install(app: Flask) -> None:
     security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
-    for module in (health, pages, services, logs, terminals, audit, notify, metrics, rolling):
+    for module in (health, pages, admin, services, logs, terminals, audit, notify, metrics,
+                   rolling):
         app.register_blueprint(module.bp)
     _register_models()
     done = ensure_schema(app)
