@@ -36,8 +36,9 @@ export function generatePassword() {
 }
 
 // Show a secret once: it lives only in this box until "Done" (or a reload) and is never
-// written anywhere else on the page.
-export function showSecret({ title, why, label, value }) {
+// written anywhere else on the page. ``owner`` (a user or token name) lets hideSecret clear
+// it when what it opens is removed.
+export function showSecret({ title, why, label, value, owner }) {
   const box = document.getElementById("secret");
   const input = document.getElementById("secret-value");
   const copied = document.getElementById("secret-copied");
@@ -45,10 +46,19 @@ export function showSecret({ title, why, label, value }) {
   document.getElementById("secret-why").textContent = why || "";
   document.getElementById("secret-label").textContent = label;
   input.value = value;
+  box.dataset.owner = owner || "";
   copied.textContent = "";
   box.hidden = false;
   box.focus();
   input.select();
+}
+
+// Clear the secret on show if it belongs to ``owner`` (removed or revoked: it opens nothing).
+export function hideSecret(owner) {
+  const box = document.getElementById("secret");
+  if (box.hidden || box.dataset.owner !== owner) return;
+  document.getElementById("secret-value").value = "";
+  box.hidden = true;
 }
 
 export function wireSecret() {
@@ -82,6 +92,11 @@ export function wirePasswordChoice(form) {
   return () => (form.elements.pwmode.value === "set"
     ? { password: input.value, generated: false }
     : { password: generatePassword(), generated: true });
+}
+
+// "a viewer", "an operator", "an admin".
+export function aRole(role) {
+  return `${/^[aeiou]/.test(role) ? "an" : "a"} ${role}`;
 }
 
 // A table body's single "nothing here" row.

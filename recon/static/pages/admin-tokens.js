@@ -1,7 +1,9 @@
 // The API tokens page: GET/POST /api/tokens, DELETE /api/tokens/NAME (admin API: checked,
 // CSRF-protected and audited there). A new token's value is shown once; revoking is confirmed.
 import { api, askConfirm, el } from "../lib/recon.js";
-import { cell, emptyRow, fmtWhen, report, say, showSecret, wireSecret } from "../lib/admin.js";
+import {
+  cell, emptyRow, fmtWhen, hideSecret, report, say, showSecret, wireSecret,
+} from "../lib/admin.js";
 
 const tbody = document.querySelector("#tokens tbody");
 const form = document.getElementById("token-add");
@@ -15,7 +17,7 @@ function row(t) {
     cell("Role", { text: t.role }),
     cell("State", {}, state),
     cell("Created", { text: fmtWhen(t.created_at) || "—" }),
-    cell("Created by", { text: t.created_by || "unknown (CLI)" }),
+    cell("Created by", { text: t.created_by || "not recorded" }),
     cell("Last used", { text: fmtWhen(t.last_used_at) || "never" }),
     cell("Actions", { class: "row-actions" }, t.revoked ? el("span", { class: "muted", text: "—" })
       : el("button", { type: "button", class: "btn btn-sm btn-danger", text: "Revoke",
@@ -44,6 +46,7 @@ async function revoke(t) {
   try {
     await api("DELETE", `/api/tokens/${encodeURIComponent(t.name)}`);
     say(`The token ${t.name} was revoked.`);
+    hideSecret(t.name);
   } catch (err) {
     report(`Could not revoke ${t.name}`, err);
   }
@@ -60,7 +63,7 @@ form.addEventListener("submit", async (ev) => {
     const made = await api("POST", "/api/tokens", { name, role });
     say(`The token ${name} (${role}) was created.`);
     form.reset();
-    showSecret({ title: `Token ${name}`, label: `Value of the token ${name}`, value: made.token,
+    showSecret({ title: `Token ${name}`, label: `Value of the token ${name}`, value: made.token, owner: name,
       why: "RECON keeps only its hash. Store it where your script reads its secrets." });
     load();
   } catch (err) {

@@ -3,7 +3,7 @@
 // confirmed first; a generated password is shown once.
 import { api, askConfirm, el } from "../lib/recon.js";
 import {
-  cell, emptyRow, fmtWhen, report, say, showSecret, wirePasswordChoice, wireSecret,
+  aRole, cell, emptyRow, fmtWhen, hideSecret, report, say, showSecret, wirePasswordChoice, wireSecret,
 } from "../lib/admin.js";
 
 const ROLES = ["viewer", "operator", "admin"];
@@ -62,12 +62,12 @@ async function changeRole(user, select) {
     const text = lower
       ? `${user.username} goes from ${user.role} to ${role}: their open terminals close and they lose what ${user.role}s may do.${self ? " This is you: you will lose access to these pages." : ""}`
       : `${user.username} becomes an admin: they may manage users, tokens and every service.`;
-    const ok = await askConfirm({ title: `Make ${user.username} ${role === "admin" ? "an admin" : `a ${role}`}?`, text, ok: `Make ${role}` });
+    const ok = await askConfirm({ title: `Make ${user.username} ${aRole(role)}?`, text, ok: `Make ${role}` });
     if (!ok) { select.value = user.role; return; }
   }
   try {
     await api("PATCH", `/api/users/${encodeURIComponent(user.username)}`, { role });
-    say(`${user.username} is now ${role === "admin" ? "an admin" : `a ${role}`}.`);
+    say(`${user.username} is now ${aRole(role)}.`);
     if (self && lower) { window.location.assign("/"); return; }
   } catch (err) {
     report(`Could not change the role of ${user.username}`, err);
@@ -91,7 +91,7 @@ function resetPassword(user) {
       say(`The password of ${user.username} was changed${self ? "; you are logged out" : ""}.`);
       if (generated) {
         showSecret({ title: `New password of ${user.username}`, label: `New password of ${user.username}`, value: password,
-          why: "Give it to them by a private channel; they can keep it or ask for another." });
+          owner: user.username, why: "Give it to them by a private channel; they can keep it or ask for another." });
       }
       if (!self) load(); // our own session ended: the next call would go to the login page
     } catch (err) {
@@ -112,6 +112,7 @@ async function remove(user) {
   try {
     await api("DELETE", `/api/users/${encodeURIComponent(user.username)}`);
     say(`${user.username} was removed.`);
+    hideSecret(user.username);
     if (self) { window.location.assign("/login"); return; }
   } catch (err) {
     report(`Could not remove ${user.username}`, err);
@@ -133,11 +134,11 @@ addForm.addEventListener("submit", async (ev) => {
   button.disabled = true;
   try {
     await api("POST", "/api/users", { username, password, role });
-    say(`${username} was added as ${role === "admin" ? "an admin" : `a ${role}`}.`);
+    say(`${username} was added as ${aRole(role)}.`);
     addForm.reset();
     if (generated) {
       showSecret({ title: `Password of ${username}`, label: `Password of ${username}`, value: password,
-        why: "Give it to them by a private channel." });
+        owner: username, why: "Give it to them by a private channel." });
     }
     load();
   } catch (err) {
