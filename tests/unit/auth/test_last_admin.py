@@ -1,16 +1,18 @@
 """An admin can manage every user but never leave RECON without an admin user: removing or
 demoting the only admin is refused (409 ``last_admin``, with a hint) and changes nothing, through
-the API and the CLI alike; with a second admin both work, one's own account included."""
+the API and the CLI alike, and two admins demoting each other at once leave one; with a second
+admin both work, one's own account included."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
 from recon import create_app
-from recon.auth.accounts import create_token, create_user, find_user
+from recon.auth.accounts import AccountError, create_token, create_user, find_user, set_role
 
 PASSWORD = "correct horse battery"
 
@@ -67,3 +69,28 @@ def test_the_cli_keeps_the_rule_too(app):
     assert out.exit_code == 1 and "only admin" in out.output
     with app.app_context():
         assert find_user("ada") is not None
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(app):
+    """Each check runs under SQLite's write lock: the second sees the first's demotion."""
+    with app.app_context():
+        set_role("olga", "admin")
+    barrier, outcomes = threading.Barrier(2), []
+
+    def demote(name: str) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                set_role(name, "viewer")
+                outcomes.append("ok")
+            except AccountError as exc:
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=demote, args=(n,)) for n in ("ada", "olga")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["last_admin", "ok"]
+    with app.app_context():
+        assert sorted(find_user(n).role for n in ("ada", "olga")) == ["admin", "viewer"]
