@@ -99,6 +99,7 @@ def _install(app: Flask) -> None:
     from recon.monitor import health
     from recon.notify import routes as notify
     from recon.onboarding import routes as onboarding
+    from recon.pages import admin
     from recon.pages import routes as pages
     from recon.terminals import routes as terminals
     from recon.web import error_responses, security
@@ -111,8 +112,8 @@ def _install(app: Flask) -> None:
     security.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
-    for module in (health, pages, services, logs, terminals, audit, notify, metrics, rolling,
-                   liveconfig, onboarding):
+    for module in (health, pages, admin, services, logs, terminals, audit, notify, metrics,
+                   rolling, liveconfig, onboarding):
         app.register_blueprint(module.bp)
     _register_models()
     done = ensure_schema(app)

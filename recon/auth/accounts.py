@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from recon.audit.models import AuditEntry
 from recon.auth.models import (
     TOKEN_PREFIX,
     ApiToken,
@@ -19,6 +20,7 @@ from recon.auth.models import (
 from recon.core.clock import now
 from recon.core.errors import ReconError
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
 from recon.web.policy import ROLES
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -34,8 +36,11 @@ class AccountError(ReconError, ValueError):
 
     hint = "Check the request body."
 
-    def __init__(self, code: str, message: str, hint: str | None = None):
-        status = 404 if code.startswith("unknown_") else 409 if code.endswith("_exists") else 400
+    def __init__(self, code: str, message: str, hint: str | None = None,
+                 status: int | None = None):
+        if status is None:
+            status = 404 if code.startswith("unknown_") else 409 if code.endswith("_exists") \
+                else 400
         super().__init__(message, code=code, status=status, hint=hint)
 
 
@@ -104,30 +109,48 @@ def set_role(username: str, role: str) -> User:
 def update_user(username: str, *, role: str | None = None,
                 password: str | None = None) -> User:
     """Change role and/or password: everything is validated first, then one commit. A new
-    password or a lower role ends the user's login sessions (and so their terminals)."""
-    user = _get(username)
+    password or a lower role ends the user's login sessions (and so their terminals). The
+    last admin is never demoted (:func:`_keep_an_admin`)."""
     if role is not None:
         _check_role(role)
     if password is not None:
         _check_password(password)
-    demoted = role is not None and ROLES.index(role) < ROLES.index(user.role)
-    if role is not None:
-        user.role = role
-    if password is not None:
-        user.set_password(password)
-        end_sessions(user)
-    db.session.commit()
+    with write_transaction():
+        user = _get(username)
+        demoted = role is not None and ROLES.index(role) < ROLES.index(user.role)
+        if demoted and user.role == "admin":
+            _keep_an_admin(user, "demote")
+        if role is not None:
+            user.role = role
+        if password is not None:
+            user.set_password(password)
+            end_sessions(user)
     if demoted or password is not None:
         _close_terminals(user=user.username)
     return user
 
 
 def remove_user(username: str) -> None:
-    user = _get(username)
-    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
-    db.session.delete(user)
-    db.session.commit()
+    """Delete a user and their login sessions; the last admin is never removed."""
+    with write_transaction():
+        user = _get(username)
+        if user.role == "admin":
+            _keep_an_admin(user, "remove")
+        db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id))
+        db.session.delete(user)
     _close_terminals(user=username)
+
+
+def _keep_an_admin(user: User, verb: str) -> None:
+    """Refuse a change that would leave no admin user. Called under the write lock
+    (``write_transaction``), so two admins demoting each other at once cannot both pass."""
+    others = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.role == "admin", User.id != user.id)) or 0
+    if not others:
+        raise AccountError(
+            "last_admin", f"cannot {verb} {user.username!r}: it is the only admin",
+            "Make another user an admin first (an admin API token does not count: it cannot "
+            "log in to manage users).", status=409)
 
 
 def _get(username: str) -> User:
@@ -135,6 +158,14 @@ def _get(username: str) -> User:
     if user is None:
         raise AccountError("unknown_user", f"no user {username!r}")
     return user
+
+
+def last_logins() -> dict[int, float]:
+    """When each user last logged in through the login page (their newest login session),
+    by user id; a user who never did, or who only comes through an auth proxy, is absent."""
+    return dict(db.session.execute(sa.select(
+        LoginSession.user_id, sa.func.max(LoginSession.created_at)).group_by(
+        LoginSession.user_id)).all())
 
 
 def user_count() -> int:
@@ -216,6 +247,17 @@ def revoke_token(name: str) -> ApiToken:
     db.session.commit()
     _close_terminals(user=f"token:{name}")
     return token
+
+
+def token_creators() -> dict[str, str]:
+    """Who created each token, from the audit trail (``token_add`` entries, written by
+    ``POST /api/tokens``); a token made with the CLI, or whose entry retention removed, is
+    absent. Token names are never reused (a revoked one keeps its name), so the name is
+    enough to find the entry."""
+    rows = db.session.execute(sa.select(AuditEntry.output, AuditEntry.actor).where(
+        AuditEntry.action == "token_add", AuditEntry.success.is_(True)).order_by(
+        AuditEntry.id))
+    return {output.split(" (", 1)[0]: actor for output, actor in rows if output}
 
 
 def token_principal(raw: str) -> ApiToken | None:

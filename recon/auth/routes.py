@@ -22,14 +22,17 @@ from recon.auth.accounts import (
     create_token,
     create_user,
     end_session,
+    last_logins,
     remove_user,
     revoke_token,
     start_session,
+    token_creators,
     update_user,
 )
 from recon.auth.guard import AMBIENT, csrf_ok, csrf_token
 from recon.auth.login import attempt
 from recon.auth.models import ApiToken, User
+from recon.core.clock import iso
 from recon.core.errors import ApiError, InvalidBody, InvalidParameter, ReconError
 from recon.db.extensions import db
 from recon.web.error_responses import error_json
@@ -141,7 +144,10 @@ def _body(*keys: str) -> list[str]:
 @require_role("admin")
 def list_users():
     users = db.session.scalars(sa.select(User).order_by(User.username))
-    return jsonify({"users": [u.to_dict() for u in users]})
+    logins = last_logins()
+    return jsonify({"users": [{**u.to_dict(), "last_login_at": iso(logins.get(u.id),
+                                                                    offset=False)}
+                              for u in users]})
 
 
 @bp.post("/api/users")
@@ -182,7 +188,9 @@ def delete_user(username: str):
 @require_role("admin")
 def list_tokens():
     tokens = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name))
-    return jsonify({"tokens": [t.to_dict() for t in tokens]})
+    creators = token_creators()
+    return jsonify({"tokens": [{**t.to_dict(), "created_by": creators.get(t.name)}
+                               for t in tokens]})
 
 
 @bp.post("/api/tokens")
