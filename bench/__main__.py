@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .config_reload import bench_config_reload
 from .events import bench_event_latency, bench_stale_reads
 from .faultrows import bench_faults
 from .fleet import fleet, serve
@@ -33,7 +34,8 @@ from .ui_first_paint import bench_ui_first_paint
 RESULTS = Path(__file__).parent / "results"
 
 
-SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins", "streams", "scale")
+SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins", "streams", "config",
+            "scale")
 #: Sections that take many minutes: run only when named in --only (``make bench-scale``).
 ON_REQUEST = ("scale",)
 
@@ -70,6 +72,8 @@ def run_fleet(args, want: set[str], r: dict) -> None:
                 r["terminals"] = bench_terminals(f, srv, 10)
             if "ui" in want:
                 r["ui_first_paint"] = bench_ui_first_paint(f, srv, 20)
+            if "config" in want:
+                r["config_reload"] = bench_config_reload(f, srv, args.config_rounds)
         if "rest" in want:
             r["rest"] = bench_rest(f, args.rest_seconds)
         if "logins" in want:
@@ -88,6 +92,8 @@ def main() -> None:
     parser.add_argument("--rest-seconds", type=float, default=60)
     parser.add_argument("--stream-seconds", type=float, default=20,
                         help="/healthz measured this long while one viewer holds streams")
+    parser.add_argument("--config-rounds", type=int, default=6,
+                        help="config changes per way (hand edit, API, CLI)")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium first paint")
     parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)} "
                         f"({','.join(ON_REQUEST)}: only when named here)")

@@ -173,10 +173,28 @@ def _extras(r: dict) -> list[str]:
     return out
 
 
+def _config(r: dict) -> list[str]:
+    c = r["config_reload"]
+    out = []
+    for way in ("hand", "api", "cli"):
+        a, p = c["applied_by_every_worker"][way], c["state_on_page"][way]
+        out += [_verdict(f"config {way}: every worker applied (p95)",
+                         f"{a['median_ms']:.0f} / {a['p95_ms']:.0f} ms", "<= 2 s",
+                         a["p95_ms"] <= 2000),
+                _verdict(f"config {way}: new unit's state on page (p95)",
+                         f"{p['median_ms']:.0f} / {p['p95_ms']:.0f} ms", "<= 5 s",
+                         p["p95_ms"] <= 5000)]
+    failed = sum(c["load_failed"].values())
+    out.append(_verdict(f"config: failed requests of {c['clients']} clients",
+                        f"{failed} of {c['load_requests']}", "0", failed == 0))
+    return out
+
+
 def verdicts(r: dict) -> list[str]:
     out = ["-" * (W + 26), "targets (issues 10 and 11):"]
     for key, part in (("status", _sync), ("faults", _faults), ("events", _events),
-                      ("rest", _rest), ("logins", _logins), ("stream_hold", _streams)):
+                      ("rest", _rest), ("logins", _logins), ("stream_hold", _streams),
+                      ("config_reload", _config)):
         if key in r:
             out += part(r)
     out += _extras(r)

@@ -105,3 +105,44 @@ def test_an_operator_and_a_viewer_cannot_change_the_config(tmp_path, target_info
             resp = getattr(client, method)(path, json=body)
             assert resp.status_code == 403, (role, path, resp.status_code)
     assert conf.read_bytes() == before
+
+
+def test_services_added_and_removed_again_and_again_are_read_each_time(tmp_path, target_info):
+    """Round after round, a service added (by hand, then through the API) is read by the
+    monitor and removed again, with both workers serving."""
+    app = build_app(tmp_path, [target_info])
+    admin = bearer(app.config["TEST_TOKENS"]["admin"])
+    conf = tmp_path / "recon.toml"
+    units = ["demo-flaky.service", "demo-worker.service", "demo-cron.service"]
+    with Gunicorn(app, workers=2, error_log=str(tmp_path / "server.log")) as server:
+        for r in range(3):
+            for way in ("hand", "api"):
+                slug = f"again-{way}-{r}"
+                table = {"slug": slug, "name": slug, "host": "demo", "unit": units[r]}
+                block = "".join(f'{k} = "{v}"\n' for k, v in table.items())
+                block = f"\n[[services]]\n{block}"
+                if way == "hand":
+                    conf.write_text(conf.read_text() + block)
+                else:
+                    code, body = call(server.port, "POST", "/api/config/services", admin, table)
+                    assert code == 201, body
+
+                def state() -> str | None:
+                    _, body = call(server.port, "GET", "/api/services", admin)
+                    svc = next((s for s in body["services"] if s["slug"] == slug), None)
+                    return svc and not svc.get("pending") and svc["state"]
+                assert wait_for(lambda: state() in ("active", "activating", "failed"),
+                                timeout=15), (slug, state(),
+                                              (tmp_path / "server.log").read_text()[-3000:])
+                if way == "hand":
+                    conf.write_text(conf.read_text().replace(block, ""))
+                else:
+                    code, body = call(server.port, "DELETE", f"/api/config/services/{slug}",
+                                      admin)
+                    assert code == 200, body
+                assert wait_for(lambda: _seen_nowhere(server.port, admin, slug), timeout=10)
+
+
+def _seen_nowhere(port: int, headers: dict, slug: str) -> bool:
+    return all(call(port, "GET", f"/api/services/{slug}/status", headers)[0] == 404
+               for _ in range(8))
