@@ -21,11 +21,14 @@ from recon.audit.models import AuditEntry
 from recon.config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
 from recon.db.extensions import db
 from recon.db.transactions import write_transaction
+from recon.monitor.crashloop import track
 from recon.monitor.models import HostState, MonitorEvent, SnapshotVersion, UnitState, iso
 from recon.ssh import CommandFailed, HostDown, RemoteError
+from recon.web.context import runtime
 
 # A change in any of these is an event (and a history row); memory and timestamps alone not.
-SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result")
+SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result",
+               "crash_looping")
 # An action still running (audit entry without an outcome) this recently explains a change.
 ACTION_WINDOW_SECONDS = 600
 VERSION_ROW = "fleet"
@@ -140,11 +143,16 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
         .where(table.c.slug.in_([s.slug for s in services])))}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    settings = runtime().config.settings
     for svc in services:
-        status = statuses[svc.unit]
         row = rows.get(svc.slug)
         if row is not None and row.observed_at > observed_at:
             continue
+        old = json.loads(row.status) if row is not None else None
+        status = dict(statuses[svc.unit])  # the caller's stays as read
+        # Carried from the previous read: the restarts seen within the window (crashloop).
+        track(old, status, observed_at, restarts=settings.crash_loop_restarts,
+              window=settings.crash_loop_window_seconds)
         text = json.dumps(status, sort_keys=True)
         values = {"host": svc.host, "unit": svc.unit, "status": text,
                   "observed_at": observed_at, "version": version}
@@ -155,7 +163,6 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
             updates.append({"b_slug": svc.slug, **values})
             if row.status == text:
                 continue
-            old = json.loads(row.status)
             if all(old.get(k) == status.get(k) for k in SIGNIFICANT):
                 continue
         why = cause or _pending_cause(session, svc.slug, now)
