@@ -46,8 +46,8 @@ def test_a_unit_failing_every_second_is_crash_looping_then_running_once_it_stays
         row = next(r for r in compact["services"] if r[cols.index("slug")] == "demo-worker")
         assert row[cols.index("crash_looping")] is True
         metrics = client.get("/metrics").get_data(as_text=True)
-        assert ('recon_unit_crash_looping{host="%s",service="demo-worker",unit="%s"} 1.0'
-                % (target.name, WORKER)) in metrics
+        labels = f'host="{target.name}",service="demo-worker",unit="{WORKER}"'
+        assert f"recon_unit_crash_looping{{{labels}}} 1.0" in metrics
         events = client.get("/api/services/demo-worker/history").get_json()["events"]
         assert any(e["crash_looping"] for e in events)
         assert any(e["sub_state"] == "auto-restart" and e["exit_code"] == 1 for e in events)
