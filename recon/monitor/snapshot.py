@@ -237,12 +237,26 @@ def service_view(service: ServiceConfig, row: Any, host: Any) -> dict[str, Any]:
     else:
         status = json.loads(row.status)
     status["observed_at"] = iso(row.observed_at) if row else None
+    status["stopped_ok"] = stopped_ok(service, status)
     if host is not None and host.state != "up":
         last_known = {k: status.get(k) for k in ("state", "sub_state", "main_pid")}
         status.update(active=False, state="unreachable" if host.state == "down" else "unknown",
                       error=host.error, message=host.message, hint=host.hint,
                       host_since=iso(host.since), last_known=last_known if row else None)
     return status
+
+
+def stopped_ok(service: ServiceConfig, status: dict[str, Any]) -> str | None:
+    """Why the unit's being inactive is no problem, if it is none: ``expected`` (the config
+    says ``expect = "stopped"``), ``timer`` (a timer runs it) or ``oneshot`` (a oneshot
+    without RemainAfterExit is inactive between runs by design)."""
+    if service.expect == "stopped":
+        return "expected"
+    if service.timer or status.get("timer_driven"):
+        return "timer"
+    if status.get("type") == "oneshot" and not status.get("remain_after_exit"):
+        return "oneshot"
+    return None
 
 
 def read_fleet(config: ReconConfig) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
