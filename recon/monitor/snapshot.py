@@ -153,19 +153,18 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
         # Carried from the previous read: the restarts seen within the window (crashloop).
         track(old, status, observed_at, restarts=settings.crash_loop_restarts,
               window=settings.crash_loop_window_seconds)
+        significant = old is None or any(old.get(k) != status.get(k) for k in SIGNIFICANT)
+        why = (cause or _pending_cause(session, svc.slug, now)) if significant else None
+        _carry_changed_by(old, status, why, now)
         text = json.dumps(status, sort_keys=True)
         values = {"host": svc.host, "unit": svc.unit, "status": text,
                   "observed_at": observed_at, "version": version}
         if row is None:
             inserts.append({"slug": svc.slug, **values})
-            old = None
         else:
             updates.append({"b_slug": svc.slug, **values})
-            if row.status == text:
+            if row.status == text or not significant:
                 continue
-            if all(old.get(k) == status.get(k) for k in SIGNIFICANT):
-                continue
-        why = cause or _pending_cause(session, svc.slug, now)
         event = MonitorEvent(
             at=now, kind="unit", host=svc.host, service=svc.slug,
             from_state=old.get("state") if old else None,
@@ -182,6 +181,18 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
         session.execute(sa.update(table).where(table.c.slug == sa.bindparam("b_slug")),
                         updates)
     return written
+
+
+def _carry_changed_by(old: dict[str, Any] | None, status: dict[str, Any], why: Cause | None,
+                      now: float) -> None:
+    """``changed_by``: the last audited action that changed the unit (who, what, when), for
+    "Stopped by alice · 18:18" on its row and page. Kept while the unit stays in the state the
+    action left it in; a state change nobody caused drops it (it would name the wrong cause)."""
+    if why is not None:
+        status["changed_by"] = {"actor": why.actor, "action": why.action, "at": iso(now),
+                                "audit_id": why.audit_id}
+    elif old is not None and old.get("changed_by") and old.get("state") == status.get("state"):
+        status["changed_by"] = old["changed_by"]
 
 
 def publish_host(name: str, error: RemoteError | None, *, events: str | None = None,
