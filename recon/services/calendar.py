@@ -20,7 +20,8 @@ _WORDS = {
 }
 _DAYS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
          "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
-_TIME_RE = re.compile(r"^(\*|\d{1,2})(?:/(\d+))?:(\*|\d{1,2})(?:/(\d+))?(?::(\*|\d{1,2})(?:/(\d+))?)?$")
+_PART = r"(\*|\d{1,2})(?:/(\d+))?"  # a value or *, with an optional /step
+_TIME_RE = re.compile(rf"^{_PART}:{_PART}(?::{_PART})?$")
 
 
 def calendar_specs(text: str | None) -> list[str]:

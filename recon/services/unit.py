@@ -19,8 +19,8 @@ from typing import Any
 from flask import jsonify
 
 from recon.config import HostConfig, ServiceConfig
-from recon.services.calendar import calendar_specs, describe
 from recon.db.extensions import db
+from recon.services.calendar import calendar_specs, describe
 from recon.services.redact import redact_file, redact_properties, redact_status
 from recon.services.routes import bp
 from recon.services.unit_reads import freshness, unit_reads
