@@ -121,3 +121,18 @@ export function describeLine(s, key) {
   if (s.sub_state && !["running", "dead", "failed"].includes(s.sub_state)) parts.push(`(${s.sub_state})`);
   return parts.join(" ");
 }
+
+const PAST = {
+  start: "Started", stop: "Stopped", restart: "Restarted", reload: "Reloaded", enable: "Enabled",
+  disable: "Disabled", "reset-failed": "Reset", mask: "Masked", unmask: "Unmasked",
+};
+
+// Who left the unit in its state: "Stopped by alice · 18:18" ("" when nobody RECON knows of).
+export function changedText(s) {
+  const c = s && s.changed_by;
+  if (!c || !c.actor) return "";
+  const date = parseSystemdTime(c.at);
+  const today = date && new Date().toDateString() === date.toDateString();
+  const at = date ? fmtClock(date, !today).slice(0, today ? 5 : 16) : "";
+  return `${PAST[c.action] || c.action} by ${c.actor}${at ? ` · ${at}` : ""}`;
+}
