@@ -24,6 +24,10 @@ from typing import Any
 
 from recon.monitor.models import iso
 
+# Restart times kept at most (the count a message and the row show): enough to say "12
+# restarts in 5 min" truthfully, small enough to ride in every read of the unit.
+KEEP_TIMES = 50
+
 
 def _epoch(text: str | None) -> float | None:
     try:
@@ -46,7 +50,8 @@ def track(old: dict[str, Any] | None, new: dict[str, Any], at: float, *, restart
     """Set ``new``'s ``crash_looping`` and ``crash`` from ``old`` (the previous read of the
     unit, None for the first) and the restarts ``new`` shows; ``at`` is when ``new`` was read.
 
-    ``crash``: ``times`` (epochs of the last ``restarts`` automatic restarts seen), ``count``
+    ``crash``: ``times`` (epochs of the automatic restarts seen, at most :data:`KEEP_TIMES`),
+    ``count``
     (how many of them are within the window), ``last`` (the newest restart, epoch),
     ``since`` (ISO, when the loop began), ``window_seconds`` and ``last_exit``
     (``{at, code, signal, result}``).
@@ -58,9 +63,9 @@ def track(old: dict[str, Any] | None, new: dict[str, Any], at: float, *, restart
     count = new.get("restarts")
     if old is not None and isinstance(before, int) and isinstance(count, int) and count > before:
         # Several restarts between two reads: all of them now (at most what can matter).
-        times += [at] * min(count - before, restarts)
+        times += [at] * min(count - before, KEEP_TIMES)
         last = at
-    times = [t for t in times if t > at - window][-restarts:]
+    times = [t for t in times if t > at - window][-max(restarts, KEEP_TIMES):]
     last_exit = prev.get("last_exit")
     failed = failure(new)
     if failed is not None:

@@ -68,3 +68,9 @@ def test_a_unit_stopped_or_failed_for_good_is_no_longer_looping():
     reads = _walk([(0, _read(0)), (1, _read(1)), (2, _read(2)), (3, _read(3)),
                    (4, _read(3, state="failed", sub_state="failed"))])
     assert [r["crash_looping"] for r in reads[-2:]] == [True, False]
+
+
+def test_the_count_says_how_many_restarts_the_window_holds_not_just_the_threshold():
+    reads = _walk([(0, _read(0)), (1, _read(1)), (2, _read(2)), (3, _read(3)), (4, _read(4)),
+                   (5, _read(9))])
+    assert reads[-1]["crash"]["count"] == 9
