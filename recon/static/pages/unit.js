@@ -233,6 +233,8 @@ $("u-copy").addEventListener("click", async () => {
 loadStatus();
 load();
 loadTimeline();
-loadRuns();
+// Read when asked for: one journal read (through sudo) per look, not per page view.
+const runsBox = $("u-runs-box");
+if (runsBox) runsBox.addEventListener("toggle", () => { if (runsBox.open) loadRuns(); });
 setInterval(() => { if (timer) paintTimer(); }, 1000);
 setInterval(() => { if (!document.hidden && !root.dataset.busy) loadStatus(); }, POLL_MS);
