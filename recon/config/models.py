@@ -130,6 +130,11 @@ class ServiceConfig:
         (), "labels such as `[\"web\", \"prod\"]`: the dashboard filters by them",
         pattern=TAG_RE, problem="must be a list of tags matching {pattern}",
         example=["web", "prod"])
+    expect: str = option(
+        "running", "`stopped`: the unit is meant to be off, so its being inactive is no "
+        "problem (\"Problems only\" leaves it out); a oneshot or timer-run unit between runs "
+        "is recognised without it", choices=("running", "stopped"),
+        problem="must be running or stopped")
     reveal_secrets: bool = option(
         False, "admins see the unit's `Environment=` values, command arguments and "
         "credentials on its detail page; everyone else (and admins while this is off) sees "

@@ -37,6 +37,17 @@ class Settings:
         "silent (no command runs on the host)", 1, 3600)
     monitor_probe_timeout: float = setting(
         5.0, "a monitor read slower than this marks the host down (`timeout`)", 0.5, 120)
+    # Crash loops (recon.monitor.crashloop). systemd's own start limit (5 starts in 10 s)
+    # only catches a unit that dies at once; one with RestartSec=2 or more never hits it and
+    # looks "active" between crashes. 3 automatic restarts is a pattern rather than an
+    # incident (1 is a crash, 2 may be chance), and 5 minutes holds 3 restarts of a unit
+    # with RestartSec up to ~100 s while a unit that is fixed is shown running again soon.
+    crash_loop_restarts: int = setting(
+        3, "automatic restarts (NRestarts) within `crash_loop_window_seconds` that make a "
+        "unit `crash-looping`", 2, 1000)
+    crash_loop_window_seconds: float = setting(
+        300.0, "the crash-loop window; a crash-looping unit is shown running again once it "
+        "stayed up (no automatic restart) this long", 5, 86400)
     status_fresh_timeout: float = setting(3.0, "deadline of `GET .../status?fresh=1`", 0.5, 120)
     history_retention_days: float = setting(30.0, "state history kept for", 0.01, 3650)
     history_max_events: int = setting(200000, "state history kept, at most this many events",

@@ -41,6 +41,10 @@ def _units(config: ReconConfig) -> Iterator[Metric]:
     restarts = GaugeMetricFamily("recon_unit_restarts", "systemd's NRestarts of the unit "
                                  "(reset when the unit is restarted by hand).",
                                  labels=["host", "service", "unit"])
+    looping = GaugeMetricFamily("recon_unit_crash_looping", "1 while systemd keeps restarting "
+                                "the unit (crash_loop_restarts automatic restarts within "
+                                "crash_loop_window_seconds, until it stays up a whole window).",
+                                labels=["host", "service", "unit"])
     statuses, _ = snapshot.read_fleet(config)
     for svc in config.services.values():
         status = statuses[svc.slug]
@@ -49,8 +53,11 @@ def _units(config: ReconConfig) -> Iterator[Metric]:
             state.add_metric([svc.host, svc.slug, svc.unit, s], 1.0 if s == current else 0.0)
         if status.get("restarts") is not None:
             restarts.add_metric([svc.host, svc.slug, svc.unit], float(status["restarts"]))
+        looping.add_metric([svc.host, svc.slug, svc.unit],
+                           1.0 if status.get("crash_looping") else 0.0)
     yield state
     yield restarts
+    yield looping
 
 
 def _hosts(config: ReconConfig, now: float) -> Iterator[Metric]:

@@ -106,8 +106,15 @@ class MonitorEvent(db.Model):
             "cause": self.cause, "actor": self.actor, "audit_id": self.audit_id,
             "action": self.action, "result": self.result, "exit_status": self.exit_status,
         }
+        state = json.loads(self.payload)
+        if self.kind == "unit":
+            # What a timeline needs beyond the state: "active -> activating" says nothing of a
+            # crash that systemd is about to restart (sub_state auto-restart) or of a loop.
+            body.update(sub_state=state.get("sub_state"),
+                        crash_looping=bool(state.get("crash_looping")),
+                        exit_code=state.get("exit_code"), exit_signal=state.get("exit_signal"))
         if payload:
-            body["status" if self.kind == "unit" else "host_state"] = json.loads(self.payload)
+            body["status" if self.kind == "unit" else "host_state"] = state
         return body
 
 

@@ -21,11 +21,14 @@ from recon.audit.models import AuditEntry
 from recon.config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
 from recon.db.extensions import db
 from recon.db.transactions import write_transaction
+from recon.monitor.crashloop import track
 from recon.monitor.models import HostState, MonitorEvent, SnapshotVersion, UnitState, iso
 from recon.ssh import CommandFailed, HostDown, RemoteError
+from recon.web.context import runtime
 
 # A change in any of these is an event (and a history row); memory and timestamps alone not.
-SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result")
+SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result",
+               "crash_looping")
 # An action still running (audit entry without an outcome) this recently explains a change.
 ACTION_WINDOW_SECONDS = 600
 VERSION_ROW = "fleet"
@@ -140,25 +143,28 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
         .where(table.c.slug.in_([s.slug for s in services])))}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    settings = runtime().config.settings
     for svc in services:
-        status = statuses[svc.unit]
         row = rows.get(svc.slug)
         if row is not None and row.observed_at > observed_at:
             continue
+        old = json.loads(row.status) if row is not None else None
+        status = dict(statuses[svc.unit])  # the caller's stays as read
+        # Carried from the previous read: the restarts seen within the window (crashloop).
+        track(old, status, observed_at, restarts=settings.crash_loop_restarts,
+              window=settings.crash_loop_window_seconds)
+        significant = old is None or any(old.get(k) != status.get(k) for k in SIGNIFICANT)
+        why = (cause or _pending_cause(session, svc.slug, now)) if significant else None
+        _carry_changed_by(old, status, why, now)
         text = json.dumps(status, sort_keys=True)
         values = {"host": svc.host, "unit": svc.unit, "status": text,
                   "observed_at": observed_at, "version": version}
         if row is None:
             inserts.append({"slug": svc.slug, **values})
-            old = None
         else:
             updates.append({"b_slug": svc.slug, **values})
-            if row.status == text:
+            if row.status == text or not significant:
                 continue
-            old = json.loads(row.status)
-            if all(old.get(k) == status.get(k) for k in SIGNIFICANT):
-                continue
-        why = cause or _pending_cause(session, svc.slug, now)
         event = MonitorEvent(
             at=now, kind="unit", host=svc.host, service=svc.slug,
             from_state=old.get("state") if old else None,
@@ -175,6 +181,18 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
         session.execute(sa.update(table).where(table.c.slug == sa.bindparam("b_slug")),
                         updates)
     return written
+
+
+def _carry_changed_by(old: dict[str, Any] | None, status: dict[str, Any], why: Cause | None,
+                      now: float) -> None:
+    """``changed_by``: the last audited action that changed the unit (who, what, when), for
+    "Stopped by alice · 18:18" on its row and page. Kept while the unit stays in the state the
+    action left it in; a state change nobody caused drops it (it would name the wrong cause)."""
+    if why is not None:
+        status["changed_by"] = {"actor": why.actor, "action": why.action, "at": iso(now),
+                                "audit_id": why.audit_id}
+    elif old is not None and old.get("changed_by") and old.get("state") == status.get("state"):
+        status["changed_by"] = old["changed_by"]
 
 
 def publish_host(name: str, error: RemoteError | None, *, events: str | None = None,
@@ -230,12 +248,26 @@ def service_view(service: ServiceConfig, row: Any, host: Any) -> dict[str, Any]:
     else:
         status = json.loads(row.status)
     status["observed_at"] = iso(row.observed_at) if row else None
+    status["stopped_ok"] = stopped_ok(service, status)
     if host is not None and host.state != "up":
         last_known = {k: status.get(k) for k in ("state", "sub_state", "main_pid")}
         status.update(active=False, state="unreachable" if host.state == "down" else "unknown",
                       error=host.error, message=host.message, hint=host.hint,
                       host_since=iso(host.since), last_known=last_known if row else None)
     return status
+
+
+def stopped_ok(service: ServiceConfig, status: dict[str, Any]) -> str | None:
+    """Why the unit's being inactive is no problem, if it is none: ``expected`` (the config
+    says ``expect = "stopped"``), ``timer`` (a timer runs it) or ``oneshot`` (a oneshot
+    without RemainAfterExit is inactive between runs by design)."""
+    if service.expect == "stopped":
+        return "expected"
+    if service.timer or status.get("timer_driven"):
+        return "timer"
+    if status.get("type") == "oneshot" and not status.get("remain_after_exit"):
+        return "oneshot"
+    return None
 
 
 def read_fleet(config: ReconConfig) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:

@@ -10,6 +10,10 @@ Per channel and subject (a unit or a host) one *problem* is kept open in SQLite:
   ``for_seconds`` (``host_unreachable``); while it is open the host's unit events are
   suppressed (a host going down with 20 units is one message), and its return is told once
   (``host_back``) -- if it was told at all;
+- a unit that is crash-looping (:mod:`recon.monitor.crashloop`) opens a second problem beside
+  its failure, told at once (``unit_crash_looping``) and grouped like a failure ("crashed 12
+  more times"); while it is open the unit's own failure is neither grouped nor resolved (one
+  story, not two), and once the loop ends the failure resolves as usual (``unit_recovered``);
 - an action that failed (the audit trail) is told once (``action_failed``);
 - a unit that was already failing before anyone was told (no event ever said it failed: it
   was failed when RECON first read it, or when a channel started watching) is told once as
@@ -21,7 +25,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +35,7 @@ from recon.config import ReconConfig
 from recon.config.notify import ChannelConfig
 from recon.monitor.models import MonitorEvent, UnitState
 from recon.notify.models import NotifyProblem
+from recon.notify.wording import ago, clock, describe, epoch, last_exit
 
 STALE_SECONDS = 3600.0  # older events (a notifier that was off) are not announced late
 
@@ -47,25 +51,6 @@ class Message:
     host: str | None = None
     service: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _clock(epoch: float) -> str:
-    return time.strftime("%H:%M:%S UTC", time.gmtime(epoch))
-
-
-def _epoch(iso: str | None) -> float | None:
-    try:
-        return datetime.fromisoformat(iso).timestamp() if iso else None
-    except ValueError:  # a host whose timestamps systemd.py could not parse: raw text
-        return None
 
 
 def is_failing(status: dict[str, Any]) -> bool:
@@ -122,8 +107,8 @@ class Rules:
         if problem.reported:
             down = ev.at - problem.opened_at
             self._emit(ch, "host_back", f"resolved: {ev.host} is reachable again",
-                       f"{ev.host} is reachable again after {_ago(down)} (down since "
-                       f"{_clock(problem.opened_at)}; was: {problem.detail}).",
+                       f"{ev.host} is reachable again after {ago(down)} (down since "
+                       f"{clock(problem.opened_at)}; was: {problem.detail}).",
                        host=ev.host, resolved=True, down_seconds=round(down, 1))
         self.session.delete(problem)
         self.session.flush()
@@ -136,7 +121,7 @@ class Rules:
         up = ev.to_state in ("active", "reloading") or (
             ev.to_state == "inactive" and status.get("result") == "success")
         problem = self._problem(ch.name, f"unit:{ev.service}")
-        detail = _describe(status)
+        detail = describe(status)
         if is_failing(status):
             if problem is not None:
                 if not problem.failing:
@@ -150,33 +135,73 @@ class Rules:
                 self._open_unit(ch, ev.service, ev.host, status, ev.at)
                 self._emit(ch, "unit_failed", f"{ev.service} on {ev.host} failed",
                            f"{ev.service} ({status.get('unit')}) on {ev.host} failed at "
-                           f"{_clock(ev.at)}: {detail}.", host=ev.host, service=ev.service,
+                           f"{clock(ev.at)}: {detail}.", host=ev.host, service=ev.service,
                            count=1, resolved=False, unit=status.get("unit"))
         elif up and problem is not None and problem.failing:
             problem.failing, problem.cleared_at = False, ev.at
+        self._loop_event(ch, ev, status)
+
+    def _unit(self, service: str | None) -> str | None:
+        svc = self.config.services.get(service or "")
+        return svc.unit if svc else None
+
+    def _loop_event(self, ch: ChannelConfig, ev: MonitorEvent, status: dict[str, Any]) -> None:
+        """The crash-loop problem: opened and told when a read finds the unit crash-looping,
+        counted while it crashes, closed when the unit stayed up a whole window."""
+        key = f"loop:{ev.service}"
+        loop = self._problem(ch.name, key)
+        if not status.get("crash_looping"):
+            if loop is not None:
+                self.session.delete(loop)
+                self.session.flush()
+            return
+        crash = status.get("crash") or {}
+        if loop is not None:
+            # Counted by the restarts the reads dated (a read rarely catches the unit between
+            # two crashes, so failing/up transitions would miss most); ``cleared_at`` holds,
+            # for a loop, the newest restart already counted.
+            new = [t for t in crash.get("times", ()) if t > (loop.cleared_at or 0)]
+            if new:
+                loop.count += len(new)
+                loop.cleared_at = max(new)
+                loop.detail = f"{describe(status)}; last exit: {last_exit(crash)}"
+            return
+        window = crash.get("window_seconds") or 0
+        self.session.add(NotifyProblem(
+            channel=ch.name, key=key, host=ev.host, service=ev.service, opened_at=ev.at,
+            window_start=ev.at, count=crash.get("count") or 1,
+            reported=crash.get("count") or 1, failing=True, cleared_at=crash.get("last"),
+            detail=f"{describe(status)}; last exit: {last_exit(crash)}"))
+        self.session.flush()
+        self._emit(ch, "unit_crash_looping", f"{ev.service} on {ev.host} is crash-looping",
+                   f"{ev.service} ({status.get('unit')}) on {ev.host} is crash-looping: "
+                   f"{crash.get('count')} automatic restarts within {ago(window)}, seen at "
+                   f"{clock(ev.at)}; last exit: {last_exit(crash)}.", host=ev.host,
+                   service=ev.service, unit=status.get("unit"), count=crash.get("count"),
+                   window_seconds=window, last_exit=crash.get("last_exit"), resolved=False)
 
     def _open_unit(self, ch: ChannelConfig, service: str, host: str, status: dict[str, Any],
                    at: float, opened_at: float | None = None) -> None:
         self.session.add(NotifyProblem(
             channel=ch.name, key=f"unit:{service}", host=host, service=service,
             opened_at=opened_at or at, window_start=at, count=1, reported=1,
-            detail=_describe(status)))
+            detail=describe(status)))
 
     def _already_failed(self, ch: ChannelConfig, service: str, host: str,
                         status: dict[str, Any], when: str, at: float) -> None:
         """Open and tell the problem of a unit that no event saw fail."""
         # `since` is when the unit last became active; the failure is its last state change
-        failed_at = _epoch(status.get("state_changed")) or _epoch(status.get("inactive_since"))
-        started_at = _epoch(status.get("since"))
-        since = (f"failed for {_ago(max(at - failed_at, 0))}, since {_clock(failed_at)}"
+        failed_at = epoch(status.get("state_changed")) or epoch(status.get("inactive_since"))
+        started_at = epoch(status.get("since"))
+        since = (f"failed for {ago(max(at - failed_at, 0))}, since {clock(failed_at)}"
                  if failed_at else "failed since an unknown time")
         if started_at:
-            since += f"; last started {_clock(started_at)}"
+            since += f"; last started {clock(started_at)}"
         # the problem opens when the unit failed, so "up again" tells the whole outage
         self._open_unit(ch, service, host, status, at, opened_at=failed_at)
         self._emit(ch, "unit_failed", f"{service} on {host} was already failed",
                    f"{service} ({status.get('unit')}) on {host} was already failed when "
-                   f"{when} ({since}): {_describe(status)}.", host=host, service=service,
+                   f"{when} ({since}): {describe(status)}.", host=host, service=service,
                    count=1, resolved=False, unit=status.get("unit"), already_failed=True,
                    failed_since=status.get("state_changed"))
 
@@ -206,7 +231,7 @@ class Rules:
             self._emit(ch, "action_failed",
                        f"{entry.action} of {entry.service} on {host} failed",
                        f"{entry.actor} ran {entry.action} on {entry.service} ({host}) at "
-                       f"{_clock(entry.at)}: {what}.", host=host, service=entry.service,
+                       f"{clock(entry.at)}: {what}.", host=host, service=entry.service,
                        action=entry.action, actor=entry.actor, audit_id=entry.id,
                        error=entry.error, exit_code=entry.exit_code)
 
@@ -221,6 +246,8 @@ class Rules:
                 self.session.delete(problem)
             elif problem.key.startswith("host:"):
                 self._tick_host(ch, problem)
+            elif problem.key.startswith("loop:"):
+                self._tick_loop(ch, problem)
             else:
                 self._tick_unit(ch, problem)
 
@@ -229,39 +256,47 @@ class Rules:
             return
         units = len(self.config.services_on(p.host))
         self._emit(ch, "host_unreachable", f"{p.host} is unreachable",
-                   f"{p.host} is unreachable since {_clock(p.opened_at)} ({p.detail}); its "
+                   f"{p.host} is unreachable since {clock(p.opened_at)} ({p.detail}); its "
                    f"{units} service(s) are not monitored meanwhile.", host=p.host,
                    resolved=False, since=p.opened_at, services=units)
         p.reported = 1
 
+    def _tick_loop(self, ch: ChannelConfig, p: NotifyProblem) -> None:
+        """Once per ``group_seconds``: the crashes since the last message, if any."""
+        if self.now - p.window_start < ch.group_seconds:
+            return
+        if p.count > p.reported:
+            new = p.count - p.reported
+            self._emit(ch, "unit_crash_looping", f"{p.service} on {p.host} keeps crash-looping",
+                       f"{p.service} on {p.host} crashed {new} more time(s) in the last "
+                       f"{ago(self.now - p.window_start)} ({p.count} since "
+                       f"{clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
+                       service=p.service, unit=self._unit(p.service), count=p.count,
+                       grouped=new, resolved=False)
+            p.reported = p.count
+        p.window_start = self.now
+
     def _tick_unit(self, ch: ChannelConfig, p: NotifyProblem) -> None:
+        if self._problem(ch.name, f"loop:{p.service}") is not None:
+            return  # the crash loop tells this story (and its end lets the failure resolve)
         if not p.failing and p.cleared_at is not None and (
                 self.now - p.cleared_at >= ch.resolve_seconds):
-            span = _ago(p.cleared_at - p.opened_at)
+            span = ago(p.cleared_at - p.opened_at)
             times = f"failed {p.count} times in {span}" if p.count > 1 else "failed once"
             self._emit(ch, "unit_recovered", f"resolved: {p.service} on {p.host} is up again",
-                       f"{p.service} on {p.host} is up again since {_clock(p.cleared_at)} "
-                       f"({times}, first at {_clock(p.opened_at)}).", host=p.host,
-                       service=p.service, count=p.count, resolved=True)
+                       f"{p.service} on {p.host} is up again since {clock(p.cleared_at)} "
+                       f"({times}, first at {clock(p.opened_at)}).", host=p.host,
+                       service=p.service, unit=self._unit(p.service), count=p.count,
+                       resolved=True)
             self.session.delete(p)
         elif self.now - p.window_start >= ch.group_seconds:
             if p.count > p.reported:
                 new = p.count - p.reported
                 self._emit(ch, "unit_failed", f"{p.service} on {p.host} keeps failing",
                            f"{p.service} on {p.host} failed {new} more time(s) in the last "
-                           f"{_ago(self.now - p.window_start)} ({p.count} since "
-                           f"{_clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
-                           service=p.service, count=p.count, grouped=new, resolved=False)
+                           f"{ago(self.now - p.window_start)} ({p.count} since "
+                           f"{clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
+                           service=p.service, unit=self._unit(p.service), count=p.count,
+                           grouped=new, resolved=False)
                 p.reported = p.count
             p.window_start = self.now
-
-
-def _describe(status: dict[str, Any]) -> str:
-    parts = [f"{status.get('state')}/{status.get('sub_state')}"]
-    if status.get("result"):
-        parts.append(f"result {status['result']}")
-    if status.get("exit_signal"):
-        parts.append(f"killed by {status['exit_signal']}")
-    elif status.get("exit_code") not in (None, 0):
-        parts.append(f"exit code {status['exit_code']}")
-    return ", ".join(parts)

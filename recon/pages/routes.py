@@ -147,11 +147,18 @@ def index():
 
 @bp.get("/services/<slug>")
 def unit_page(slug: str):
-    """One service's detail: unit file, dependencies, properties, status text, timeline."""
+    """One service's workbench: its state and who changed it, the row's actions, its logs,
+    the unit file, dependencies, properties, status text, timeline and timer."""
     service = runtime().config.services.get(slug)
     if service is None:
         return render_template("dashboard/missing.html", user=current_user(), slug=slug), 404
-    return render_template("dashboard/unit.html", user=current_user(), service=service)
+    user = current_user()
+    # The row's buttons, by the row's rules: the actions listed and this user may do.
+    allowed = [a for a in ACTIONS if a in service.actions and may_act(user, service, a)]
+    return render_template("dashboard/unit.html", user=user, service=service,
+                           actions=[a for a in allowed if a in RUN_ACTIONS],
+                           setup=[a for a in allowed if a in SETUP_ACTIONS],
+                           logs="logs" in service.actions, setup_labels=SETUP_LABELS)
 
 
 @bp.get("/audit")

@@ -115,7 +115,11 @@ def send(executor: Executor, host: HostConfig, service: ServiceConfig, action: s
                       duration_ms=result.duration_ms)
     if not result.ok:
         outcome.error = "action_failed"
-        outcome.message = f"systemctl {action} {service.unit} exited {result.exit_code}"
+        # systemctl's own reason ("Unit x.service is masked.") is what the reader needs: the
+        # panel of a rolling step and the API's message say it, not only the audit trail.
+        reason = " ".join(result.stderr.split())[:300]
+        outcome.message = (f"systemctl {action} {service.unit} exited {result.exit_code}"
+                           + (f": {reason}" if reason else ""))
     return outcome
 
 

@@ -34,7 +34,8 @@ COLUMNS = (
     "since", "since_epoch", "main_pid", "memory_bytes", "restarts", "exit_status",
     "description", "result", "exited_how", "exit_code", "exit_signal", "inactive_since",
     "state_changed", "transitioning", "masked", "found", "observed_at", "pending", "error",
-    "message", "hint", "host_since", "last_known",
+    "message", "hint", "host_since", "last_known", "crash_looping", "crash",
+    "type", "remain_after_exit", "timer_driven", "stopped_ok", "changed_by",
 )
 WATCH_CACHE_SECONDS = 1.0
 SEPARATORS = (",", ":")

@@ -20,6 +20,7 @@ from flask import jsonify
 
 from recon.config import HostConfig, ServiceConfig
 from recon.db.extensions import db
+from recon.services.calendar import calendar_specs, describe
 from recon.services.redact import redact_file, redact_properties, redact_status
 from recon.services.routes import bp
 from recon.services.unit_reads import freshness, unit_reads
@@ -48,6 +49,7 @@ def unit_argvs(host: HostConfig, service: ServiceConfig) -> dict[str, list[str]]
     if service.timer:
         argvs["timer"] = [host.systemctl, "show", "--no-pager",
                           "--property=" + ",".join(TIMER_PROPERTIES), service.timer]
+        argvs["timer_file"] = [host.systemctl, "cat", "--no-pager", service.timer]
     return argvs
 
 
@@ -66,7 +68,10 @@ def _timer(text: str, name: str) -> dict[str, Any]:
             "last": _iso(props.get("LastTriggerUSec")),
             "last_raw": props.get("LastTriggerUSec") or None,
             "result": props.get("Result") or None,
-            "calendar": props.get("TimersCalendar") or None}
+            "calendar": props.get("TimersCalendar") or None,
+            # The schedule in words ("every day at 03:00"), each spec as written otherwise.
+            "schedule": [describe(s) for s in calendar_specs(props.get("TimersCalendar"))],
+            "monotonic": props.get("TimersMonotonic") or None}
 
 
 def reveals_secrets(service: ServiceConfig) -> bool:
@@ -94,7 +99,15 @@ def _answer(service: ServiceConfig, argvs: dict[str, list[str]],
         "commands": {k: shlex.join(v) for k, v in argvs.items()},
         "timer": (_timer(results["timer"].stdout, service.timer) if service.timer
                   else None),
+        "timer_file": _file(results.get("timer_file"), reveal),
     }
+
+
+def _file(result: CommandResult | None, reveal: bool) -> str | None:
+    """A ``systemctl cat`` of another unit (the timer), redacted like the unit's own file."""
+    if result is None or not result.ok:
+        return None
+    return result.stdout if reveal else redact_file(result.stdout)
 
 
 def _read(executor: Executor, host: HostConfig,

@@ -22,6 +22,8 @@ STATUS_PROPERTIES = (
     "Id", "Description", "LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID",
     "ActiveEnterTimestamp", "ExecMainStatus", "MemoryCurrent", "NRestarts",
     "Result", "ExecMainCode", "InactiveEnterTimestamp", "StateChangeTimestamp",
+    # Whether inactive is its resting state: a oneshot without RemainAfterExit, a timer's.
+    "Type", "RemainAfterExit", "TriggeredBy",
 )
 # systemd prints this for "no value" in unsigned properties such as MemoryCurrent.
 _UINT64_MAX = 2**64 - 1
@@ -156,6 +158,9 @@ def parse_properties(props: dict[str, str], unit: str) -> dict[str, Any]:
         "transitioning": state in TRANSITIONAL_STATES,
         "masked": load_state == "masked",
         "found": load_state not in ("not-found", "unknown"),
+        "type": props.get("Type") or None,
+        "remain_after_exit": props.get("RemainAfterExit") == "yes",
+        "timer_driven": any(u.endswith(".timer") for u in props.get("TriggeredBy", "").split()),
     }
 
 

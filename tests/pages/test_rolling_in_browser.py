@@ -98,6 +98,15 @@ def test_operator_cancels_a_rolling_restart_during_its_first_step(browsing, serv
         expect(page.locator("#rolling-steps li").first.locator(".step-state")).to_have_text(
             "Running…")
         page.click("#rolling-cancel")
+        # Cancel asks first; "Keep running" changes nothing
+        expect(page.locator("#confirm")).to_be_visible()
+        expect(page.locator("#confirm-text")).to_contain_text(
+            "5 steps not begun yet will be skipped")
+        page.get_by_role("button", name="Keep running").click()
+        expect(page.locator("#rolling-state")).to_have_text("Running")
+        page.click("#rolling-cancel")
+        browsing.shot(page, "rolling-cancel-confirm")
+        page.click("#confirm-ok")
         expect(page.locator("#rolling-state")).to_have_text("Cancelling…")
         browsing.shot(page, "rolling-cancelling")
     finally:

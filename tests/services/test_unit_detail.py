@@ -36,6 +36,11 @@ def test_a_services_timer_shows_its_next_and_last_run(make_app, target_info):
     assert timer["unit"] == "demo-backup.timer" and timer["state"] == "active"
     assert timer["next"] and timer["next"].endswith("Z")
     assert "OnCalendar" in timer["calendar"]
+    # the calendar in words (systemd shows `minutely` as *-*-* *:*:00), and the .timer file
+    assert timer["schedule"] == ["every minute"]
+    body = client_for(app, "viewer").get("/api/services/demo-backup/unit").get_json()
+    assert "[Timer]" in body["timer_file"] and "OnCalendar=minutely" in body["timer_file"]
+    assert body["timer_file"].startswith("# /usr/local/lib/systemd/system/demo-backup.timer")
 
 
 def test_a_missing_unit_answers_with_the_reason_not_an_error(make_app, target_info):

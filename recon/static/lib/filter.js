@@ -5,7 +5,9 @@ import { el } from "./recon.js";
 const STATES = [ // key, label in the counts, counts as a problem
   ["running", "Running", false],
   ["busy", "Changing", false],
+  ["idle", "Idle", false],
   ["stopped", "Stopped", true],
+  ["crashloop", "Crash-looping", true],
   ["failed", "Failed", true],
   ["missing", "Not found", true],
   ["masked", "Masked", true],

@@ -131,9 +131,10 @@ export async function copyText(text) {
 }
 
 // The page's one confirm dialog (#confirm): resolves true when the user confirms. The dialog
-// gives the focus back to what had it when it closes.
-export function askConfirm({ title, text, ok }) {
+// gives the focus back to what had it when it closes. ``dismiss``: the other button's word.
+export function askConfirm({ title, text, ok, dismiss = "Cancel" }) {
   const dialog = document.getElementById("confirm");
+  setText(dialog.querySelector('button[value="cancel"]'), dismiss);
   setText(document.getElementById("confirm-title"), title);
   setText(document.getElementById("confirm-text"), text);
   setText(document.getElementById("confirm-ok"), ok);

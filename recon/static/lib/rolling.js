@@ -4,7 +4,7 @@
 // pick (one checkbox each, grouped by host) are built from the page's data-fleet when the
 // panel first opens, so a large fleet's page does not carry them until they are wanted.
 import { api, askConfirm, el, setText } from "./recon.js";
-import { fleetData } from "./fleet.js";
+import { fleetData, servicesOf } from "./fleet.js";
 
 const box = document.getElementById("rolling");
 const POLL_MS = 1000;
@@ -30,6 +30,21 @@ if (box) {
   let boxes = [];
   let current = null; // the run followed
   let timer = null;
+  let unable = new Map(); // slug -> why it cannot take any rolling action now (masked, not found)
+
+  // A masked unit cannot be started or restarted, a unit the host does not have cannot take
+  // anything: such services are not offered (read from the snapshot when the panel opens).
+  async function readUnable() {
+    try {
+      const next = new Map();
+      for (const s of servicesOf(await api("GET", "/api/services?view=compact"))) {
+        if (s.load_state === "not-found") next.set(s.slug, `${s.unit} does not exist on ${s.host}`);
+        else if (s.masked || s.load_state === "masked") next.set(s.slug, `${s.unit} is masked: unmask it first`);
+      }
+      unable = next;
+      paintPick();
+    } catch (err) { /* the server refuses what cannot be done anyway */ }
+  }
 
   // One group per host (in the order the server gave), one checkbox per service this user may
   // include in a rolling action, with the rolling actions it allows.
@@ -60,9 +75,12 @@ if (box) {
 
   function paintPick() {
     for (const b of boxes) {
-      const ok = b.dataset.actions.split(" ").includes(action.value);
+      const why = unable.get(b.value);
+      const ok = !why && b.dataset.actions.split(" ").includes(action.value);
       b.disabled = !ok;
-      b.closest("label").title = ok ? "" : `${verb()} is not allowed for this service`;
+      if (!ok) b.checked = false;
+      b.closest("label").title = why || (ok ? "" : `${verb()} is not allowed for this service`);
+      b.closest("label").dataset.unable = why ? "yes" : "";
     }
     const n = picked().length;
     const hosts = new Set(picked().map((b) => b.dataset.host)).size;
@@ -146,6 +164,14 @@ if (box) {
 
   cancelBtn.addEventListener("click", async () => {
     if (!current) return;
+    const left = current.steps.filter((st) => st.state === "pending").length;
+    const ok = await askConfirm({
+      title: `Cancel rolling ${current.action} #${current.id}?`,
+      text: `The step running now finishes; the ${left} step${left === 1 ? "" : "s"} not begun yet will be skipped.`,
+      ok: "Cancel the run",
+      dismiss: "Keep running",
+    });
+    if (!ok || !current || current.state !== "running") return;
     cancelBtn.disabled = true;
     try {
       paintRun(await api("DELETE", `/api/actions/${current.id}`));
@@ -154,7 +180,7 @@ if (box) {
     }
   });
 
-  box.addEventListener("toggle", () => { if (box.open) buildPick(); });
+  box.addEventListener("toggle", () => { if (box.open) { buildPick(); readUnable(); } });
   action.addEventListener("change", paintPick);
   form.addEventListener("change", (ev) => { if (ev.target.name === "services") paintPick(); });
   if (byTag) byTag.addEventListener("change", () => { if (byTag.value) pickWhere((b) => b.dataset.tags.split(" ").includes(byTag.value)); });

@@ -12,7 +12,7 @@ const TAIL_LINES = 5;
 const TAIL_READS = 2;
 let reading = 0;
 const waiting = [];
-const ATTENTION = new Set(["failed", "missing", "masked"]);
+const ATTENTION = new Set(["failed", "crashloop", "missing", "masked"]);
 export const FACT_COLUMNS = ["since", "pid", "memory", "restarts", "enabled"];
 
 export function setDetailOpen(article, open) {
@@ -46,7 +46,7 @@ export function paintDetail(article, s, key) {
   const choice = article._detailChoice;
   if (choice && choice.episode === episode && episode) setDetailOpen(article, choice.open);
   const tail = article.querySelector("[data-tail]");
-  if (key !== "failed") {
+  if (key !== "failed" && key !== "crashloop") {
     tail.hidden = true;
     return;
   }

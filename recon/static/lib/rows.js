@@ -2,7 +2,7 @@
 // from it: the state (colour and word), the facts, the buttons that make sense now, the
 // description and the detail. The host headers are hosts.js's and sections.js's.
 import { fmtBytes, setText } from "./recon.js";
-import { classify, describeLine, pointless, whenText } from "./status.js";
+import { changedText, classify, describeLine, pointless, whenText } from "./status.js";
 import { collapseColumns, paintDetail } from "./rowdetail.js";
 
 // panels: slug -> article (the built rows); fleet: fleet.js's model. painted(article): after a
@@ -62,7 +62,7 @@ export function createRows({ panels, fleet, painted }) {
       b.title = why;
     }
     const desc = article.querySelector("[data-desc]");
-    const text = describeLine(s, key);
+    const text = [describeLine(s, key), changedText(s)].filter(Boolean).join(" · ");
     if (desc.textContent !== text) desc.textContent = text;
     desc.title = text;
     paintDetail(article, s, key);

@@ -7,7 +7,14 @@ export function classify(s) {
   if (!s || !s.state) return ["loading", "Loading"];
   if (s.state === "unreachable") return ["unreachable", "Unreachable"];
   if (s.load_state === "not-found") return ["missing", "Not found"];
-  if (s.masked || s.load_state === "masked") return ["masked", "Masked"];
+  if (s.masked || s.load_state === "masked") {
+    // Masked but still running: a problem of its own (it cannot be started again once stopped).
+    return s.state === "active" ? ["masked", "Masked, running"] : ["masked", "Masked"];
+  }
+  if (s.crash_looping) return ["crashloop", "Crash-looping"];
+  // Inactive by design: a oneshot or timer-run unit between runs, or one the admin expects
+  // stopped (`expect = "stopped"`): not a problem, so not "Stopped".
+  if (s.state === "inactive" && s.stopped_ok) return ["idle", s.stopped_ok === "expected" ? "Off (expected)" : "Idle"];
   switch (s.state) {
     case "active": return s.sub_state === "reloading" ? ["busy", "Reloading"] : ["running", "Running"];
     case "reloading": return ["busy", "Reloading"];
@@ -43,9 +50,26 @@ const RESULTS = {
   "exec-condition": "its ExecCondition failed",
 };
 
+// A crash loop's story: "4 automatic restarts in 5 min · last: exit code 1 at 18:21 (2 min ago)".
+export function crashText(s) {
+  const c = s && s.crash;
+  if (!c) return "";
+  const parts = [`${c.count} automatic restart${c.count === 1 ? "" : "s"} in ${fmtSpan(c.window_seconds || 0)}`];
+  const last = c.last_exit;
+  if (last) {
+    const what = last.signal ? `killed by ${last.signal}` : last.code ? `exit code ${last.code}` : `result ${last.result || "?"}`;
+    const [at] = whenText(last.at);
+    parts.push(`last: ${what}${at === "—" ? "" : ` at ${at}`}`);
+  }
+  return parts.join(" · ");
+}
+
 // Why the unit is in a state that needs attention, in systemd's terms; "" when it is not.
 export function reasonText(s, host) {
   if (!s) return "";
+  if (s.crash_looping) {
+    return `Crash-looping: systemd keeps restarting it (${crashText(s)}). It shows as running again once it stays up for ${fmtSpan((s.crash && s.crash.window_seconds) || 0)}.`;
+  }
   if (s.load_state === "not-found") {
     return `systemd on ${host} has no unit ${s.unit}: nothing can be done to it. Install the unit on the host or fix its \`unit\` in recon.toml.`;
   }
@@ -71,7 +95,9 @@ export function pointless(action, s, host) {
   if (s.load_state === "not-found") return `The unit does not exist on ${host}`;
   const masked = s.masked || s.load_state === "masked";
   if (action === "unmask") return masked ? "" : "Not masked";
-  if (masked) return "The unit is masked: unmask it first";
+  // systemctl stop works on a masked unit that still runs (masking only prevents starts).
+  if (masked && action === "stop" && s.state !== "inactive" && s.state !== "failed") return "";
+  if (masked) return action === "stop" ? "Already stopped" : "The unit is masked: unmask it first";
   if (action === "mask") return "";
   if (action === "start" && s.state === "active") return "Already running";
   if (action === "stop" && s.state === "inactive") return "Already stopped";
@@ -87,10 +113,26 @@ export function pointless(action, s, host) {
 
 // The line under the service's name: its description and what systemd adds to it.
 export function describeLine(s, key) {
+  if (key === "crashloop") return `Crash-looping: ${crashText(s)}`;
   if (key === "missing" || key === "masked") return "";  // the detail says why, once
   if (key === "unreachable" || s.error) return ""; // the host's box says why, once
   const parts = [];
   if (s.description) parts.push(s.description);
   if (s.sub_state && !["running", "dead", "failed"].includes(s.sub_state)) parts.push(`(${s.sub_state})`);
   return parts.join(" ");
+}
+
+const PAST = {
+  start: "Started", stop: "Stopped", restart: "Restarted", reload: "Reloaded", enable: "Enabled",
+  disable: "Disabled", "reset-failed": "Reset", mask: "Masked", unmask: "Unmasked",
+};
+
+// Who left the unit in its state: "Stopped by alice · 18:18" ("" when nobody RECON knows of).
+export function changedText(s) {
+  const c = s && s.changed_by;
+  if (!c || !c.actor) return "";
+  const date = parseSystemdTime(c.at);
+  const today = date && new Date().toDateString() === date.toDateString();
+  const at = date ? fmtClock(date, !today).slice(0, today ? 5 : 16) : "";
+  return `${PAST[c.action] || c.action} by ${c.actor}${at ? ` · ${at}` : ""}`;
 }

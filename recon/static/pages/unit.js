@@ -1,12 +1,18 @@
-// One service's detail page: the runbook's status text (with the command to copy), the
-// timeline from its history, its timer, dependencies, unit file and every property. Every
-// string from the host is inserted as text.
-import { api, copyText, el, fmtClock } from "../lib/recon.js";
-import { classify, whenText } from "../lib/status.js";
+// One service's workbench: its state and who changed it last, the row's actions (the same
+// rules: status.js's pointless(), the same API), its logs (the dashboard's drawer: read and
+// follow), the runbook's status text, the timeline from its history, its timer (next run as a
+// live countdown, the schedule in words, the last run's result, recent runs, the .timer
+// file), dependencies, unit file and every property. Every string from the host is text.
+import { api, askConfirm, copyText, el, fmtClock, fmtSpan, parseSystemdTime } from "../lib/recon.js";
+import { changedText, classify, pointless, reasonText, whenText } from "../lib/status.js";
+import { LogsDrawer } from "../lib/logs.js";
 
 const root = document.getElementById("unit");
 const slug = encodeURIComponent(root.dataset.slug);
 const $ = (id) => document.getElementById(id);
+const POLL_MS = 5000;
+let status = null;
+let timer = null; // the unit read's timer, for the countdown
 
 function showError(err) {
   const box = $("u-error");
@@ -21,19 +27,19 @@ function clock(iso) {
   return fmtClock(d, new Date().toDateString() !== d.toDateString()).slice(0, 16);
 }
 
-// "failed 03:12 (exit 1)" · "restarted by alice 03:20"
+// "failed 03:12 (exit 1)" · "restarted by alice 03:20" · "crashed (exit 1), restarting 03:21"
 export function timelineText(e) {
   const past = { start: "started", stop: "stopped", restart: "restarted", reload: "reloaded",
     enable: "enabled", disable: "disabled", "reset-failed": "reset", mask: "masked", unmask: "unmasked" };
-  let detail = "";
-  if (e.to === "failed") {
-    if (e.result === "exit-code" && e.exit_status != null) detail = ` (exit ${e.exit_status})`;
-    else if (e.result === "signal" && e.exit_status != null) detail = ` (signal ${e.exit_status})`;
-    else if (e.result && e.result !== "success") detail = ` (${e.result})`;
-  }
+  const exit = e.exit_signal ? ` (${e.exit_signal})` : e.exit_code ? ` (exit ${e.exit_code})`
+    : e.result && e.result !== "success" ? ` (${e.result})` : "";
+  let to = e.to;
+  if (e.sub_state === "auto-restart") to = `crashed${exit}, systemd restarts it`;
+  else if (e.to === "failed") to = `failed${exit}`;
+  if (e.crash_looping) to += " · crash-looping";
   const what = e.cause === "action" && e.action
-    ? `${past[e.action] || e.action} by ${e.actor || "?"} → ${e.to}${detail}`
-    : `${e.from ? "" : "first seen "}${e.to}${detail}`;
+    ? `${past[e.action] || e.action} by ${e.actor || "?"} → ${to}`
+    : `${e.from ? "" : "first seen "}${to}`;
   return `${what} ${clock(e.at)}`;
 }
 
@@ -43,7 +49,7 @@ async function loadTimeline() {
     const data = await api("GET", `/api/services/${slug}/history?limit=30`);
     const events = data.events || [];
     list.replaceChildren(...(events.length ? events.map((e) => el("li", {
-      class: `tl tl-${e.to === "failed" ? "bad" : e.cause === "action" ? "act" : "obs"}`,
+      class: `tl tl-${e.to === "failed" || e.sub_state === "auto-restart" || e.crash_looping ? "bad" : e.cause === "action" ? "act" : "obs"}`,
       title: e.at, text: timelineText(e),
     })) : [el("li", { class: "muted", text: "No recorded changes yet." })]));
   } catch (err) {
@@ -62,13 +68,130 @@ function paintProps(props) {
     .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }))));
 }
 
-async function load() {
+// -- the state and the actions ---------------------------------------------------------------
+function paintStatus(s) {
+  status = s;
+  const [key, label] = classify(s);
+  $("u-state").dataset.state = key;
+  $("u-state").querySelector("[data-state-text]").textContent = label;
+  const changed = changedText(s);
+  $("u-changed").textContent = changed;
+  $("u-changed").hidden = !changed;
+  const reason = reasonText(s, root.dataset.host);
+  $("u-reason").textContent = reason;
+  $("u-reason").hidden = !reason;
+  $("u-reason").dataset.kind = key;
+  if (!root.dataset.busy) {
+    for (const b of root.querySelectorAll("button[data-action]")) {
+      const why = pointless(b.dataset.action, s, root.dataset.host);
+      b.disabled = Boolean(why);
+      b.title = why;
+    }
+  }
+  if (timer) paintTimer();
+}
+
+async function loadStatus() {
   try {
-    const status = await api("GET", `/api/services/${slug}/status`);
-    const [key, label] = classify(status);
-    $("u-state").dataset.state = key;
-    $("u-state").querySelector("[data-state-text]").textContent = label;
+    paintStatus(await api("GET", `/api/services/${slug}/status`));
+    $("u-error").hidden = true;
   } catch (err) { showError(err); }
+}
+
+function feedback(ok, title, r) {
+  const box = $("u-feedback");
+  const text = [r.stdout, r.stderr].filter(Boolean).join("\n");
+  box.className = `feedback ${ok ? "fb-ok" : "fb-error"}`;
+  box.replaceChildren(el("div", { class: "fb-title", text: title }),
+    r.message ? el("p", { text: r.message }) : null,
+    r.hint ? el("p", { class: "hint", text: `Fix: ${r.hint}` }) : null,
+    text ? el("pre", { class: "output", text }) : null);
+  box.hidden = false;
+}
+
+async function act(button) {
+  const action = button.dataset.action;
+  const unit = root.dataset.unit;
+  if (["stop", "restart", "disable", "mask"].includes(action)) {
+    const verb = action[0].toUpperCase() + action.slice(1);
+    const ok = await askConfirm({ title: `${verb} ${root.dataset.name}?`,
+      text: `This runs systemctl ${action} ${unit} on ${root.dataset.host}.`, ok: verb });
+    if (!ok) return;
+  }
+  root.dataset.busy = action;
+  for (const b of root.querySelectorAll("button[data-action]")) b.disabled = true;
+  try {
+    const r = await api("POST", `/api/services/${slug}/${action}`);
+    const secs = ((r.duration_ms || 0) / 1000).toFixed(2);
+    feedback(r.success, r.success ? `${action} ${unit}: done in ${secs} s (exit ${r.exit_code})`
+      : `${action} ${unit} failed (exit ${r.exit_code})`, r);
+    if (r.status) paintStatus(r.status);
+  } catch (err) {
+    feedback(false, `${action} ${unit} failed: ${err.code}`, { ...err.body, message: err.message, hint: err.hint });
+  } finally {
+    delete root.dataset.busy;
+    await loadStatus();
+    if (button.isConnected && !button.disabled) button.focus();
+    loadTimeline();
+    load();
+  }
+}
+
+// -- the timer -------------------------------------------------------------------------------
+// "18:21:00 (in 59 s)", counting down every second; "due now" once it is past.
+function nextText(iso, raw) {
+  const date = parseSystemdTime(iso);
+  if (!date) return raw || "—";
+  const left = (date.getTime() - Date.now()) / 1000;
+  const today = new Date().toDateString() === date.toDateString();
+  const at = fmtClock(date, !today);
+  return left > 0 ? `${at} (in ${fmtSpan(left)})` : `${at} (due now)`;
+}
+
+function lastRunText() {
+  const t = timer;
+  if (!t.last) return t.last_raw || "never";
+  const [when] = whenText(t.last);
+  const s = status || {};
+  if (s.state === "activating" || s.state === "active" && s.type === "oneshot") return `${when} · running now`;
+  if (s.result && s.result !== "success") {
+    const how = s.exit_signal ? `killed by ${s.exit_signal}` : s.exit_code != null ? `exit code ${s.exit_code}` : s.result;
+    return `${when} · failed (${how})`;
+  }
+  return `${when} · succeeded${s.exit_code != null ? ` (exit ${s.exit_code})` : ""}`;
+}
+
+function paintTimer() {
+  const node = $("u-timer");
+  if (!node || !timer) return;
+  const t = timer;
+  facts(node, [["State", `${t.state || "?"} (${t.enabled || "?"})`],
+    ["Next run", nextText(t.next, t.next_raw)],
+    ["Last run", lastRunText()],
+    ["Schedule", (t.schedule && t.schedule.length ? t.schedule.join("; ") : t.calendar) || t.monotonic]]);
+  node.querySelector("dd:nth-of-type(2)").dataset.countdown = "";
+}
+
+// systemd's own lines about the unit ("Finished ...", "Failed to start ...") are its runs.
+async function loadRuns() {
+  const list = $("u-runs");
+  if (!list) return;
+  try {
+    const data = await api("GET", `/api/services/${slug}/logs?lines=500`);
+    const runs = (data.lines || []).filter((l) => l.ident === "systemd"
+      && /^(Finished|Failed|Started|Starting) /.test(l.message || "") && !/^Starting /.test(l.message))
+      .slice(-10).reverse();
+    list.replaceChildren(...(runs.length ? runs.map((l) => el("li", {
+      class: `tl tl-${/^Failed/.test(l.message) ? "bad" : "obs"}`,
+      text: `${clock(l.ts)} ${l.message}`,
+    })) : [el("li", { class: "muted", text: "No run in the journal's last 500 lines." })]));
+  } catch (err) {
+    list.replaceChildren(el("li", { class: "muted", text: `Runs unavailable: ${err.message}` }));
+  }
+}
+
+// -- the unit read -----------------------------------------------------------------------------
+async function load() {
   try {
     const d = await api("GET", `/api/services/${slug}/unit`);
     $("u-status-cmd").textContent = d.status_command;
@@ -78,10 +201,9 @@ async function load() {
     const deps = Object.entries(d.dependencies || {}).map(([k, v]) => [k, v.join(" ")]);
     facts($("u-deps"), deps.length ? deps : [["Dependencies", "none"]]);
     if (d.timer && $("u-timer")) {
-      facts($("u-timer"), [["State", `${d.timer.state || "?"} (${d.timer.enabled || "?"})`],
-        ["Next run", d.timer.next ? whenText(d.timer.next)[0].replace(" ago)", ")") : d.timer.next_raw],
-        ["Last run", d.timer.last ? whenText(d.timer.last)[0] : d.timer.last_raw || "never"],
-        ["Schedule", d.timer.calendar]]);
+      timer = d.timer;
+      paintTimer();
+      $("u-timer-file").textContent = d.timer_file ?? "(the .timer file could not be read)";
     }
     root._props = d.properties || {};
     paintProps(root._props);
@@ -91,11 +213,28 @@ async function load() {
   }
 }
 
+root.addEventListener("click", (ev) => {
+  const button = ev.target.closest("button[data-action]");
+  if (button && !button.disabled) act(button);
+});
+const logsButton = $("u-logs");
+if (logsButton) {
+  const drawer = new LogsDrawer($("logs"));
+  $("logs-actions").hidden = true; // the page's own buttons are beside the logs
+  logsButton.addEventListener("click", () => drawer.open({
+    slug: root.dataset.slug, name: root.dataset.name, unit: root.dataset.unit }, logsButton));
+}
 $("u-props-filter").addEventListener("input", () => paintProps(root._props || {}));
 $("u-copy").addEventListener("click", async () => {
   const ok = await copyText($("u-status-cmd").textContent);
   $("u-copy").textContent = ok ? "Copied" : "Copy failed: select the command";
   setTimeout(() => { $("u-copy").textContent = "Copy command"; }, 2000);
 });
+loadStatus();
 load();
 loadTimeline();
+// Read when asked for: one journal read (through sudo) per look, not per page view.
+const runsBox = $("u-runs-box");
+if (runsBox) runsBox.addEventListener("toggle", () => { if (runsBox.open) loadRuns(); });
+setInterval(() => { if (timer) paintTimer(); }, 1000);
+setInterval(() => { if (!document.hidden && !root.dataset.busy) loadStatus(); }, POLL_MS);

@@ -124,3 +124,12 @@ def test_timer_must_be_a_timer_unit(tmp_path):
            "services": [{"slug": "s", "host": "h", "unit": "x", "timer": "x.service; id"}]}
     with pytest.raises(ConfigError, match="timer"):
         parse_config(raw, tmp_path / "r.toml", tmp_path, env={}, check_keys=False)
+
+
+def test_a_service_expects_running_by_default_and_stopped_when_told_nothing_else(tmp_path):
+    from recon.config import ServiceConfig
+    from recon.config.declare import declared
+    (opt,) = [o for name, _, o in declared(ServiceConfig) if name == "expect"]
+    assert opt.choices == ("running", "stopped")
+    assert opt.problems("sometimes", False) == ["must be running or stopped"]
+    assert opt.problems("stopped", False) == []
