@@ -127,7 +127,7 @@ def test_services_added_and_removed_again_and_again_are_read_each_time(tmp_path,
                     code, body = call(server.port, "POST", "/api/config/services", admin, table)
                     assert code == 201, body
 
-                def state() -> str | None:
+                def state(slug: str = slug) -> str | None:
                     _, body = call(server.port, "GET", "/api/services", admin)
                     svc = next((s for s in body["services"] if s["slug"] == slug), None)
                     return svc and not svc.get("pending") and svc["state"]
@@ -140,7 +140,8 @@ def test_services_added_and_removed_again_and_again_are_read_each_time(tmp_path,
                     code, body = call(server.port, "DELETE", f"/api/config/services/{slug}",
                                       admin)
                     assert code == 200, body
-                assert wait_for(lambda: _seen_nowhere(server.port, admin, slug), timeout=10)
+                assert wait_for(lambda slug=slug: _seen_nowhere(server.port, admin, slug),
+                                timeout=10)
 
 
 def _seen_nowhere(port: int, headers: dict, slug: str) -> bool:
