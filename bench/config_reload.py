@@ -135,6 +135,10 @@ def bench_config_reload(f: Fleet, srv: Server, rounds: int = 6, clients: int = 2
                 removed.append((_wait_applied(srv, workers, revision)[0] - written) * 1000)
                 time.sleep(1)
             loads.append(load())
+    except Exception:
+        import shutil
+        shutil.copy(srv.config.parent / "serve.log", "/tmp/bench-config-serve.log")
+        raise
     finally:
         out, _ = gen.communicate(timeout=seconds + 60)
     traffic = json.loads(out)

@@ -85,3 +85,16 @@ def test_operators_and_viewers_get_no_admin_pages_or_controls(browsing, dashboar
     page.goto("/")
     expect(page.get_by_role("link", name=re.compile("Add a host"))).to_have_count(0)
     browsing.assert_no_console_errors()
+
+
+def test_an_admin_stops_managing_a_service_from_its_page(browsing, dashboard):
+    page = browsing.login(dashboard, "ada")
+    page.goto("/services/demo-cron")
+    page.get_by_role("button", name="Stop managing").click()
+    expect(page.locator("#confirm")).to_contain_text("keeps running")
+    page.locator("#confirm-ok").click()
+    page.wait_for_url(re.compile(r"/hosts/demo$"))
+    status = page.evaluate("async () => (await fetch('/api/services/demo-cron/status')).status")
+    assert status == 404
+    browsing.errors = [e for e in browsing.errors if "demo-cron/status" not in e]
+    browsing.assert_no_console_errors()
