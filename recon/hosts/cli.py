@@ -7,6 +7,7 @@ import json
 import sys
 
 import click
+from flask.cli import with_appcontext
 
 from recon.core.errors import ReconError
 from recon.hosts.filters import CHOICES, failed_first, managed_units, parse_filters
@@ -27,6 +28,7 @@ def _row(cells: list[str], widths: list[int]) -> str:
               help="enabled, disabled, static, masked, none ... (comma-separated)")
 @click.option("-q", "--search", default="", help="text in the unit's name or description")
 @click.option("--json", "as_json", is_flag=True, help="print the records as JSON")
+@with_appcontext
 def units_command(host: str, type_: str | None, active: str | None, file_state: str | None,
                   search: str, as_json: bool) -> None:
     """List every unit of HOST (failed first), read from it now, and store the list."""
