@@ -79,10 +79,12 @@ def test_the_host_page_lists_every_unit_failed_first_with_filters(browsing, dash
     browsing.assert_no_console_errors()
 
 
-def test_a_viewer_sees_the_units_read_only(browsing, dashboard):
-    read_now(dashboard.app)
+def test_a_viewer_sees_the_units_read_only_as_soon_as_the_host_is_read(browsing, dashboard):
     page = browsing.login(dashboard, "vic")
     page.goto("/hosts/demo?q=demo-")
+    expect(page.locator("#h-updated")).to_have_text("Not read yet")
+    read_now(dashboard.app)  # the monitor's process, in the background: the page follows
+    expect(page.locator("#h-updated")).to_contain_text("Read", timeout=5000)
     expect(page.locator('tr[data-unit="demo-flaky.service"]')).to_contain_text("not managed")
     expect(page.locator("[data-manage]")).to_have_count(0)
     expect(page.get_by_role("link", name="Service demo-web (demo-web.service)")).to_be_visible()

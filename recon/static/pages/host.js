@@ -112,5 +112,12 @@ render(true);
 // Tests and the bench read how long the first rows took from the navigation's start.
 performance.mark("recon-units-rendered");
 document.documentElement.dataset.unitsLoaded = "1";
-setInterval(() => { if (!document.hidden) reload(false); }, Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000);
+// The stored list again every refresh_seconds; every 2 s while the host was never read (a
+// host just added: its first list is due within seconds of its monitor taking it).
+const pause = () => (data.read_at ? Math.max(2, Number(root.dataset.refreshSeconds) || 30) : 2) * 1000;
+async function poll() {
+  if (!document.hidden) await reload(false);
+  setTimeout(poll, pause());
+}
+setTimeout(poll, pause());
 setInterval(showAge, 5000);
