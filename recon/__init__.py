@@ -93,6 +93,7 @@ def _install(app: Flask) -> None:
     from recon.db.extensions import cors, db, migrate
     from recon.db.schema import MIGRATIONS, ensure_schema
     from recon.entry import cli
+    from recon.hosts import routes as hosts
     from recon.liveconfig import routes as liveconfig
     from recon.logs import routes as logs
     from recon.metrics import routes as metrics
@@ -113,7 +114,7 @@ def _install(app: Flask) -> None:
     auth.init_app(app)
     cli.init_app(app)
     for module in (health, pages, admin, services, logs, terminals, audit, notify, metrics,
-                   rolling, liveconfig, onboarding):
+                   rolling, liveconfig, onboarding, hosts):
         app.register_blueprint(module.bp)
     _register_models()
     done = ensure_schema(app)
@@ -126,6 +127,7 @@ def _register_models() -> None:
     are its own; storage knows none of them)."""
     from recon.audit import models as audit_models  # noqa: F401
     from recon.auth import models as auth_models  # noqa: F401
+    from recon.hosts import models as host_models  # noqa: F401
     from recon.monitor import models as monitor_models  # noqa: F401
     from recon.notify import models as notify_models  # noqa: F401
     from recon.rolling import models as rolling_models  # noqa: F401

@@ -48,6 +48,9 @@ class Settings:
     crash_loop_window_seconds: float = setting(
         300.0, "the crash-loop window; a crash-looping unit is shown running again once it "
         "stayed up (no automatic restart) this long", 5, 86400)
+    host_units_seconds: float = setting(
+        60.0, "how often the process watching a host reads its unit list (the host page)",
+        5, 86400)
     status_fresh_timeout: float = setting(3.0, "deadline of `GET .../status?fresh=1`", 0.5, 120)
     history_retention_days: float = setting(30.0, "state history kept for", 0.01, 3650)
     history_max_events: int = setting(200000, "state history kept, at most this many events",

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from recon.auth import cli as accounts
+from recon.hosts.cli import units_command
 from recon.jobs.cli import monitor_command, prune_command
 from recon.liveconfig.cli import reload_cmd
 from recon.notify.cli import cli as notify_commands
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     recon = AppGroup("recon", help="RECON administration.")
     for command in (accounts.users, accounts.tokens, onboarding.keygen_cmd, onboarding.hosts,
                     onboarding.sudoers, onboarding.check_cmd, monitor_command, gc_command,
-                    prune_command, notify_commands, onboarding.services, reload_cmd):
+                    prune_command, notify_commands, onboarding.services, reload_cmd,
+                    units_command):
         recon.add_command(command)
     app.cli.add_command(recon)

@@ -9,6 +9,8 @@ foreground) runs:
   recon.toml is applied without a restart;
 - **retention** every ``RETENTION_SECONDS`` (:func:`recon.jobs.retention.run_prune`): plain
   DELETEs with a cutoff, safe in several processes at once;
+- the **host units** (:func:`recon.hosts.watch.run_pass`): every ``host_units_seconds``, the
+  unit list of each host this process's monitor watches, stored for the host pages;
 - the **monitor** (:class:`recon.monitor.lease.Monitor`): the supervisors of this process's
   share of the hosts (:mod:`recon.monitor.sharing`), and the bid for the **fleet lease**:
   exactly one process holds it, and only while it does, it also runs the **leader duties**
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
+from recon.hosts import watch as host_units
 from recon.jobs import repair, retention
 from recon.jobs.loop import Every
 from recon.liveconfig.watch import WATCH_SECONDS, check_file
@@ -63,6 +66,12 @@ def retention_task(app: Flask) -> Every:
 def config_watch_task(app: Flask) -> Every:
     """The watch on recon.toml (not started): a changed, valid file is applied here."""
     return Every(app, "config-watch", lambda: check_file(app), lambda: WATCH_SECONDS)
+
+
+def host_units_task(app: Flask) -> Every:
+    """The unit lists of the hosts this process's monitor watches (not started)."""
+    return Every(app, "host-units", lambda: host_units.run_pass(app),
+                 lambda: host_units.interval(app))
 
 
 class LeaderDuties:
@@ -158,7 +167,7 @@ def start(app: Flask) -> Background:
         if work is None:
             work = _started[key] = Background(
                 app, tasks=[terminal_gc_task(app).start(), retention_task(app).start(),
-                            config_watch_task(app).start()])
+                            config_watch_task(app).start(), host_units_task(app).start()])
             work.monitor = start_monitor(app)
             atexit.register(work.stop)
     return work

@@ -92,7 +92,8 @@ def test_a_process_starts_its_background_work_once(empty_app):
     work = background.start(empty_app)
     try:
         assert background.start(empty_app) is work
-        assert sorted(t.name for t in work.tasks) == ["config-watch", "retention", "terminal-gc"]
+        assert sorted(t.name for t in work.tasks) == ["config-watch", "host-units", "retention",
+                                                      "terminal-gc"]
         assert all(t.thread.is_alive() for t in work.tasks)
         assert empty_app.extensions["recon.monitor"] is work.monitor
         assert wait_until(lambda: work.monitor.leader)
