@@ -207,10 +207,29 @@ class Monitor:
                    if old.hosts.get(name) != new.hosts.get(name)
                    or old.services_on(name) != new.services_on(name)
                    or old.settings != new.settings}
-        if changed:
-            log.info("monitor: config %s changed %d watched host(s): %s", new.revision,
-                     len(changed), ", ".join(sorted(changed)[:10]))
-            self._stop_hosts(changed)
+        if not changed:
+            return
+        log.info("monitor: config %s changed %d watched host(s): %s", new.revision,
+                 len(changed), ", ".join(sorted(changed)[:10]))
+        # Retired in the background: a supervisor may take a probe's length to end (a read
+        # in flight), and this thread renews every lease -- it must not wait for them. A
+        # stopping supervisor publishes nothing more, so its successor (started by this
+        # very renewal) is the only one that writes the host's state.
+        sups = [self.supervisors.pop(n) for n in changed]
+        for sup in sups:
+            sup.request_stop()
+        threading.Thread(target=self._retire, args=(sups,), daemon=True,
+                         name="recon-monitor-retire").start()
+
+    @staticmethod
+    def _retire(sups: list[HostSupervisor]) -> None:
+        started = time.monotonic()
+        for sup in sups:
+            sup.stop()
+        took = time.monotonic() - started
+        if took > 2:
+            log.warning("monitor: retiring %d supervisor(s) after a config change took %.1f s",
+                        len(sups), took)
 
     def _start_hosts(self, names: list[str]) -> None:
         if not names:
@@ -234,8 +253,12 @@ class Monitor:
         sups = [self.supervisors.pop(n) for n in names if n in self.supervisors]
         for sup in sups:
             sup.request_stop()
+        started = time.monotonic()
         for sup in sups:
             sup.stop()
+        took = time.monotonic() - started
+        if took > 2:
+            log.warning("monitor: stopping %d supervisor(s) took %.1f s", len(sups), took)
 
     def _bid_for_duties(self) -> None:
         try:

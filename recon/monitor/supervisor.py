@@ -188,6 +188,8 @@ class HostSupervisor:
                                           probe=True)
             except RemoteError as exc:
                 error = exc
+        if self._stop.is_set():
+            return error  # retired meanwhile: its successor publishes the host's state
         # The publisher writes it with other hosts' readings (one transaction for many).
         self.publish(Reading(self.host.name, self.services, statuses, observed_at, error,
                              self.events_mode))
