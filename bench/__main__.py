@@ -21,6 +21,7 @@ from .events import bench_event_latency, bench_stale_reads
 from .faultrows import bench_faults
 from .fleet import fleet, serve
 from .floor import Floor
+from .host_page import bench_host_page
 from .logins import bench_logins
 from .report import table
 from .rest import bench_rest
@@ -72,6 +73,8 @@ def run_fleet(args, want: set[str], r: dict) -> None:
                 r["terminals"] = bench_terminals(f, srv, 10)
             if "ui" in want:
                 r["ui_first_paint"] = bench_ui_first_paint(f, srv, 20)
+            if "ui" in want:
+                r["host_page"] = bench_host_page(f, srv)
             if "config" in want:
                 r["config_reload"] = bench_config_reload(f, srv, args.config_rounds)
         if "rest" in want:

@@ -190,11 +190,18 @@ def _config(r: dict) -> list[str]:
     return out
 
 
+def _host_page(r: dict) -> list[str]:
+    h = r["host_page"]["first_rows"]
+    return [_verdict(f"host page, {r['host_page']['units']} units: first rows (p95)",
+                     f"{h['median_ms']:.0f} / {h['p95_ms']:.0f} ms", "<= 300 ms",
+                     h["p95_ms"] <= 300)]
+
+
 def verdicts(r: dict) -> list[str]:
     out = ["-" * (W + 26), "targets (issues 10 and 11):"]
     for key, part in (("status", _sync), ("faults", _faults), ("events", _events),
                       ("rest", _rest), ("logins", _logins), ("stream_hold", _streams),
-                      ("config_reload", _config)):
+                      ("config_reload", _config), ("host_page", _host_page)):
         if key in r:
             out += part(r)
     out += _extras(r)

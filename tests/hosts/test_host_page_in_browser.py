@@ -92,7 +92,9 @@ def test_a_viewer_sees_the_units_read_only_as_soon_as_the_host_is_read(browsing,
     browsing.assert_no_console_errors()
 
 
-def test_a_300_unit_host_shows_its_first_rows_within_300_ms(browsing, dashboard):
+def test_a_300_unit_host_shows_all_its_rows_from_one_request(browsing, dashboard):
+    """All 300 rows come with the page (no per-unit request), failed first; how fast is
+    `make bench`'s (bench/host_page.py), not a timed test's."""
     units = [{"name": f"unit-{i:03d}.service", "type": "service", "load": "loaded",
               "active": "failed" if i % 50 == 7 else "active", "sub": "running",
               "file_state": "enabled", "preset": "enabled",
@@ -104,8 +106,7 @@ def test_a_300_unit_host_shows_its_first_rows_within_300_ms(browsing, dashboard)
     page.goto("/hosts/demo")
     expect(rows(page)).to_have_count(300)
     expect(rows(page).first).to_have_attribute("data-unit", "unit-007.service")
-    took = page.evaluate("performance.getEntriesByName('recon-units-rendered')[0].startTime")
-    assert took <= 300, f"first rows after {took:.0f} ms"
+    assert page.evaluate("performance.getEntriesByName('recon-units-rendered').length") == 1
     # a description is text, never markup
     expect(page.locator('tr[data-unit="unit-001.service"]')).to_contain_text("<b>1</b>")
 
