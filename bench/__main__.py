@@ -56,33 +56,38 @@ def run_fleet(args, want: set[str], r: dict) -> None:
     with fleet(args.hosts) as f:
         with serve(f.workdir, "main", f.infos, f.known_hosts) as srv:
             if "sync" in want:
-                floor = Floor(f.infos)
-                try:
-                    r["status"] = bench_status(f, srv, floor, args.n)
-                    r["action"] = bench_action(f, srv, floor, max(10, args.n // 2))
-                    r["logs_5000"] = bench_logs(f, srv, floor, max(10, args.n // 2), 5000)
-                    r["logs_100"] = bench_logs(f, srv, floor, max(10, args.n // 2), 100)
-                finally:
-                    floor.close()
-            if "events" in want:
-                r["events"] = bench_event_latency(f, srv, args.event_samples)
-                r["stale_reads"] = bench_stale_reads(f, srv)
-            if "faults" in want:
-                r["faults"] = bench_faults(f, srv, args.n, args.seconds, args.clients)
-            if "terminals" in want:
-                r["terminals"] = bench_terminals(f, srv, 10)
-            if "ui" in want:
-                r["ui_first_paint"] = bench_ui_first_paint(f, srv, 20)
-            if "ui" in want:
-                r["host_page"] = bench_host_page(f, srv)
-            if "config" in want:
-                r["config_reload"] = bench_config_reload(f, srv, args.config_rounds)
+                run_sync(args, f, srv, r)
+            # Each section that shares the served fleet, in order.
+            shared = {"events": lambda: r.update(
+                          events=bench_event_latency(f, srv, args.event_samples),
+                          stale_reads=bench_stale_reads(f, srv)),
+                      "faults": lambda: r.update(faults=bench_faults(
+                          f, srv, args.n, args.seconds, args.clients)),
+                      "terminals": lambda: r.update(terminals=bench_terminals(f, srv, 10)),
+                      "ui": lambda: r.update(ui_first_paint=bench_ui_first_paint(f, srv, 20),
+                                             host_page=bench_host_page(f, srv)),
+                      "config": lambda: r.update(config_reload=bench_config_reload(
+                          f, srv, args.config_rounds))}
+            for name, section in shared.items():
+                if name in want:
+                    section()
         if "rest" in want:
             r["rest"] = bench_rest(f, args.rest_seconds)
         if "logins" in want:
             r["logins"] = bench_logins(f)
         if "streams" in want:
             r["stream_hold"] = bench_stream_hold(f, args.stream_seconds)
+
+
+def run_sync(args, f, srv, r: dict) -> None:
+    floor = Floor(f.infos)
+    try:
+        r["status"] = bench_status(f, srv, floor, args.n)
+        r["action"] = bench_action(f, srv, floor, max(10, args.n // 2))
+        r["logs_5000"] = bench_logs(f, srv, floor, max(10, args.n // 2), 5000)
+        r["logs_100"] = bench_logs(f, srv, floor, max(10, args.n // 2), 100)
+    finally:
+        floor.close()
 
 
 def main() -> None:
