@@ -74,6 +74,14 @@ def release_lease(owner: str) -> None:
     db.session.commit()
 
 
+def _by_host(config: ReconConfig) -> dict[str, list]:
+    """The config's services grouped by host, in file order."""
+    grouped: dict[str, list] = {}
+    for svc in config.services.values():
+        grouped.setdefault(svc.host, []).append(svc)
+    return grouped
+
+
 class Monitor:
     """This process's membership, its share of the hosts' supervisors, and its bid for the
     fleet lease (the leader duties)."""
@@ -200,13 +208,16 @@ class Monitor:
         self._start_hosts(sorted(held - set(self.supervisors)))
 
     def _restart_changed(self, old: ReconConfig, new: ReconConfig) -> None:
-        """Stop the supervisors whose host or services a reload changed; the renewal that
-        follows starts them again from the new config (a removed host's is given up)."""
+        """Hand each supervisor its host's new services; stop those whose host (address,
+        key, ...) or settings a reload changed -- the renewal that follows starts them again
+        from the new config (a removed host's is given up)."""
         self._config = new
         changed = {name for name in self.supervisors
-                   if old.hosts.get(name) != new.hosts.get(name)
-                   or old.services_on(name) != new.services_on(name)
-                   or old.settings != new.settings}
+                   if old.hosts.get(name) != new.hosts.get(name) or old.settings != new.settings}
+        before, after = _by_host(old), _by_host(new)  # once: a fleet may have 10,000
+        for name, sup in self.supervisors.items():
+            if name not in changed and before.get(name) != after.get(name):
+                sup.set_services(after.get(name, []))  # same host: same connection
         if not changed:
             return
         log.info("monitor: config %s changed %d watched host(s): %s", new.revision,

@@ -79,6 +79,11 @@ class UnitWatcher:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def watch(self, units: Iterable[str]) -> None:
+        """Follow these units from now on (a config reload changed them): the same remote
+        dbus-monitor, only the filter here changes."""
+        self.paths = {unit_object_path(u).encode() for u in units}
+
     def stop(self) -> None:
         if self._channel is not None:
             self._channel.close()

@@ -82,6 +82,17 @@ class HostSupervisor:
         """Read the host now (a signal arrived, or someone asked)."""
         self._wake.set()
 
+    def set_services(self, services: Sequence[ServiceConfig]) -> None:
+        """A config reload changed this host's services: read those from now on, at once.
+        The connection and the remote watcher stay (a restart would open a new session per
+        reload, and sshd frees the old one only when its dbus-monitor next writes)."""
+        services = tuple(services)
+        self.services, self.units = services, tuple(dict.fromkeys(s.unit for s in services))
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.watch(self.units)
+        self.poke()
+
     def health(self) -> tuple[str, str | None]:
         """``("watching", None)`` while the loop reports on time; ``("failing", why)`` while
         it restarts after a crash, has stopped, or is late."""
@@ -180,10 +191,11 @@ class HostSupervisor:
         observed_at = time.time()
         error: RemoteError | None = None
         statuses = None
-        if self.units:
+        services, units = self.services, self.units  # one pair, even during a reload
+        if units:
             try:
                 self.reads += 1
-                statuses = fetch_statuses(self.executor, self.host, self.units,
+                statuses = fetch_statuses(self.executor, self.host, units,
                                           timeout=self.settings.monitor_probe_timeout,
                                           probe=True)
             except RemoteError as exc:
@@ -191,7 +203,7 @@ class HostSupervisor:
         if self._stop.is_set():
             return error  # retired meanwhile: its successor publishes the host's state
         # The publisher writes it with other hosts' readings (one transaction for many).
-        self.publish(Reading(self.host.name, self.services, statuses, observed_at, error,
+        self.publish(Reading(self.host.name, services, statuses, observed_at, error,
                              self.events_mode))
         return error
 
