@@ -34,7 +34,7 @@ from flask import Flask
 from recon.hosts import watch as host_units
 from recon.jobs import repair, retention
 from recon.jobs.loop import Every
-from recon.liveconfig.watch import WATCH_SECONDS, check_file
+from recon.liveconfig.watch import WATCH_SECONDS, check_file, report_split
 from recon.monitor import history
 from recon.monitor.lease import JOIN_SECONDS, Monitor
 from recon.notify.worker import Notifier
@@ -65,7 +65,10 @@ def retention_task(app: Flask) -> Every:
 
 def config_watch_task(app: Flask) -> Every:
     """The watch on recon.toml (not started): a changed, valid file is applied here."""
-    return Every(app, "config-watch", lambda: check_file(app), lambda: WATCH_SECONDS)
+    def look() -> None:
+        check_file(app)
+        report_split(app)
+    return Every(app, "config-watch", look, lambda: WATCH_SECONDS)
 
 
 def host_units_task(app: Flask) -> Every:
