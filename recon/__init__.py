@@ -70,10 +70,22 @@ def _load_recon_config(app: Flask, instance: Path) -> None:
     # Every gthread thread may hold one connection; a locked database answers 503 after
     # database_busy_seconds instead of tying the request up for long.
     engine = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    engine.setdefault("pool_size", 16)
-    engine.setdefault("max_overflow", 128)
-    engine["connect_args"] = {**engine.get("connect_args", {}),
-                              "timeout": config.settings.database_busy_seconds}
+    busy = config.settings.database_busy_seconds
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A server's connections are few (max_connections, 100 by default, for every
+        # replica's processes): a small pool, waited for at most the busy time. A lock held
+        # past it fails as SQLite's busy timeout does (503 database_busy).
+        engine.setdefault("pool_size", 8)
+        engine.setdefault("max_overflow", 16)
+        engine.setdefault("pool_timeout", busy)
+        engine.setdefault("pool_pre_ping", True)
+        args = {k: v for k, v in engine.get("connect_args", {}).items() if k != "timeout"}
+        engine["connect_args"] = {**args, "connect_timeout": max(1, round(busy)),
+                                  "options": f"-c lock_timeout={int(busy * 1000)}"}
+    else:
+        engine.setdefault("pool_size", 16)
+        engine.setdefault("max_overflow", 128)
+        engine["connect_args"] = {**engine.get("connect_args", {}), "timeout": busy}
     app.config.setdefault("RECON_KNOWN_HOSTS",
                           config.source.parent / config.settings.known_hosts)
     if not app.config.get("SECRET_KEY"):

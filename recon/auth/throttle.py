@@ -7,9 +7,10 @@ made to wait.
 
 An attempt is **claimed** before its password is checked: one SQL statement counts it as a
 failure on both counters, unless either of them is still waiting out its delay (then it
-changes nothing). SQLite runs the statement atomically, so simultaneous guesses from all
-workers get no more checks than sequential ones would. A right password gives the claim
-back (the pair's count is forgotten, the address's is not raised); so does a login refused
+changes nothing). It runs in a write transaction (one writer at a time, on SQLite and
+PostgreSQL alike), so simultaneous guesses from all workers get no more checks than
+sequential ones would. A right password gives the claim back (the pair's count is
+forgotten, the address's is not raised); so does a login refused
 for load (:class:`recon.auth.passwords.LoginBusy`).
 
 Refused attempts are audited per source: the first :data:`AUDITED_EACH` of a source in a
@@ -20,12 +21,15 @@ kept for a year).
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 
 from recon.audit import store as audit
 from recon.auth.models import LoginFailure
 from recon.core.clock import iso, now
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
 
 FREE_FAILURES = 4  # failures of a (user, address) pair before delays start
 ADDR_FREE_FAILURES = 20  # one address guessing many accounts (or a shared NAT) waits later
@@ -34,14 +38,17 @@ AUDITED_EACH = 10  # refused attempts of a source per window audited one row eac
 WINDOW = 3600.0  # seconds
 
 _TABLE = LoginFailure.__tablename__
-# 1 << min(n, 20) is 2 ** n (no pow() in every SQLite build), capped well above MAX_DELAY.
-_WAITING = ("(f.key = :{k} AND f.count > :{k}_free AND "
-            "f.last_at + min(:max_delay, 1 << min(f.count - :{k}_free, 20)) > :now)")
+# 2 ** n (as 1 << n: no pow() in every SQLite build) until it reaches MAX_DELAY, then
+# MAX_DELAY: a CASE, not min(), which PostgreSQL spells LEAST.
+_CAP = math.ceil(math.log2(MAX_DELAY))
+_WAITING = ("(f.key = :{k} AND f.count > :{k}_free AND f.last_at + "
+            f"(CASE WHEN f.count - :{{k}}_free >= {_CAP} THEN :max_delay "
+            "ELSE 1 << (f.count - :{k}_free) END) > :now)")
 # The subquery is uncorrelated: SQLite evaluates it once, before either row is written, so
 # both counters move together or not at all.
 _CLAIM = sa.text(f"""
 INSERT INTO {_TABLE} (key, count, last_at)
-SELECT column1, 1, :now FROM (VALUES (:pair), (:addr))
+SELECT column1, 1, :now FROM (VALUES (:pair), (:addr)) AS proposed
 WHERE NOT EXISTS (SELECT 1 FROM {_TABLE} AS f
                   WHERE {_WAITING.format(k="pair")} OR {_WAITING.format(k="addr")})
 ON CONFLICT (key) DO UPDATE SET count = count + 1, last_at = excluded.last_at
@@ -62,10 +69,11 @@ def claim(username: str, address: str | None) -> bool:
     """Count this attempt as a failure before its password is checked; False (nothing
     counted) while the pair or the address must wait."""
     pair, addr = _keys(username, address)
-    claimed = db.session.execute(_CLAIM, {
-        "pair": pair, "addr": addr, "pair_free": FREE_FAILURES,
-        "addr_free": ADDR_FREE_FAILURES, "max_delay": MAX_DELAY, "now": now()}).all()
-    db.session.commit()
+    # One writer at a time (PostgreSQL would otherwise let two claims pass NOT EXISTS).
+    with write_transaction() as session:
+        claimed = session.execute(_CLAIM, {
+            "pair": pair, "addr": addr, "pair_free": FREE_FAILURES,
+            "addr_free": ADDR_FREE_FAILURES, "max_delay": MAX_DELAY, "now": now()}).all()
     return bool(claimed)
 
 

@@ -49,6 +49,20 @@ def current_revision() -> str | None:
 
 @contextmanager
 def _migration_lock(app: Flask) -> Iterator[None]:
+    """One migration at a time: a lock file beside a SQLite database (or in the instance
+    folder); on PostgreSQL, whose replicas may run on other machines, an advisory lock held
+    on its own connection for the whole migration."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        from recon.db.transactions import MIGRATION_LOCK
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                conn.commit()
+        return
     database = sqlite_path(app.config["SQLALCHEMY_DATABASE_URI"])
     lock_path = (database.parent if database else Path(app.instance_path)) / ".migrate.lock"
     with open(lock_path, "a") as lock:

@@ -28,8 +28,9 @@ class TerminalSession(db.Model):
     __tablename__ = "terminal_sessions"
     __table_args__ = (
         sa.Index("uq_terminal_open_target", "user", "host", "mode", unique=True,
-                 sqlite_where=OPEN),
-        sa.Index("uq_terminal_open_slot", "user", "slot", unique=True, sqlite_where=OPEN),
+                 sqlite_where=OPEN, postgresql_where=OPEN),
+        sa.Index("uq_terminal_open_slot", "user", "slot", unique=True, sqlite_where=OPEN,
+                 postgresql_where=OPEN),
         sa.Index("ix_terminal_open", "closed_at"),
     )
 
@@ -85,9 +86,9 @@ class TerminalCounter(db.Model):
 
 def bump(name: str, by: int = 1) -> None:
     """Add to a counter inside the caller's transaction (an atomic UPSERT)."""
-    from sqlalchemy.dialects.sqlite import insert
+    from recon.db.transactions import upsert
 
-    stmt = insert(TerminalCounter).values(name=name, value=by)
+    stmt = upsert(TerminalCounter).values(name=name, value=by)
     db.session.execute(stmt.on_conflict_do_update(
         index_elements=[TerminalCounter.name],
         set_={"value": TerminalCounter.value + by}))

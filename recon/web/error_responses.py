@@ -93,7 +93,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sa.exc.OperationalError)
     def _database_error(exc: sa.exc.OperationalError):
         db.session.rollback()
-        if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+        # SQLite: "database is locked"; PostgreSQL: "canceling statement due to lock timeout".
+        if not any(word in str(exc.orig) for word in ("locked", "busy", "lock timeout")):
             raise exc
         wait = runtime(app).config.settings.database_busy_seconds
         resp, status = error_response(
