@@ -25,9 +25,10 @@ from recon.config.declare import REQUIRED, option, read_options, unknown_keys
 KINDS = ("http", "tcp", "command")
 # Host part: a DNS name, an IPv4 literal or a bracketed IPv6 literal; never starting with "-".
 _HOST = r"(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])"
-# The URL's path and query: RFC 3986's unreserved and sub-delims plus "%", "/", "?", ":", "@"
-# -- no spaces, quotes, backslashes, angle brackets or fragments.
-_PATH = r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?"
+# The URL's path and query: RFC 3986's unreserved characters, "%", "/", "?", ":", "@" and the
+# sub-delims but quotes, "$" and parentheses -- no spaces, backslashes, angle brackets or
+# fragments either: nothing a shell (or a reader) could take for more than a URL.
+_PATH = r"(?:/[A-Za-z0-9._~!&*+,;=:@%/?-]*)?"
 URL_RE = re.compile(r"^https?://" + _HOST + r"(?::[0-9]{1,5})?" + _PATH + "$")
 TCP_RE = re.compile(r"^" + _HOST + r":[0-9]{1,5}$")
 # A list of codes and ranges: "200", "200-299", "200,204,301-302".
