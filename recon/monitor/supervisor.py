@@ -67,12 +67,12 @@ class HostSupervisor:
         # The last read's (state, MainPID) of each unit: the health runner checks only units
         # that are up, and checks a unit at once when it (re)starts.
         self._seen: dict[str, tuple[str | None, int | None]] = {}
-        self.health = HealthRunner(executor, host, self.services, self._publish_health,
+        self.checks = HealthRunner(executor, host, self.services, self._publish_health,
                                    unit_up=self._unit_up)
 
     def start(self) -> None:
         self._thread.start()
-        self.health.start()
+        self.checks.start()
 
     def _unit_up(self, unit: str) -> bool:
         return self._seen.get(unit, (None, None))[0] in UP_STATES
@@ -84,12 +84,12 @@ class HostSupervisor:
         """Ask the loop to end (returns at once; :meth:`stop` also waits for it)."""
         self._stop.set()
         self._wake.set()
-        self.health._stop.set()
-        self.health._wake.set()
+        self.checks._stop.set()
+        self.checks._wake.set()
 
     def stop(self) -> None:
         self.request_stop()
-        self.health.stop()
+        self.checks.stop()
         if self._watcher is not None:
             self._watcher.stop()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
@@ -221,7 +221,7 @@ class HostSupervisor:
             self._seen[unit] = now
             if now[0] in UP_STATES and (before is None or before[0] not in UP_STATES
                                         or before[1] != now[1]):
-                self.health.poke(unit)
+                self.checks.poke(unit)
 
     def _ensure_watcher(self) -> None:
         w = self._watcher
