@@ -32,7 +32,9 @@ class Option:
 
     doc: str
     key: str = ""  # the TOML key where it differs from the field's name
-    kind: str = "str"  # str, int, number (int or float), bool or list (of strings)
+    # str, int, number (int or float), bool, list (of strings) or table (a sub-table that
+    # its own declarations check: services[].health)
+    kind: str = "str"
     pattern: re.Pattern[str] | None = None  # of a string, or of each item of a list
     low: float | None = None
     high: float | None = None
@@ -70,6 +72,8 @@ class Option:
 
     def _refuses(self, value: Any, required: bool) -> bool:
         """Whether a value of the right kind is refused as a whole."""
+        if self.kind == "table":
+            return False  # its own keys are checked by its own declarations
         if self.kind in ("str", "list") and required and not value:
             return True
         if self.kind == "list":
@@ -101,6 +105,8 @@ def is_kind(value: Any, kind: str) -> bool:
         return kind == "bool" and isinstance(value, bool)
     if kind == "list":
         return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if kind == "table":
+        return isinstance(value, dict)
     return isinstance(value, {"str": str, "int": int, "number": (int, float)}[kind])
 
 

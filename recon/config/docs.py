@@ -17,6 +17,7 @@ from typing import Any
 
 from recon.config import settings
 from recon.config.declare import REQUIRED, Option, declared
+from recon.config.health import HealthCheck
 from recon.config.models import HostConfig, ServiceConfig
 from recon.config.notify import EVENTS, TABLES, ChannelConfig
 
@@ -34,6 +35,9 @@ EXAMPLE_SERVICES = (
      "unit": "pt-downloader.service",
      "actions": ["status", "start", "stop", "restart", "reload", "logs"]},
 )
+EXAMPLE_HEALTH = {"kind": "http", "url": "http://127.0.0.1:9000/api/v1/ping"}
+HEALTH_SHOWN = ("kind", "url", "expect_status", "body", "tls_verify", "interval", "timeout",
+                "fail_after", "recover_after")
 WIDTH = 100  # the longest line of the example file
 COMMENT_AT = 30  # where a key's comment starts on its line, if it fits
 
@@ -80,7 +84,8 @@ def _allowed_cell(opt: Option) -> str:
 def markdown_table() -> str:
     """The README's table of host and service keys."""
     rows = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
-    for prefix, cls in (("hosts.NAME.", HostConfig), ("services[].", ServiceConfig)):
+    for prefix, cls in (("hosts.NAME.", HostConfig), ("services[].", ServiceConfig),
+                        ("services[].health.", HealthCheck)):
         for key, f, opt in declared(cls):
             rows.append(f"| `{prefix}{key}` | {_default_cell(f.default, opt)} | "
                         f"{_allowed_cell(opt)} | {opt.doc} |")
@@ -121,11 +126,13 @@ def _commented(line: str, doc: str) -> list[str]:
     return textwrap.wrap(doc, WIDTH - 2, initial_indent="# ", subsequent_indent="# ") + [line]
 
 
-def _table(cls: type, given: dict[str, Any]) -> list[str]:
-    """Every declared key: given, else its example, else its default; an optional key with
-    an example is shown commented out."""
+def _table(cls: type, given: dict[str, Any], only: tuple[str, ...] = ()) -> list[str]:
+    """Every declared key (or those in ``only``): given, else its example, else its default;
+    an optional key with an example is shown commented out."""
     lines = []
     for key, f, opt in declared(cls):
+        if opt.kind == "table" or only and key not in only:
+            continue  # a sub-table: written after the table's keys (see example_toml)
         if key in given:
             value, on = given[key], True
         elif f.default is REQUIRED:
@@ -155,6 +162,9 @@ def example_toml() -> str:
     lines += ["", f"[hosts.{EXAMPLE_HOST}]", *_table(HostConfig, {})]
     first, *others = EXAMPLE_SERVICES
     lines += ["", "[[services]]", *_table(ServiceConfig, first)]
+    lines += ["", "# A health check, run on the host (README \"Health checks\"); other kinds:",
+              "# kind \"tcp\" with address (HOST:PORT), kind \"command\" with command (argv).",
+              "[services.health]", *_table(HealthCheck, EXAMPLE_HEALTH, only=HEALTH_SHOWN)]
     for service in others:
         lines += ["", "[[services]]", *(f"{k} = {_toml(v)}" for k, v in service.items())]
     lines += [

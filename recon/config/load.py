@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from recon.config.declare import read_options, unknown_keys
+from recon.config.health import parse_health
 from recon.config.models import ConfigError, HostConfig, ReconConfig, ServiceConfig
 from recon.config.notify import parse_notify
 from recon.config.patterns import HOST_NAME_RE
@@ -116,6 +117,8 @@ def _service(i: int, raw: Any, hosts: dict[str, Any], errors: list[str],
     if isinstance(raw.get("unit"), str):
         raw["unit"] = normalize_unit(raw["unit"])
     values = read_options(ServiceConfig, raw, where, errors, skip=("slug",))
+    if values.get("health") is not None:
+        values["health"] = parse_health(values["health"], where, errors)
     if "host" in values and values["host"] not in hosts:
         errors.append(f"{where}.host: unknown host {values['host']!r}")
     if len(errors) > before:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from recon.config.declare import REQUIRED, option
+from recon.config.health import HealthCheck
 from recon.config.patterns import (
     ACTIONS,
     ADDRESS_RE,
@@ -71,6 +72,10 @@ class HostConfig:
                                     "auth", low=0.1, high=120)
     command_timeout: float = option(10.0, "seconds; a command cut off is also ended on the host",
                                     low=0.5, high=600)
+    python: str = option(
+        "/usr/bin/python3", "runs the host's health checks (`[services.health]`): http and tcp "
+        "checks are a fixed script for it, so the host needs no curl", pattern=REMOTE_PATH_RE,
+        problem=_ABSOLUTE)
     max_channels: int = option(6, "commands in flight per host (sshd's MaxSessions is 10)",
                                low=1, high=9)
     # Terminals must not be able to do what RECON's automation may, hence a separate login.
@@ -135,6 +140,10 @@ class ServiceConfig:
         "problem (\"Problems only\" leaves it out); a oneshot or timer-run unit between runs "
         "is recognised without it", choices=("running", "stopped"),
         problem="must be running or stopped")
+    health: HealthCheck | None = option(
+        None, "a health check beyond \"systemd says active\": `[services.health]` after the "
+        "service's `[[services]]`, keys `services[].health.*` below", kind="table",
+        problem="expected a table ([services.health])")
     reveal_secrets: bool = option(
         False, "admins see the unit's `Environment=` values, command arguments and "
         "credentials on its detail page; everyone else (and admins while this is off) sees "

@@ -24,8 +24,8 @@ from typing import Any
 from recon.config.declare import REQUIRED, declared, option, read_options
 from recon.config.patterns import ADDRESS_RE
 
-EVENTS = ("unit_failed", "unit_crash_looping", "unit_recovered", "host_unreachable", "host_back",
-          "action_failed")
+EVENTS = ("unit_failed", "unit_crash_looping", "unit_unhealthy", "unit_recovered",
+          "host_unreachable", "host_back", "action_failed")
 TYPES = ("webhook", "slack", "email")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -52,7 +52,7 @@ class ChannelKeys:
     events: frozenset[str] = option(
         frozenset(EVENTS), "the events the channel is told about", choices=EVENTS,
         problem=_NAMES, item_problem="unknown event {value!r} (one of {choices})",
-        shown_default="all six")
+        shown_default="all seven")
     services: frozenset[str] = option(
         frozenset(), "the services (slugs) the channel hears about; it cannot pick them by tag",
         problem=_NAMES, shown_default="every service")

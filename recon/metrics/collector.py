@@ -45,6 +45,13 @@ def _units(config: ReconConfig) -> Iterator[Metric]:
                                 "the unit (crash_loop_restarts automatic restarts within "
                                 "crash_loop_window_seconds, until it stays up a whole window).",
                                 labels=["host", "service", "unit"])
+    health = GaugeMetricFamily("recon_unit_health", "1 for the state of the service's health "
+                               "check (passing, failing, unknown), 0 for the others; only "
+                               "services with a check.",
+                               labels=["host", "service", "unit", "state"])
+    latency = GaugeMetricFamily("recon_unit_health_latency_seconds", "How long the service's "
+                                "last health check took on its host.",
+                                labels=["host", "service", "unit"])
     statuses, _ = snapshot.read_fleet(config)
     for svc in config.services.values():
         status = statuses[svc.slug]
@@ -55,9 +62,14 @@ def _units(config: ReconConfig) -> Iterator[Metric]:
             restarts.add_metric([svc.host, svc.slug, svc.unit], float(status["restarts"]))
         looping.add_metric([svc.host, svc.slug, svc.unit],
                            1.0 if status.get("crash_looping") else 0.0)
-    yield state
-    yield restarts
-    yield looping
+        if svc.health is not None:
+            word = status.get("health") or "unknown"
+            for s in ("passing", "failing", "unknown"):
+                health.add_metric([svc.host, svc.slug, svc.unit, s], 1.0 if s == word else 0.0)
+            last = (status.get("health_check") or {}).get("last") or {}
+            if isinstance(last.get("latency_ms"), (int, float)):
+                latency.add_metric([svc.host, svc.slug, svc.unit], last["latency_ms"] / 1000)
+    yield from (state, restarts, looping, health, latency)
 
 
 def _hosts(config: ReconConfig, now: float) -> Iterator[Metric]:

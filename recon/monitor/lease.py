@@ -216,7 +216,11 @@ class Monitor:
                    if old.hosts.get(name) != new.hosts.get(name) or old.settings != new.settings}
         before, after = _by_host(old), _by_host(new)  # once: a fleet may have 10,000
         for name, sup in self.supervisors.items():
-            if name not in changed and before.get(name) != after.get(name):
+            if name in changed or before.get(name) == after.get(name):
+                continue
+            if any(s.health for s in (*before.get(name, ()), *after.get(name, ()))):
+                changed.add(name)  # its health checks' thread starts over with them
+            else:
                 sup.set_services(after.get(name, []))  # same host: same connection
         if not changed:
             return

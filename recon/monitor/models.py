@@ -112,7 +112,8 @@ class MonitorEvent(db.Model):
             # crash that systemd is about to restart (sub_state auto-restart) or of a loop.
             body.update(sub_state=state.get("sub_state"),
                         crash_looping=bool(state.get("crash_looping")),
-                        exit_code=state.get("exit_code"), exit_signal=state.get("exit_signal"))
+                        exit_code=state.get("exit_code"), exit_signal=state.get("exit_signal"),
+                        health=state.get("health"))
         if payload:
             body["status" if self.kind == "unit" else "host_state"] = state
         return body

@@ -22,13 +22,15 @@ from recon.config import SYSTEMCTL_ACTIONS, ReconConfig, ServiceConfig
 from recon.db.extensions import db
 from recon.db.transactions import write_transaction
 from recon.monitor.crashloop import track
+from recon.monitor.healthstate import apply as apply_health
+from recon.monitor.healthstate import carry as carry_health
 from recon.monitor.models import HostState, MonitorEvent, SnapshotVersion, UnitState, iso
 from recon.ssh import CommandFailed, HostDown, RemoteError
 from recon.web.context import runtime
 
 # A change in any of these is an event (and a history row); memory and timestamps alone not.
 SIGNIFICANT = ("state", "sub_state", "load_state", "enabled", "main_pid", "restarts", "result",
-               "crash_looping")
+               "crash_looping", "health")
 # An action still running (audit entry without an outcome) this recently explains a change.
 ACTION_WINDOW_SECONDS = 600
 VERSION_ROW = "fleet"
@@ -84,6 +86,8 @@ class Reading:
     observed_at: float
     error: RemoteError | None = None
     events: str | None = None
+    # Health check results by slug (recon.monitor.healthcheck): a reading of only these.
+    health: dict[str, dict[str, Any]] | None = None
 
 
 def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict[str, Any]],
@@ -117,7 +121,9 @@ def publish_readings(readings: Sequence[Reading]) -> int:
         version = bump_version(session)
         for r in readings:
             services = [s for s in r.services if r.statuses and s.unit in r.statuses]
-            if services:
+            if r.health is not None:
+                written += len(_write_health(session, r, version))
+            elif services:
                 written += len(_write_statuses(session, services, r.statuses or {},
                                                r.observed_at, None, r.events, now, version))
             elif _record_host(session, r.host, r.error, r.events, now, version) is not None:
@@ -153,6 +159,7 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
         # Carried from the previous read: the restarts seen within the window (crashloop).
         track(old, status, observed_at, restarts=settings.crash_loop_restarts,
               window=settings.crash_loop_window_seconds)
+        carry_health(old, status, svc, observed_at)  # and its health (healthstate)
         significant = old is None or any(old.get(k) != status.get(k) for k in SIGNIFICANT)
         why = (cause or _pending_cause(session, svc.slug, now)) if significant else None
         _carry_changed_by(old, status, why, now)
@@ -180,6 +187,34 @@ def _write_statuses(session: Session, services: list[ServiceConfig],
     if updates:
         session.execute(sa.update(table).where(table.c.slug == sa.bindparam("b_slug")),
                         updates)
+    return written
+
+
+def _write_health(session: Session, reading: Reading, version: int) -> list[MonitorEvent]:
+    """One round of a host's health checks, inside the caller's write transaction: each
+    result recorded in its service's status (healthstate); an event where the health word
+    changed. A service not yet read by the monitor has nothing to record it in: skipped."""
+    services = {s.slug: s for s in reading.services
+                if s.health is not None and s.slug in (reading.health or {})}
+    table = UnitState.__table__
+    rows = session.execute(sa.select(table.c.slug, table.c.status)
+                           .where(table.c.slug.in_(list(services)))).all()
+    written = []
+    for row in rows:
+        svc = services[row.slug]
+        status = json.loads(row.status)
+        changed = apply_health(status, reading.health[row.slug], svc, reading.observed_at)
+        text = json.dumps(status, sort_keys=True)
+        session.execute(sa.update(table).where(table.c.slug == row.slug)
+                        .values(status=text, version=version))
+        if changed:
+            event = MonitorEvent(
+                at=time.time(), kind="unit", host=svc.host, service=svc.slug,
+                from_state=status.get("state"), to_state=status.get("state") or "unknown",
+                cause="observed", result=status.get("result"),
+                exit_status=status.get("exit_status"), payload=text)
+            session.add(event)
+            written.append(event)
     return written
 
 

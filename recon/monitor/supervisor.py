@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from flask import Flask
 
 from recon.config import HostConfig, ServiceConfig, Settings
+from recon.monitor.healthcheck import HealthRunner
+from recon.monitor.healthstate import UP_STATES
 from recon.monitor.signals import UnitWatcher
 from recon.monitor.snapshot import Reading
 from recon.ssh import Executor, RemoteError
@@ -62,17 +64,32 @@ class HostSupervisor:
         self._watch_failures = 0
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"recon-monitor-{host.name}")
+        # The last read's (state, MainPID) of each unit: the health runner checks only units
+        # that are up, and checks a unit at once when it (re)starts.
+        self._seen: dict[str, tuple[str | None, int | None]] = {}
+        self.checks = HealthRunner(executor, host, self.services, self._publish_health,
+                                   unit_up=self._unit_up)
 
     def start(self) -> None:
         self._thread.start()
+        self.checks.start()
+
+    def _unit_up(self, unit: str) -> bool:
+        return self._seen.get(unit, (None, None))[0] in UP_STATES
+
+    def _publish_health(self, results: dict, at: float) -> None:
+        self.publish(Reading(self.host.name, self.services, None, at, health=results))
 
     def request_stop(self) -> None:
         """Ask the loop to end (returns at once; :meth:`stop` also waits for it)."""
         self._stop.set()
         self._wake.set()
+        self.checks._stop.set()
+        self.checks._wake.set()
 
     def stop(self) -> None:
         self.request_stop()
+        self.checks.stop()
         if self._watcher is not None:
             self._watcher.stop()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
@@ -202,10 +219,23 @@ class HostSupervisor:
                 error = exc
         if self._stop.is_set():
             return error  # retired meanwhile: its successor publishes the host's state
+        if statuses:
+            self._note_states(statuses)
         # The publisher writes it with other hosts' readings (one transaction for many).
         self.publish(Reading(self.host.name, services, statuses, observed_at, error,
                              self.events_mode))
         return error
+
+    def _note_states(self, statuses: dict) -> None:
+        """Remember each unit's state and MainPID; a unit that came up (or got a new main
+        process) has its health check run now rather than an interval later."""
+        for unit, status in statuses.items():
+            now = (status.get("state"), status.get("main_pid"))
+            before = self._seen.get(unit)
+            self._seen[unit] = now
+            if now[0] in UP_STATES and (before is None or before[0] not in UP_STATES
+                                        or before[1] != now[1]):
+                self.checks.poke(unit)
 
     def _ensure_watcher(self) -> None:
         w = self._watcher

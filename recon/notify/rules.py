@@ -14,6 +14,8 @@ Per channel and subject (a unit or a host) one *problem* is kept open in SQLite:
   its failure, told at once (``unit_crash_looping``) and grouped like a failure ("crashed 12
   more times"); while it is open the unit's own failure is neither grouped nor resolved (one
   story, not two), and once the loop ends the failure resolves as usual (``unit_recovered``);
+- a unit that fails its health check opens a ``health:`` problem (:mod:`.health`), told at
+  once (``unit_unhealthy``), grouped, resolved as ``unit_recovered`` with ``health: true``;
 - an action that failed (the audit trail) is told once (``action_failed``);
 - a unit that was already failing before anyone was told (no event ever said it failed: it
   was failed when RECON first read it, or when a channel started watching) is told once as
@@ -34,6 +36,8 @@ from recon.audit.models import AuditEntry
 from recon.config import ReconConfig
 from recon.config.notify import ChannelConfig
 from recon.monitor.models import MonitorEvent, UnitState
+from recon.notify.health import PREFIX as HEALTH_PREFIX
+from recon.notify.health import health_event, tick_health
 from recon.notify.models import NotifyProblem
 from recon.notify.wording import ago, clock, describe, epoch, last_exit
 
@@ -140,6 +144,7 @@ class Rules:
         elif up and problem is not None and problem.failing:
             problem.failing, problem.cleared_at = False, ev.at
         self._loop_event(ch, ev, status)
+        health_event(self, ch, ev, status)  # its health check (notify.health)
 
     def _unit(self, service: str | None) -> str | None:
         svc = self.config.services.get(service or "")
@@ -248,6 +253,8 @@ class Rules:
                 self._tick_host(ch, problem)
             elif problem.key.startswith("loop:"):
                 self._tick_loop(ch, problem)
+            elif problem.key.startswith(HEALTH_PREFIX):
+                tick_health(self, ch, problem)
             else:
                 self._tick_unit(ch, problem)
 

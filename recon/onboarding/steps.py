@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import (
 from recon.config import SYSTEMCTL_ACTIONS, HostConfig, ReconConfig, ServiceConfig
 from recon.logs.journal import journal_argv
 from recon.logs.query import sudoers_journal_command
+from recon.monitor.healthcheck import run_checks
 from recon.monitor.signals import watch_argv
 from recon.ssh import CommandTimeout, Executor, HostKeyStore, RemoteError
 from recon.ssh.connection import scan_host_key
@@ -58,6 +59,9 @@ def sudoers_text(config: ReconConfig, host: HostConfig, slugs: list[str] | None 
         if slugs and svc.slug not in slugs:
             continue
         lines.append(f"# {svc.slug}: {svc.name}")
+        if svc.health is not None:
+            lines.append(f"# {svc.slug}: its {svc.health.kind} health check runs as "
+                         f"{host.user} ({host.python}), no sudo: no rule needed")
         for action in SYSTEMCTL_ACTIONS:
             if action in svc.actions:
                 cmd = " ".join(action_argv(host, action, svc.unit)[2:])
@@ -97,6 +101,7 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
     if services:
         _check_services(executor, host, services, check)
         check_unit_signals(executor, host, check)
+        check_health(executor, host, services, check)
     check_terminal_user(config, executor, host, check)
 
 
@@ -181,6 +186,33 @@ def check_unit_signals(executor: Executor, host: HostConfig, check: Check) -> No
     check.add(False, host.name, f"{what}: exited {result.exit_code} {detail}",
               f"Install dbus (it ships dbus-monitor) or set `dbus_monitor` for {host.name}; "
               "without it the monitor polls the host every monitor_fallback_poll_seconds.")
+
+
+def check_health(executor: Executor, host: HostConfig, services: list[ServiceConfig],
+                 check: Check) -> None:
+    """Each health check run once, as the monitor runs it (one command, as the login user,
+    no sudo), and its result reported."""
+    checked = [s for s in services if s.health is not None]
+    if not checked:
+        return
+    try:
+        results = run_checks(executor, host, checked)
+    except RemoteError as exc:
+        check.add(False, host.name, f"health checks ran: {exc.message}", exc.hint)
+        return
+    for svc in checked:
+        r = results[svc.slug]
+        what = f"{svc.slug}: health check {svc.health.kind} {svc.health.target()}"
+        latency = r.get("latency_ms")
+        detail = f"{r.get('message')}" + (f", {latency:g} ms" if latency is not None else "")
+        if r.get("ok") is None:
+            fix = (f"Install python3 on {host.name} (apt install python3-minimal) or set "
+                   f"hosts.{host.name}.python" if "python" in str(r.get("message")) else
+                   "Fix the check's command in recon.toml, or install the program on the host.")
+        else:
+            fix = (f"The check ran on {host.name} as {host.user} and failed: is "
+                   f"{svc.unit} serving? Else fix [services.health] of {svc.slug}.")
+        check.add(bool(r.get("ok")), host.name, f"{what} ({detail})", fix)
 
 
 def _probes(host: HostConfig, svc) -> list[tuple[str, list[str]]]:

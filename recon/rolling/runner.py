@@ -27,7 +27,14 @@ from recon.config import ServiceConfig
 from recon.db.extensions import db
 from recon.monitor import snapshot
 from recon.rolling.models import RollingRun, RollingStep
-from recon.rolling.settle import HEARTBEAT_SECONDS, Watch, settle_step, wait_active, with_app
+from recon.rolling.settle import (
+    HEARTBEAT_SECONDS,
+    Watch,
+    settle_step,
+    wait_active,
+    wait_healthy,
+    with_app,
+)
 from recon.services import act
 from recon.services.act import Outcome
 from recon.web.context import runtime
@@ -130,17 +137,20 @@ def _wait_until_settled(app: Flask, run_id: int, step_id: int, service: ServiceC
     the settle is not part of the timeout, which bounds only the way up."""
     if not sent.ok:
         return sent
-    acted = time.monotonic()
+    acted, acted_at = time.monotonic(), time.time()
     with app.app_context():
         rt = runtime()
         executor, host = rt.executor, rt.config.hosts[service.host]
         timeout = rt.config.settings.rolling_step_timeout
     watch = Watch(app, run_id, service, executor, host, cause)
     outcome, status = wait_active(watch, action, timeout, sent)
-    if not outcome.ok or settle <= 0:
-        return outcome
-    with_app(app, lambda: _mark_settling(run_id, step_id, time.time() + settle))
-    return settle_step(watch, action, status, outcome, time.monotonic() + settle, acted)
+    if outcome.ok and settle > 0:
+        with_app(app, lambda: _mark_settling(run_id, step_id, time.time() + settle))
+        outcome = settle_step(watch, action, status, outcome, time.monotonic() + settle, acted)
+    if outcome.ok and service.health is not None:
+        # Up and steady is not yet serving: the next host waits for the check to pass.
+        outcome = wait_healthy(watch, action, outcome, acted_at, timeout)
+    return outcome
 
 
 def _mark_settling(run_id: int, step_id: int, until: float) -> None:

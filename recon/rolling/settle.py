@@ -15,6 +15,7 @@ from flask import Flask
 from recon.config import HostConfig, ServiceConfig
 from recon.db.extensions import db
 from recon.monitor import snapshot
+from recon.monitor.healthstate import settled_healthy
 from recon.rolling.models import RollingRun
 from recon.services import act
 from recon.services.act import Outcome
@@ -112,6 +113,34 @@ def settle_step(watch: Watch, action: str, first: dict, done: Outcome, until: fl
                            main_pid=status.get("main_pid") or None)
         if time.monotonic() >= until:
             return done
+
+
+def wait_healthy(watch: Watch, action: str, done: Outcome, since: float,
+                 timeout: float) -> Outcome:
+    """A service with a health check (``[services.health]``): after its unit came up (and
+    settled), wait until a check run after the action (epoch ``since``) passed. The monitor
+    checks a unit at once when it (re)starts and every 2 s while it fails
+    (:mod:`recon.monitor.healthcheck`); the health it publishes is read from the snapshot.
+    The step fails (``unhealthy``) when the check makes the service ``failing``, or has not
+    passed within ``timeout``."""
+    unit, check = watch.service.unit, watch.service.health
+    deadline = time.monotonic() + timeout
+    status: dict = {}
+    while True:
+        with watch.app.app_context():
+            status = snapshot.read_service(watch.service)
+        verdict = settled_healthy(status, since)
+        if verdict is True:
+            return done
+        last = ((status.get("health_check") or {}).get("last") or {}).get("message")
+        if verdict is False or time.monotonic() >= deadline:
+            what = ("fails its health check" if verdict is False else
+                    f"did not pass its health check within {timeout:g} s")
+            return _failed(done, "unhealthy",
+                           f"{unit} is up after {action} but {what} ({check.kind} "
+                           f"{check.target()}; last: {last or 'not checked yet'})",
+                           main_pid=done.main_pid)
+        watch.pause(deadline)
 
 
 # Still up: a reload keeps the main process (ActiveState "reloading" while it runs).

@@ -35,7 +35,8 @@ COLUMNS = (
     "description", "result", "exited_how", "exit_code", "exit_signal", "inactive_since",
     "state_changed", "transitioning", "masked", "found", "observed_at", "pending", "error",
     "message", "hint", "host_since", "last_known", "crash_looping", "crash",
-    "type", "remain_after_exit", "timer_driven", "stopped_ok", "changed_by",
+    "type", "remain_after_exit", "timer_driven", "stopped_ok", "changed_by", "health",
+    "health_check",
 )
 WATCH_CACHE_SECONDS = 1.0
 SEPARATORS = (",", ":")

@@ -8,6 +8,7 @@ const STATES = [ // key, label in the counts, counts as a problem
   ["idle", "Idle", false],
   ["stopped", "Stopped", true],
   ["crashloop", "Crash-looping", true],
+  ["unhealthy", "Unhealthy", true],
   ["failed", "Failed", true],
   ["missing", "Not found", true],
   ["masked", "Masked", true],

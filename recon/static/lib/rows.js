@@ -4,6 +4,7 @@
 import { fmtBytes, setText } from "./recon.js";
 import { changedText, classify, describeLine, pointless, whenText } from "./status.js";
 import { collapseColumns, paintDetail } from "./rowdetail.js";
+import { paintHealth } from "./health.js";
 
 // panels: slug -> article (the built rows); fleet: fleet.js's model. painted(article): after a
 // row changed (the logs drawer copies the row it covers).
@@ -61,6 +62,7 @@ export function createRows({ panels, fleet, painted }) {
       b.disabled = Boolean(why);
       b.title = why;
     }
+    paintHealth(article.querySelector("[data-health-badge]"), s);
     const desc = article.querySelector("[data-desc]");
     const text = [describeLine(s, key), changedText(s)].filter(Boolean).join(" · ");
     if (desc.textContent !== text) desc.textContent = text;

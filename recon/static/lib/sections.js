@@ -19,10 +19,10 @@ import { el } from "./recon.js";
 
 const SUMMARY = [ // key, word: the toolbar's states (filter.js), and pending
   ["running", "Running"], ["busy", "Changing"], ["pending", "Pending"], ["idle", "Idle"], ["stopped", "Stopped"],
-  ["crashloop", "Crash-looping"], ["failed", "Failed"], ["missing", "Not found"], ["masked", "Masked"], ["unreachable", "Unreachable"],
+  ["crashloop", "Crash-looping"], ["unhealthy", "Unhealthy"], ["failed", "Failed"], ["missing", "Not found"], ["masked", "Masked"], ["unreachable", "Unreachable"],
   ["unknown", "Unknown"],
 ];
-const PROBLEMS = new Set(["stopped", "crashloop", "failed", "missing", "masked", "unreachable", "unknown"]);
+const PROBLEMS = new Set(["stopped", "crashloop", "unhealthy", "failed", "missing", "masked", "unreachable", "unknown"]);
 const FILTER_ROWS = 300; // rows a filter may build in hosts that were collapsed
 const STORE = "recon.dashboard.hosts"; // localStorage: {host: true (expanded) | false}
 const TOKEN = /__(slug|name|host|unit)__/g; // pages.routes.PLACEHOLDER's values

@@ -12,6 +12,8 @@ export function classify(s) {
     return s.state === "active" ? ["masked", "Masked, running"] : ["masked", "Masked"];
   }
   if (s.crash_looping) return ["crashloop", "Crash-looping"];
+  // Running but failing its health check (`[services.health]`): a problem of its own.
+  if (s.health === "failing" && (s.state === "active" || s.state === "reloading")) return ["unhealthy", "Unhealthy"];
   // Inactive by design: a oneshot or timer-run unit between runs, or one the admin expects
   // stopped (`expect = "stopped"`): not a problem, so not "Stopped".
   if (s.state === "inactive" && s.stopped_ok) return ["idle", s.stopped_ok === "expected" ? "Off (expected)" : "Idle"];
@@ -70,6 +72,11 @@ export function reasonText(s, host) {
   if (s.crash_looping) {
     return `Crash-looping: systemd keeps restarting it (${crashText(s)}). It shows as running again once it stays up for ${fmtSpan((s.crash && s.crash.window_seconds) || 0)}.`;
   }
+  if (s.health === "failing" && s.state === "active") {
+    const c = s.health_check || {};
+    const last = c.last || {};
+    return `Running, but its ${c.kind} check of ${c.target} fails (${c.fail_after} failed in a row; last: ${last.message || "no answer"}).`;
+  }
   if (s.load_state === "not-found") {
     return `systemd on ${host} has no unit ${s.unit}: nothing can be done to it. Install the unit on the host or fix its \`unit\` in recon.toml.`;
   }
@@ -114,6 +121,7 @@ export function pointless(action, s, host) {
 // The line under the service's name: its description and what systemd adds to it.
 export function describeLine(s, key) {
   if (key === "crashloop") return `Crash-looping: ${crashText(s)}`;
+  if (key === "unhealthy") return `Health check failing: ${((s.health_check || {}).last || {}).message || "no answer"}`;
   if (key === "missing" || key === "masked") return "";  // the detail says why, once
   if (key === "unreachable" || s.error) return ""; // the host's box says why, once
   const parts = [];

@@ -6,6 +6,7 @@
 import { api, askConfirm, copyText, el, fmtClock, fmtSpan, parseSystemdTime } from "../lib/recon.js";
 import { changedText, classify, pointless, reasonText, whenText } from "../lib/status.js";
 import { LogsDrawer } from "../lib/logs.js";
+import { paintHealth } from "../lib/health.js";
 
 const root = document.getElementById("unit");
 const slug = encodeURIComponent(root.dataset.slug);
@@ -37,6 +38,7 @@ export function timelineText(e) {
   if (e.sub_state === "auto-restart") to = `crashed${exit}, systemd restarts it`;
   else if (e.to === "failed") to = `failed${exit}`;
   if (e.crash_looping) to += " · crash-looping";
+  if (e.health && e.health !== "unknown") to += ` · ${e.health === "failing" ? "health check failing" : "healthy"}`;
   const what = e.cause === "action" && e.action
     ? `${past[e.action] || e.action} by ${e.actor || "?"} → ${to}`
     : `${e.from ? "" : "first seen "}${to}`;
@@ -49,7 +51,7 @@ async function loadTimeline() {
     const data = await api("GET", `/api/services/${slug}/history?limit=30`);
     const events = data.events || [];
     list.replaceChildren(...(events.length ? events.map((e) => el("li", {
-      class: `tl tl-${e.to === "failed" || e.sub_state === "auto-restart" || e.crash_looping ? "bad" : e.cause === "action" ? "act" : "obs"}`,
+      class: `tl tl-${e.to === "failed" || e.sub_state === "auto-restart" || e.crash_looping || e.health === "failing" ? "bad" : e.cause === "action" ? "act" : "obs"}`,
       title: e.at, text: timelineText(e),
     })) : [el("li", { class: "muted", text: "No recorded changes yet." })]));
   } catch (err) {
@@ -74,6 +76,7 @@ function paintStatus(s) {
   const [key, label] = classify(s);
   $("u-state").dataset.state = key;
   $("u-state").querySelector("[data-state-text]").textContent = label;
+  paintHealth($("u-health"), s);
   const changed = changedText(s);
   $("u-changed").textContent = changed;
   $("u-changed").hidden = !changed;

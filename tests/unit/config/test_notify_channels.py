@@ -30,7 +30,7 @@ def test_three_channel_types_parse_with_defaults_and_secrets_from_the_environmen
     hook, chat, mail = cfg.notify["hook"], cfg.notify["chat"], cfg.notify["mail"]
     assert hook.secret == "s3cret-hmac" and hook.events == {"unit_failed", "unit_recovered"}
     assert chat.url == "https://chat.example/hooks/XYZ" and chat.for_seconds == 30
-    assert len(chat.events) == 6 and chat.group_seconds == 600
+    assert len(chat.events) == 7 and chat.group_seconds == 600
     assert (mail.smtp_port, mail.security, mail.password) == (587, "starttls", "hunter2-pw")
     shown = repr(cfg.notify) + str([c.public() for c in cfg.notify.values()])
     for secret in env.values():
