@@ -34,6 +34,22 @@ drawerRow.onAction(act);
 
 document.getElementById("refresh").addEventListener("click", () => live.refresh());
 
+// The view: every host at once, problems first, and "What changed" from the top.
+for (const [id, open] of [["collapse-all", false], ["expand-all", true]]) {
+  const button = document.getElementById(id);
+  if (button) button.addEventListener("click", () => { sections.setAll(open); filter.applyFilter(); });
+}
+const problemsFirst = document.getElementById("problems-first");
+problemsFirst.checked = sections.problemsFirst();
+problemsFirst.addEventListener("change", () => sections.setProblemsFirst(problemsFirst.checked));
+const changes = document.getElementById("changes");
+document.getElementById("jump-changes").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  changes.open = true; // its toggle event loads the list (changes.js)
+  changes.scrollIntoView({ block: "start" });
+  changes.querySelector("summary").focus({ preventScroll: true });
+});
+
 root.addEventListener("click", (ev) => {
   const button = ev.target.closest("button");
   if (!button || button.disabled) return;
