@@ -35,8 +35,9 @@ function loadChoices() {
   try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (err) { return {}; }
 }
 
-// root: #dashboard; fleet: fleet.js's model; panels: slug -> built row; rows: rows.js's.
-export function createSections({ root, fleet, panels, rows }) {
+// root: #dashboard; fleet: fleet.js's model; panels: slug -> built row; rows: rows.js's;
+// built(article): after a row was built (its host expanded), to draw what is not status.
+export function createSections({ root, fleet, panels, rows, built: onBuilt = () => {} }) {
   const sections = new Map(); // host name -> section
   for (const section of root.querySelectorAll("section.host")) sections.set(section.dataset.host, section);
   const templates = new Map(); // row kind -> <template>
@@ -97,7 +98,7 @@ export function createSections({ root, fleet, panels, rows }) {
         return article;
       });
       list.append(...built);
-      for (const article of built) rows.repaint(article);
+      for (const article of built) { rows.repaint(article); onBuilt(article); }
     } else if (fleet.large) {
       for (const rec of recs) {
         const article = panels.get(rec.slug);

@@ -13,6 +13,7 @@ import { createActions } from "../lib/actions.js";
 import { createLive } from "../lib/live.js";
 import { createFleet } from "../lib/fleet.js";
 import { createSections } from "../lib/sections.js";
+import { createStrips } from "../lib/rowstrips.js";
 import "../lib/changes.js";
 import "../lib/rolling.js";
 
@@ -25,7 +26,8 @@ const fleet = createFleet(panels);
 
 const drawerRow = createDrawerRow(new LogsDrawer(document.getElementById("logs")), panels);
 const rows = createRows({ panels, fleet, painted: drawerRow.follow });
-const sections = createSections({ root, fleet, panels, rows });
+const sections = createSections({ root, fleet, panels, rows, built: (article) => strips.paint(article) });
+const strips = createStrips({ panels, sections: sections.sections });
 // loaded() is first asked by renderCounts(), once `live` exists.
 const filter = createFilter({ fleet, panels, sections, loaded: () => live.loaded() });
 const live = createLive({ fleet, sections, rows, filter, refreshMs });

@@ -6,6 +6,7 @@
 import { api, askConfirm, copyText, el, fmtClock, fmtSpan, parseSystemdTime } from "../lib/recon.js";
 import { changedText, classify, pointless, reasonText, whenText } from "../lib/status.js";
 import { LogsDrawer } from "../lib/logs.js";
+import "../lib/unitstrip.js";
 
 const root = document.getElementById("unit");
 const slug = encodeURIComponent(root.dataset.slug);

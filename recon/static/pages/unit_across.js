@@ -10,6 +10,7 @@ import { createDrawerRow } from "../lib/drawerrow.js";
 import { createActions } from "../lib/actions.js";
 import { createLive } from "../lib/live.js";
 import { createFleet } from "../lib/fleet.js";
+import { createStrips } from "../lib/rowstrips.js";
 
 const root = document.getElementById("dashboard");
 const refreshMs = Math.max(2, Number(root.dataset.refreshSeconds) || 30) * 1000;
@@ -25,6 +26,7 @@ const filter = createFilter({ fleet, panels, sections, loaded: () => live.loaded
 const live = createLive({ fleet, sections, rows, filter, refreshMs });
 const act = createActions({ rows, drawerRow, filter, refresh: live.refresh });
 drawerRow.onAction(act);
+createStrips({ panels, sections: new Map() });
 
 document.getElementById("refresh").addEventListener("click", () => live.refresh());
 root.addEventListener("click", (ev) => {
