@@ -49,6 +49,7 @@ def test_unit_events_map_to_codes(state, crash, idle_ok, code):
 
 def test_the_endpoint_draws_every_service_from_the_recorded_events(tmp_path):
     from large_fleet import build_fleet_app, publish_fleet
+
     from recon.auth.accounts import create_token
     from recon.db.extensions import db
     from recon.monitor.models import MonitorEvent
