@@ -32,6 +32,7 @@ def small_fleet(tmp_path_factory):
     publish_fleet(app, {host_name(0): {}, host_name(1): {"web.service": "inactive"},
                         host_name(2): {}})
     server = LiveServer(app)
+    server.app = app
     yield server
     server.stop()
 
@@ -198,3 +199,30 @@ def test_the_fleet_views_have_no_serious_axe_violation(browsing, small_fleet, vi
     found += _violations(page)
     browsing.shot(page, f"fleet-unit-page-{tag}", full_page=True)
     assert not found, "\n".join(found)
+
+
+def test_audit_times_carry_their_zone_and_rolling_n_links_to_that_runs_entries(browsing,
+                                                                             small_fleet):
+    from recon.audit.models import AuditEntry
+    from recon.db.extensions import db
+
+    with small_fleet.app.app_context():
+        # 2026-01-01 12:00:00 UTC: a rolling step, and an entry of no run.
+        db.session.add_all([
+            AuditEntry(at=1767268800.0, actor="olga", action="restart", service="node0000-api",
+                       host="node0000", success=True, group_id=7),
+            AuditEntry(at=1767268800.0, actor="olga", action="stop", service="node0001-web",
+                       host="node0001", success=True)])
+        db.session.commit()
+    page = browsing.login(small_fleet, "ada")
+    page.emulate_media(color_scheme="light")
+    page.goto("/audit")
+    api = page.evaluate("fetch('/api/audit?limit=5').then(r => r.json())")
+    at = api["entries"][0]["at"]
+    assert at.endswith("+00:00"), at  # ISO 8601 with its offset: no browser reads it as local
+    link = page.locator("a.group", has_text="rolling #7")
+    expect(link).to_have_count(1)
+    link.click()
+    page.wait_for_url(re.compile(r"/audit\?group=7$"))
+    expect(page.locator("#audit tbody tr")).to_have_count(1)
+    expect(page.locator("#audit tbody tr")).to_contain_text("node0000-api")

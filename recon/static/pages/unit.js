@@ -223,7 +223,7 @@ if (logsButton) {
   const drawer = new LogsDrawer($("logs"));
   $("logs-actions").hidden = true; // the page's own buttons are beside the logs
   logsButton.addEventListener("click", () => drawer.open({
-    slug: root.dataset.slug, name: root.dataset.name, unit: root.dataset.unit }, logsButton));
+    slug: root.dataset.slug, name: root.dataset.name, unit: root.dataset.unit, host: root.dataset.host }, logsButton));
 }
 $("u-props-filter").addEventListener("input", () => paintProps(root._props || {}));
 $("u-copy").addEventListener("click", async () => {
