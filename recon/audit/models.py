@@ -34,7 +34,7 @@ class AuditEntry(db.Model):
     def to_dict(self) -> dict:
         return {
             "id": self.id,
-            "at": iso(self.at, offset=False),
+            "at": iso(self.at),
             "actor": self.actor,
             "remote_addr": self.remote_addr,
             "action": self.action,

@@ -42,7 +42,7 @@ class User(db.Model):
 
     def to_dict(self) -> dict:
         return {"username": self.username, "role": self.role,
-                "created_at": iso(self.created_at, offset=False)}
+                "created_at": iso(self.created_at)}
 
 
 class ApiToken(db.Model):
@@ -58,8 +58,8 @@ class ApiToken(db.Model):
 
     def to_dict(self) -> dict:
         return {"name": self.name, "role": self.role,
-                "created_at": iso(self.created_at, offset=False),
-                "last_used_at": iso(self.last_used_at, offset=False),
+                "created_at": iso(self.created_at),
+                "last_used_at": iso(self.last_used_at),
                 "revoked": self.revoked_at is not None}
 
 

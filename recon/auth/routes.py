@@ -145,8 +145,7 @@ def _body(*keys: str) -> list[str]:
 def list_users():
     users = db.session.scalars(sa.select(User).order_by(User.username))
     logins = last_logins()
-    return jsonify({"users": [{**u.to_dict(), "last_login_at": iso(logins.get(u.id),
-                                                                    offset=False)}
+    return jsonify({"users": [{**u.to_dict(), "last_login_at": iso(logins.get(u.id))}
                               for u in users]})
 
 

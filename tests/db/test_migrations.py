@@ -190,11 +190,11 @@ def test_the_datetime_columns_become_the_same_instants_in_epoch_seconds_and_back
     admin = app.test_client()
     token = {"Authorization": f"Bearer {app.config['TEST_TOKENS']['admin']}"}
     audit = admin.get("/api/audit?since=2026-11-20T10:01:00Z", headers=token).get_json()
-    assert [(e["id"], e["at"]) for e in audit["entries"]] == [(7, "2026-11-20T10:01:00")]
+    assert [(e["id"], e["at"]) for e in audit["entries"]] == [(7, "2026-11-20T10:01:00+00:00")]
     users = admin.get("/api/users", headers=token).get_json()["users"]
     # last_login_at: her login session, migrated to epoch seconds with the rest.
-    assert {"username": "olga", "role": "admin", "created_at": "2026-11-20T10:00:00.123456",
-            "last_login_at": "2026-11-20T10:00:00.123456"} in users
+    assert {"username": "olga", "role": "admin", "created_at": "2026-11-20T10:00:00.123456+00:00",
+            "last_login_at": "2026-11-20T10:00:00.123456+00:00"} in users
 
     with app.app_context():
         downgrade(directory=str(MIGRATIONS), revision="0005_rolling_settle")

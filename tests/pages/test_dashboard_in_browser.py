@@ -280,7 +280,9 @@ def test_host_strings_are_shown_as_text_never_as_markup(browsing, dashboard):
     expect(panel(page, "demo-web").locator("[data-desc]")).to_have_text(evil)
     panel(page, "demo-web").get_by_role("button", name="Logs").click()
     expect(page.locator("#logs-view .msg")).to_have_text(evil)
-    expect(page.locator("#logs-command")).to_have_text(evil)
+    # As text, through ssh to the host (quoted for its shell): never markup.
+    expect(page.locator("#logs-command")).to_have_text(
+        re.compile(r"^ssh \S+ '" + re.escape(evil) + "'$"))
     assert page.locator("main img, #logs img, main b").count() == 0
     assert page.evaluate("window.__pwned") is None
     browsing.assert_no_console_errors()
@@ -318,9 +320,11 @@ def test_dashboard_and_logs_work_at_phone_width(browsing, dashboard):
     wait_all_running(page)
     overflow = "() => document.documentElement.scrollWidth - window.innerWidth"
     assert page.evaluate(overflow) <= 0, "the page scrolls sideways on a phone"
+    # A phone's compact row keeps a running unit's actions behind Details (issue 27).
+    panel(page, "demo-web").get_by_role("button", name="Details of Demo Web").click()
     expect(button(page, "demo-web", "stop")).to_be_in_viewport()
     browsing.shot(page, "dashboard-phone", full_page=True)
-    panel(page, "demo-web").get_by_role("button", name="Logs").click()
+    panel(page, "demo-web").get_by_role("button", name="Logs of Demo Web", exact=True).click()
     expect(page.locator("#logs-view .line").first).to_be_visible()
     assert page.evaluate(overflow) <= 0
     browsing.shot(page, "logs-phone")

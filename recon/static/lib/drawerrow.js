@@ -37,7 +37,7 @@ export function createDrawerRow(drawer, panels) {
   }
 
   function open(article, trigger) {
-    drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit }, trigger);
+    drawer.open({ slug: article.dataset.slug, name: article.dataset.name, unit: article.dataset.unit, host: article.dataset.host }, trigger);
     sync(article);
   }
 

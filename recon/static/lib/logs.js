@@ -57,7 +57,10 @@ export class LogsDrawer {
       clearTimeout(debounce);
       debounce = setTimeout(() => this.load(), 400);
     });
-    this.follow.addEventListener("change", () => (this.follow.checked ? this.startFollow() : this.stopFollow()));
+    this.follow.addEventListener("change", () => {
+      if (this.follow.checked) this.startFollow(); else this.stopFollow();
+      this.paintCommand();
+    });
     this.pauseButton.addEventListener("click", () => this.setPaused(!this.paused));
     this.view.addEventListener("scroll", () => {
       const v = this.view;
@@ -126,8 +129,8 @@ export class LogsDrawer {
       this.view.replaceChildren();
       this.lastCursor = null;
       this.append(data.lines || [], true);
-      this.commandNode.textContent = data.command || "";
-      this.commandNode.hidden = !data.command;
+      this.journalCommand = data.command || "";
+      this.paintCommand();
       const n = (data.lines || []).length;
       this.status.textContent = `${n} line${n === 1 ? "" : "s"}${data.truncated ? " (older lines cut off; raise “Lines” for more)" : ""}`;
       if (!n) this.view.append(el("p", { class: "logs-empty", text: "No journal lines match." }));
@@ -295,6 +298,17 @@ export class LogsDrawer {
       this.append(lines, false);
     }
     if (this.source) this.setLive("on", paused ? "Paused · 0 new" : "Live");
+  }
+
+  // The command to run from one's own shell: through ssh to the service's host (quoted for
+  // the remote shell), and with -f (no head) while the drawer follows.
+  paintCommand() {
+    let cmd = this.journalCommand || "";
+    if (cmd && this.follow.checked) cmd = `${cmd.replace(/ \| head -n \d+$/, "")} -f`;
+    const host = this.service && this.service.host;
+    const text = cmd && host ? `ssh ${host} '${cmd.replace(/'/g, "'\\''")}'` : cmd;
+    this.commandNode.textContent = text;
+    this.commandNode.hidden = !text;
   }
 
   async copyCommand() {

@@ -15,6 +15,9 @@
 // running, the host down or failing) since the page loaded, which stay expanded until the user
 // collapses them. While a filter is active the hosts with matches are expanded instead, as
 // long as at most FILTER_ROWS rows are built for it; the others show how many match.
+// "Collapse all" / "Expand all" set every host's choice at once (Expand all only on a small
+// fleet: on a large one it would build every row). "Problems first" (kept in localStorage)
+// moves the hosts with a problem to the top, in config order among themselves.
 import { el } from "./recon.js";
 
 const SUMMARY = [ // key, word: the toolbar's states (filter.js), and pending
@@ -25,14 +28,16 @@ const SUMMARY = [ // key, word: the toolbar's states (filter.js), and pending
 const PROBLEMS = new Set(["stopped", "crashloop", "unhealthy", "failed", "missing", "masked", "unreachable", "unknown"]);
 const FILTER_ROWS = 300; // rows a filter may build in hosts that were collapsed
 const STORE = "recon.dashboard.hosts"; // localStorage: {host: true (expanded) | false}
+const ORDER = "recon.dashboard.problems-first"; // localStorage: "1" when on
 const TOKEN = /__(slug|name|host|unit)__/g; // pages.routes.PLACEHOLDER's values
 
 function loadChoices() {
   try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (err) { return {}; }
 }
 
-// root: #dashboard; fleet: fleet.js's model; panels: slug -> built row; rows: rows.js's.
-export function createSections({ root, fleet, panels, rows }) {
+// root: #dashboard; fleet: fleet.js's model; panels: slug -> built row; rows: rows.js's;
+// built(article): after a row was built (its host expanded), to draw what is not status.
+export function createSections({ root, fleet, panels, rows, built: onBuilt = () => {} }) {
   const sections = new Map(); // host name -> section
   for (const section of root.querySelectorAll("section.host")) sections.set(section.dataset.host, section);
   const templates = new Map(); // row kind -> <template>
@@ -42,6 +47,10 @@ export function createSections({ root, fleet, panels, rows }) {
   let matches = null; // while a filter is active: host -> its number of matching services
   let filterOpen = new Set(); // ... and the hosts with matches it expands
   let filterChoices = new Map(); // ... and the ones the user toggled meanwhile
+  const container = root.querySelector("#hosts");
+  let problemsFirst = false;
+  try { problemsFirst = localStorage.getItem(ORDER) === "1"; } catch (err) { /* private mode */ }
+  let orderSig = "";
 
   function wantOpen(host) {
     if (matches && matches.has(host)) {
@@ -89,7 +98,7 @@ export function createSections({ root, fleet, panels, rows }) {
         return article;
       });
       list.append(...built);
-      for (const article of built) rows.repaint(article);
+      for (const article of built) { rows.repaint(article); onBuilt(article); }
     } else if (fleet.large) {
       for (const rec of recs) {
         const article = panels.get(rec.slug);
@@ -140,6 +149,44 @@ export function createSections({ root, fleet, panels, rows }) {
       summarise(host);
       render(host);
     }
+    if (hosts.length) reorder();
+  }
+
+  // The host sections in config order, or with the hosts that have a problem first. The DOM
+  // order moves (not CSS order), so the keyboard and a screen reader meet them in the order
+  // they are shown; the element that had the focus gets it back.
+  function reorder() {
+    if (!container) return;
+    const all = [...sections.values()];
+    const want = problemsFirst
+      ? [...all.filter((s) => s.dataset.problem === "yes"), ...all.filter((s) => s.dataset.problem !== "yes")]
+      : all;
+    const sig = want.map((s) => s.dataset.host).join("\n");
+    if (sig === orderSig) return;
+    orderSig = sig;
+    const current = [...container.children];
+    if (current.length === want.length && current.every((node, i) => node === want[i])) return;
+    const focused = document.activeElement;
+    container.append(...want);
+    if (focused && focused !== document.body && container.contains(focused)) focused.focus({ preventScroll: true });
+  }
+
+  function setProblemsFirst(on) {
+    problemsFirst = Boolean(on);
+    try { localStorage.setItem(ORDER, problemsFirst ? "1" : "0"); } catch (err) { /* private mode */ }
+    reorder();
+  }
+
+  function save() {
+    try { localStorage.setItem(STORE, JSON.stringify(choices)); } catch (err) { /* private mode */ }
+  }
+
+  // Every host expanded or collapsed at once, remembered as each host's own choice.
+  function setAll(open) {
+    for (const host of sections.keys()) choices[host] = open;
+    if (matches) for (const host of matches.keys()) filterChoices.set(host, open);
+    save();
+    for (const host of sections.keys()) render(host);
   }
 
   // perHost: host -> number of services the filter shows, or null when no filter is active.
@@ -178,10 +225,10 @@ export function createSections({ root, fleet, panels, rows }) {
     if (matches && matches.has(host)) filterChoices.set(host, open);
     else {
       choices[host] = open;
-      try { localStorage.setItem(STORE, JSON.stringify(choices)); } catch (err) { /* private mode */ }
+      save();
     }
     render(host);
   }
 
-  return { sections, update, filter, toggle };
+  return { sections, update, filter, toggle, setAll, setProblemsFirst, problemsFirst: () => problemsFirst };
 }

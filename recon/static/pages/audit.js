@@ -16,6 +16,9 @@ function query() {
     const v = form.elements[name].value;
     if (v) p.set(name, new Date(v).toISOString()); // the browser's local time, sent as UTC
   }
+  // One rolling action's entries (its "rolling #N" link): not a form field, kept from the URL.
+  const group = new URLSearchParams(location.search).get("group");
+  if (group) p.set("group", group);
   return p;
 }
 
@@ -35,7 +38,8 @@ function row(e) {
     cell("When", { class: "when", title: e.at || "", text: at ? fmtClock(at, true) : "—" }),
     cell("Actor", { text: e.actor || "—" }),
     cell("Action", {}, el("code", { text: e.action }),
-      e.group_id ? el("span", { class: "muted group", text: ` rolling #${e.group_id}` }) : null),
+      e.group_id ? [" ", el("a", { class: "group", href: `/audit?group=${e.group_id}`, text: `rolling #${e.group_id}`,
+        title: "Every entry of this rolling action" })] : null),
     cell("Service", { text: e.service || "—" }),
     cell("Host", { text: e.host || "—" }),
     cell("Result", { class: "result-cell" }, result, exit),

@@ -13,6 +13,7 @@ import { createActions } from "../lib/actions.js";
 import { createLive } from "../lib/live.js";
 import { createFleet } from "../lib/fleet.js";
 import { createSections } from "../lib/sections.js";
+import { createStrips } from "../lib/rowstrips.js";
 import "../lib/changes.js";
 import "../lib/rolling.js";
 
@@ -25,7 +26,8 @@ const fleet = createFleet(panels);
 
 const drawerRow = createDrawerRow(new LogsDrawer(document.getElementById("logs")), panels);
 const rows = createRows({ panels, fleet, painted: drawerRow.follow });
-const sections = createSections({ root, fleet, panels, rows });
+const sections = createSections({ root, fleet, panels, rows, built: (article) => strips.paint(article) });
+const strips = createStrips({ panels, sections: sections.sections });
 // loaded() is first asked by renderCounts(), once `live` exists.
 const filter = createFilter({ fleet, panels, sections, loaded: () => live.loaded() });
 const live = createLive({ fleet, sections, rows, filter, refreshMs });
@@ -33,6 +35,22 @@ const act = createActions({ rows, drawerRow, filter, refresh: live.refresh });
 drawerRow.onAction(act);
 
 document.getElementById("refresh").addEventListener("click", () => live.refresh());
+
+// The view: every host at once, problems first, and "What changed" from the top.
+for (const [id, open] of [["collapse-all", false], ["expand-all", true]]) {
+  const button = document.getElementById(id);
+  if (button) button.addEventListener("click", () => { sections.setAll(open); filter.applyFilter(); });
+}
+const problemsFirst = document.getElementById("problems-first");
+problemsFirst.checked = sections.problemsFirst();
+problemsFirst.addEventListener("change", () => sections.setProblemsFirst(problemsFirst.checked));
+const changes = document.getElementById("changes");
+document.getElementById("jump-changes").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  changes.open = true; // its toggle event loads the list (changes.js)
+  changes.scrollIntoView({ block: "start" });
+  changes.querySelector("summary").focus({ preventScroll: true });
+});
 
 root.addEventListener("click", (ev) => {
   const button = ev.target.closest("button");

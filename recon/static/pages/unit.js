@@ -7,6 +7,7 @@ import { api, askConfirm, copyText, el, fmtClock, fmtSpan, parseSystemdTime } fr
 import { changedText, classify, pointless, reasonText, whenText } from "../lib/status.js";
 import { LogsDrawer } from "../lib/logs.js";
 import { paintHealth } from "../lib/health.js";
+import "../lib/unitstrip.js";
 
 const root = document.getElementById("unit");
 const slug = encodeURIComponent(root.dataset.slug);
@@ -225,7 +226,7 @@ if (logsButton) {
   const drawer = new LogsDrawer($("logs"));
   $("logs-actions").hidden = true; // the page's own buttons are beside the logs
   logsButton.addEventListener("click", () => drawer.open({
-    slug: root.dataset.slug, name: root.dataset.name, unit: root.dataset.unit }, logsButton));
+    slug: root.dataset.slug, name: root.dataset.name, unit: root.dataset.unit, host: root.dataset.host }, logsButton));
 }
 $("u-props-filter").addEventListener("input", () => paintProps(root._props || {}));
 $("u-copy").addEventListener("click", async () => {
