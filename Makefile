@@ -8,11 +8,12 @@ BIND ?= 127.0.0.1:8420
 # for the tests also the Chromium the browser tests drive (Playwright's download is not used),
 # the nginx that runs deploy/nginx/recon.conf in tests/deploy/test_nginx_deploy.py, and iproute2's
 # `ss` (the monitor's fault test finds the sshd processes behind a connection with it), and
-# prometheus for its `promtool` (tests check the /metrics output and the alerting rules).
+# prometheus for its `promtool` (tests check the /metrics output and the alerting rules), and
+# postgresql for the throwaway cluster the PostgreSQL tests make (no service is started).
 RUN_PACKAGES := systemd-container debootstrap openssh-client
-TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx iproute2 prometheus
+TEST_PACKAGES := $(RUN_PACKAGES) chromium nginx iproute2 prometheus postgresql
 
-.PHONY: install run test test-fast lint bench bench-scale clean
+.PHONY: install run test test-pg test-fast lint bench bench-scale clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -46,6 +47,12 @@ run: install
 test: install
 	$(call system-deps,$(TEST_PACKAGES))
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The whole suite with every test app on PostgreSQL (a throwaway cluster for the run, made
+# by tests/support/pg_cluster.py) instead of SQLite.
+test-pg: install
+	$(call system-deps,$(TEST_PACKAGES))
+	RECON_TEST_DATABASE=postgresql $(PY) -m pytest $(PYTEST_ARGS)
 
 # The fast tier alone: tests/unit/ needs no root, no host and no browser (tests/conftest.py
 # refuses a test there that does), so it runs in seconds as any user and installs no

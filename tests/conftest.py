@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.auth.accounts import create_token
@@ -118,7 +119,7 @@ def build_app(tmp_path: Path, infos: list[TargetInfo], known_hosts: Path | None 
         "TESTING": True,
         "SECRET_KEY": "test",
         "RECON_CONFIG": str(path),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}",
+        "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path),
     })
     with app.app_context():
         app.config["TEST_TOKENS"] = {

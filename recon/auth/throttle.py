@@ -51,12 +51,12 @@ INSERT INTO {_TABLE} (key, count, last_at)
 SELECT column1, 1, :now FROM (VALUES (:pair), (:addr)) AS proposed
 WHERE NOT EXISTS (SELECT 1 FROM {_TABLE} AS f
                   WHERE {_WAITING.format(k="pair")} OR {_WAITING.format(k="addr")})
-ON CONFLICT (key) DO UPDATE SET count = count + 1, last_at = excluded.last_at
+ON CONFLICT (key) DO UPDATE SET count = {_TABLE}.count + 1, last_at = excluded.last_at
 RETURNING key""")
 # One counter more: attempts of a source refused in a window (for the audit).
 _BUMP = sa.text(f"""
 INSERT INTO {_TABLE} (key, count, last_at) VALUES (:key, 1, :now)
-ON CONFLICT (key) DO UPDATE SET count = count + 1, last_at = excluded.last_at
+ON CONFLICT (key) DO UPDATE SET count = {_TABLE}.count + 1, last_at = excluded.last_at
 RETURNING count""")
 
 

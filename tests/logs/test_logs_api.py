@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from conftest import client_for
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.audit.models import AuditEntry
@@ -184,7 +185,7 @@ def test_a_service_without_logs_action_answers_403(tmp_path, target_info):
     (tmp_path / "recon.toml").write_text(toml)
     app = create_app({"TESTING": True, "SECRET_KEY": "t",
                       "RECON_CONFIG": str(tmp_path / "recon.toml"),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}"})
+                      "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
     with app.app_context():
         app.config["TEST_TOKENS"] = {"viewer": create_token("v", "viewer")[1]}
     viewer = client_for(app, "viewer")

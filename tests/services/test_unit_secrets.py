@@ -9,6 +9,7 @@ import os
 
 import pytest
 from conftest import client_for
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.auth.accounts import create_token
@@ -82,7 +83,7 @@ def revealing_app(tmp_path, target_info):
     (tmp_path / "recon.toml").write_text(toml.replace(line, line + "reveal_secrets = true\n"))
     app = create_app({"TESTING": True, "SECRET_KEY": "t",
                       "RECON_CONFIG": str(tmp_path / "recon.toml"),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}"})
+                      "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
     assert runtime(app).config.services["demo-worker"].reveal_secrets
     assert not runtime(app).config.services["demo-web"].reveal_secrets
     with app.app_context():

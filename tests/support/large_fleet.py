@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.db.extensions import db
@@ -69,7 +70,7 @@ def build_fleet_app(tmp_path: Path, key: Path, hosts: int, units: int) -> Flask:
     config = tmp_path / "recon.toml"
     config.write_text(fleet_toml(key, known_hosts, hosts, units))
     return create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}"})
+                       "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
 
 
 def publish_host_units(app: Flask, host: str, states: dict[str, str] | None = None) -> None:

@@ -115,3 +115,9 @@ def database_uri(name: str | None = None) -> str:
                          autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/{name}"
+
+
+def app_database_uri(folder: Path) -> str:
+    """The database URI of a test app: a new PostgreSQL database when the run asks for it
+    (``RECON_TEST_DATABASE=postgresql``), else SQLite in ``folder``."""
+    return database_uri() if wanted() else f"sqlite:///{folder / 'recon.db'}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.auth.accounts import AccountError, create_token, create_user, find_user, set_role
@@ -22,7 +23,7 @@ def app(tmp_path: Path) -> Flask:
     config = tmp_path / "recon.toml"
     config.write_text("[settings]\n")
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}"})
+                      "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
     with app.app_context():
         app.config["TOKEN"] = create_token("root", "admin")[1]
         create_user("ada", PASSWORD, "admin")

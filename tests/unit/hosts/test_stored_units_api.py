@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.auth.accounts import create_token
@@ -52,7 +53,7 @@ unit = "demo-backup.service"
 timer = "demo-backup.timer"
 """)
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}"})
+                      "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
     with app.app_context():
         app.config["TEST_TOKENS"] = {r: create_token(f"t-{r}", r)[1] for r in ROLES}
         store.save("h1", tried_at=READ_AT, read_ms=12.5,

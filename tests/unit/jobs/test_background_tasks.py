@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.jobs import background
@@ -23,7 +24,7 @@ def empty_app(tmp_path: Path) -> Flask:
     config = tmp_path / "recon.toml"
     config.write_text("[settings]\nterminal_gc_seconds = 1\n")
     return create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}"})
+                       "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
 
 
 def wait_until(check, timeout: float = 5.0) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.monitor import sharing
@@ -40,7 +41,7 @@ def app(tmp_path: Path) -> Flask:
     config = tmp_path / "recon.toml"
     config.write_text("")
     return create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}"})
+                       "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
 
 
 def test_a_lease_held_by_a_live_member_is_not_taken_until_given_up_or_lapsed(app):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from notify_receivers import WebhookReceiver, hook_toml
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.auth.accounts import create_token, create_user
@@ -35,7 +36,7 @@ def app(tmp_path: Path, hook: WebhookReceiver) -> Flask:
     config = tmp_path / "recon.toml"
     config.write_text(hook_toml("ops", hook.url))
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}"})
+                      "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
     with app.app_context():
         app.config["TOKENS"] = {role: create_token(f"t-{role}", role)[1] for role in ROLES}
         for role in ROLES:

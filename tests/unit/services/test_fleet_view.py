@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from flask import Flask
+from pg_cluster import app_database_uri
 
 from recon import create_app
 from recon.auth.accounts import create_token
@@ -43,7 +44,7 @@ def app(tmp_path: Path) -> Flask:
     config = tmp_path / "recon.toml"
     config.write_text("\n".join(lines))
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'recon.db'}"})
+                      "SQLALCHEMY_DATABASE_URI": app_database_uri(tmp_path)})
     with app.app_context():
         app.config["TOKEN"] = create_token("viewer", "viewer")[1]
     return app
