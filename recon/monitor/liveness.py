@@ -33,7 +33,7 @@ import paramiko
 import sqlalchemy as sa
 from flask import Flask
 
-from recon.config import HostConfig
+from recon.config import HostConfig, Settings
 from recon.db.transactions import write_transaction
 from recon.monitor.models import HostState
 from recon.ssh import Executor, RemoteError
@@ -127,10 +127,14 @@ class Liveness:
                 log.exception("monitor: the liveness watch failed a round; going on")
             planned = max(now, planned) + SCAN_SECONDS
 
+    def settings(self) -> Settings:
+        """The running config's settings (a live reload changes them)."""
+        return runtime(self.app).config.settings
+
     def scan(self, now: float, *, judge: bool = True) -> list[str]:
         """One round over the watched hosts at ``now`` (monotonic): ping the quiet ones,
         report the silent ones to their supervisors; returns the silent hosts' names."""
-        settings = runtime(self.app).config.settings
+        settings = self.settings()
         keepalive = settings.monitor_keepalive_seconds
         silence = settings.monitor_silence_seconds
         grace = max(0.5, silence - keepalive)  # how long a keepalive request gets, at least
