@@ -78,11 +78,15 @@ def _hosts(config: ReconConfig, now: float) -> Iterator[Metric]:
     state = GaugeMetricFamily("recon_host_state", "1 for the host's current state.",
                               labels=["host", "state"])
     seen = GaugeMetricFamily("recon_host_last_seen_age_seconds",
-                             "Seconds since the monitor last reached the host (NaN: never).",
+                             "Seconds since the host last answered anything, keepalive replies "
+                             "included (NaN: never).",
                              labels=["host"])
     checked = GaugeMetricFamily("recon_host_check_age_seconds",
                                 "Seconds since the monitor last tried the host.",
                                 labels=["host"])
+    refusing = GaugeMetricFamily("recon_host_sshd_refusing", "1 while the host's sshd takes "
+                                 "no new connections (the banner probe) although RECON's open "
+                                 "connection still works.", labels=["host"])
     rows = {r.name: r for r in db.session.scalars(sa.select(HostState))}
     for name in config.hosts:
         row = rows.get(name)
@@ -93,7 +97,9 @@ def _hosts(config: ReconConfig, now: float) -> Iterator[Metric]:
         last = row.last_seen if row is not None else None
         seen.add_metric([name], now - last if last else math.nan)
         checked.add_metric([name], now - row.checked_at if row is not None else math.nan)
-    yield from (up, state, seen, checked)
+        refusing.add_metric([name], 1.0 if row is not None and row.error == "sshd_refusing"
+                            else 0.0)
+    yield from (up, state, seen, checked, refusing)
 
 
 def _monitor(now: float) -> Iterator[Metric]:

@@ -26,6 +26,7 @@ from recon.config import ReconConfig
 from recon.db.extensions import db
 from recon.db.transactions import write_transaction
 from recon.monitor import sharing
+from recon.monitor.liveness import Liveness
 from recon.monitor.models import MonitorLease
 from recon.monitor.publisher import Publisher
 from recon.monitor.supervisor import HostSupervisor
@@ -96,6 +97,8 @@ class Monitor:
         self.started_at = time.time()
         self.supervisors: dict[str, HostSupervisor] = {}
         self.publisher = Publisher(app)
+        # Notices a silent host within seconds (recon.monitor.liveness).
+        self.liveness = Liveness(app, lambda: dict(self.supervisors), self.publisher.heard)
         self.leader = False
         self.members: list[str] = []
         self.renewals_failed = 0
@@ -111,6 +114,7 @@ class Monitor:
         """Start the lease thread; with ``wait``, block until the first round of reads is
         published (or ``wait`` seconds pass) -- for tests and the CLI."""
         self.publisher.start()
+        self.liveness.start()
         self._thread = threading.Thread(target=self._run, daemon=True, name="recon-monitor")
         self._thread.start()
         if wait:
@@ -136,6 +140,7 @@ class Monitor:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.liveness.stop()
         self._stop_hosts(set(self.supervisors))
         self.publisher.stop()
         self._end_duties()

@@ -72,6 +72,8 @@ def host_dict(row: Any) -> dict[str, Any]:
     }
     if row.error:
         body.update(error=row.error, message=row.message, hint=row.hint)
+        if row.state == "degraded":  # answers, but something is wrong: what
+            body["degraded"] = row.message
     return body
 
 

@@ -17,7 +17,7 @@ import time
 import sqlalchemy as sa
 from flask import Flask
 
-from recon.monitor import snapshot
+from recon.monitor import liveness, snapshot
 from recon.monitor.snapshot import Reading
 
 log = logging.getLogger("recon.monitor")
@@ -41,6 +41,7 @@ class Publisher:
         self.batches = 0  # transactions written (a public counter)
         self.failures = 0  # writes that failed and were retried
         self._pending: list[Reading] = []
+        self._heard: dict[str, float] = {}  # host -> when it last answered (epoch)
         self._cond = threading.Condition()
         self._stop = False
         self._busy = False  # a batch is being written
@@ -60,11 +61,17 @@ class Publisher:
                 del self._pending[:len(self._pending) - MAX_PENDING]
             self._cond.notify()
 
+    def heard(self, times: dict[str, float]) -> None:
+        """Queue when hosts last answered (written with the next batch, newest wins)."""
+        with self._cond:
+            self._heard.update(times)
+            self._cond.notify()
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far is written (for tests and a clean stop)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._pending or self._busy:
+            while self._pending or self._heard or self._busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -83,17 +90,20 @@ class Publisher:
         failures_in_row = 0
         while True:
             with self._cond:
-                while not self._pending and not self._stop:
+                while not self._pending and not self._heard and not self._stop:
                     self._cond.wait()
-                if self._stop and not self._pending:
+                if self._stop and not self._pending and not self._heard:
                     return
             time.sleep(GATHER_SECONDS)
             with self._cond:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                heard, self._heard = self._heard, {}
                 self._busy = True
             try:
                 with self.app.app_context():
-                    snapshot.publish_readings(batch)
+                    if batch:
+                        snapshot.publish_readings(batch)
+                    liveness.record_heard(heard)
                 self.batches += 1
                 failures_in_row = 0
             except sa.exc.OperationalError as exc:  # busy or gone for a while: retry it all
@@ -104,6 +114,8 @@ class Publisher:
                             len(batch), exc.orig, wait)
                 with self._cond:
                     self._pending[:0] = batch  # older first: a later reading wins
+                    for host, at in heard.items():
+                        self._heard[host] = max(at, self._heard.get(host, 0.0))
                 time.sleep(wait)
             except Exception:  # a bug in one reading must not hold back the others
                 self.failures += 1

@@ -25,7 +25,7 @@ from recon.monitor.crashloop import track
 from recon.monitor.healthstate import apply as apply_health
 from recon.monitor.healthstate import carry as carry_health
 from recon.monitor.models import HostState, MonitorEvent, SnapshotVersion, UnitState, iso
-from recon.ssh import CommandFailed, HostDown, RemoteError
+from recon.ssh import CommandFailed, HostDown, RemoteError, SshdRefusing
 from recon.web.context import runtime
 
 # A change in any of these is an event (and a history row); memory and timestamps alone not.
@@ -78,7 +78,8 @@ def current_version() -> int:
 @dataclass(frozen=True)
 class Reading:
     """What one contact with a host found, for :func:`publish_readings`: the units it read
-    (``statuses`` by unit, for ``services``) or the error that stopped it."""
+    (``statuses`` by unit, for ``services``) or the error that stopped it; ``degraded``:
+    what is wrong with a host that still answers (its sshd takes no new connections)."""
 
     host: str
     services: tuple[ServiceConfig, ...]
@@ -88,6 +89,7 @@ class Reading:
     events: str | None = None
     # Health check results by slug (recon.monitor.healthcheck): a reading of only these.
     health: dict[str, dict[str, Any]] | None = None
+    degraded: RemoteError | None = None
 
 
 def publish_statuses(services: Iterable[ServiceConfig], statuses: dict[str, dict[str, Any]],
@@ -125,8 +127,10 @@ def publish_readings(readings: Sequence[Reading]) -> int:
                 written += len(_write_health(session, r, version))
             elif services:
                 written += len(_write_statuses(session, services, r.statuses or {},
-                                               r.observed_at, None, r.events, now, version))
-            elif _record_host(session, r.host, r.error, r.events, now, version) is not None:
+                                               r.observed_at, None, r.events, now, version,
+                                               degraded=r.degraded))
+            elif _record_host(session, r.host, r.error or r.degraded, r.events, now,
+                              version) is not None:
                 written += 1
     return written
 
@@ -134,13 +138,13 @@ def publish_readings(readings: Sequence[Reading]) -> int:
 def _write_statuses(session: Session, services: list[ServiceConfig],
                     statuses: dict[str, dict[str, Any]], observed_at: float,
                     cause: Cause | None, events: str | None, now: float,
-                    version: int) -> list[MonitorEvent]:
+                    version: int, degraded: RemoteError | None = None) -> list[MonitorEvent]:
     """One host's read, inside the caller's write transaction; the events it wrote."""
     written: list[MonitorEvent] = []
     # The host first: a reader of the events (the notifier) must see it back before it
     # judges the units the same read found, or a unit that failed during the outage is
     # taken for part of it and never told.
-    _record_host(session, services[0].host, None, events, now, version)
+    _record_host(session, services[0].host, degraded, events, now, version)
     # Plain statements rather than ORM objects: at rest nearly every read changes nothing
     # but its time, and a thousand hosts' reads a minute are mostly this loop.
     table = UnitState.__table__
@@ -246,7 +250,7 @@ def _record_host(session: Session, name: str, error: RemoteError | None, events:
     if error is None:
         state = "up"
     else:
-        state = "degraded" if isinstance(error, CommandFailed) else "down"
+        state = "degraded" if isinstance(error, (CommandFailed, SshdRefusing)) else "down"
     row = session.get(HostState, name)
     before = (row.state, row.error, row.events) if row is not None else None
     if row is None:
@@ -256,7 +260,7 @@ def _record_host(session: Session, name: str, error: RemoteError | None, events:
         row.since = now
     row.state, row.checked_at, row.version = state, now, version
     if state != "down":
-        row.last_seen = now
+        row.last_seen = max(now, row.last_seen or 0.0)
     if events is not None:
         row.events = events
     row.error = error.code if error else None
@@ -284,7 +288,9 @@ def service_view(service: ServiceConfig, row: Any, host: Any) -> dict[str, Any]:
         status = json.loads(row.status)
     status["observed_at"] = iso(row.observed_at) if row else None
     status["stopped_ok"] = stopped_ok(service, status)
-    if host is not None and host.state != "up":
+    # A host whose sshd refuses only NEW connections is still read over the open one: its
+    # units' states are current, so they are shown as read.
+    if host is not None and host.state != "up" and host.error != SshdRefusing.code:
         last_known = {k: status.get(k) for k in ("state", "sub_state", "main_pid")}
         status.update(active=False, state="unreachable" if host.state == "down" else "unknown",
                       error=host.error, message=host.message, hint=host.hint,

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import paramiko
 from flask import Flask
 
 from recon.config import HostConfig, ServiceConfig, Settings
@@ -26,7 +27,8 @@ from recon.monitor.healthcheck import HealthRunner
 from recon.monitor.healthstate import UP_STATES
 from recon.monitor.signals import UnitWatcher
 from recon.monitor.snapshot import Reading
-from recon.ssh import Executor, RemoteError
+from recon.ssh import Executor, RemoteError, SshdRefusing
+from recon.ssh.banner import banner_problem
 from recon.ssh.executor import REMOTE_TIMEOUT_EXIT
 from recon.ssh.systemctl import fetch_statuses
 
@@ -57,6 +59,10 @@ class HostSupervisor:
         self.reads = 0  # systemctl show commands sent (a public counter)
         self.crashes = 0  # times the loop raised something unexpected and was restarted
         self.failing: str | None = None  # the last crash, until a read goes through again
+        # sshd takes no new connections (the banner probe) while the open one works
+        self.refusing: SshdRefusing | None = None
+        self.banner_probes = 0
+        self._banner_due = 0.0  # monotonic; the first idle moment probes
         self._due = time.monotonic() + delay + REPORT_SLACK_SECONDS + self._read_time()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -168,6 +174,11 @@ class HostSupervisor:
             if error is not None:
                 failures += 1
                 self._drop_watcher()
+                # sshd is probed again at the first idle moment after a failure; a lost
+                # connection that comes back was a new one, so sshd accepted it.
+                self._banner_due = 0.0
+                if error.code in ("unreachable", "timeout"):
+                    self.refusing = None
                 step = BACKOFF[min(failures, len(BACKOFF)) - 1]
                 # Jitter on the way up spreads the hosts' phases; the last step is exact, so
                 # a long-dead host costs at most one attempt a minute and one that comes back
@@ -185,23 +196,52 @@ class HostSupervisor:
 
     def _idle(self, interval: float) -> None:
         """Wait for a signal (then let its burst settle) or until the next safety read; in
-        between, a keepalive round trip every ``monitor_keepalive_seconds`` notices a link
-        that went silent -- its transport is replaced and the host read again at once."""
+        between, probe sshd's banner when due. (A link that goes silent meanwhile is the
+        liveness watch's to notice: :meth:`silent` wakes this loop.)"""
         deadline = time.monotonic() + interval
-        conn = self.executor.connection(self.host)
         while not self._stop.is_set():
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 return
-            self._expect(self.settings.monitor_keepalive_seconds + self._read_time())
-            if self._wake.wait(min(left, self.settings.monitor_keepalive_seconds)):
+            every = self.settings.monitor_banner_seconds
+            if every and now >= self._banner_due:
+                self._banner_due = now + every
+                self._probe_banner()
+                continue
+            wait = min(left, self._banner_due - now) if every else left
+            self._expect(wait + self._read_time())
+            if self._wake.wait(wait):
                 self._stop.wait(SETTLE_SECONDS)
                 return
-            if time.monotonic() < deadline and not conn.answers(
-                    self.settings.monitor_probe_timeout):
-                log.warning("monitor: %s did not answer a keepalive within %g s; reconnecting",
-                            self.host.name, self.settings.monitor_probe_timeout)
-                return
+
+    def _probe_banner(self) -> None:
+        """A new TCP connection to sshd and its banner (:mod:`recon.ssh.banner`): the host is
+        ``degraded`` while sshd takes none, told at once when that changes either way."""
+        self.banner_probes += 1
+        self._expect(self.host.connect_timeout + self._read_time())
+        problem = banner_problem(self.host.address, self.host.port, self.host.connect_timeout)
+        was = self.refusing.message if self.refusing else None
+        address = f"[{self.host.address}]" if ":" in self.host.address else self.host.address
+        where = f"sshd at {address}:{self.host.port}"
+        if problem is None:
+            self.refusing = None
+        else:
+            self.refusing = SshdRefusing(f"{where} does not accept new connections: {problem}",
+                                         host=self.host.name)
+        now = self.refusing.message if self.refusing else None
+        if now != was:
+            log.warning("monitor: %s", now or f"{where} accepts new connections again")
+            self.publish(Reading(self.host.name, (), None, time.time(), None,
+                                 self.events_mode, degraded=self.refusing))
+
+    def silent(self, transport: paramiko.Transport, error: RemoteError) -> None:
+        """The liveness watch found the host silent on ``transport``: published down now,
+        the transport closed (a read waiting on it ends) and the host read again, which
+        reconnects or says why not."""
+        self.publish(Reading(self.host.name, (), None, time.time(), error, self.events_mode))
+        self.executor.connection(self.host).discard(transport)
+        self.poke()
 
     def _read_once(self) -> RemoteError | None:
         """One read of every unit, published; returns the error if the host failed."""
@@ -223,7 +263,7 @@ class HostSupervisor:
             self._note_states(statuses)
         # The publisher writes it with other hosts' readings (one transaction for many).
         self.publish(Reading(self.host.name, services, statuses, observed_at, error,
-                             self.events_mode))
+                             self.events_mode, degraded=self.refusing))
         return error
 
     def _note_states(self, statuses: dict) -> None:

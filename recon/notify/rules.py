@@ -35,13 +35,14 @@ from sqlalchemy.orm import Session
 from recon.audit.models import AuditEntry
 from recon.config import ReconConfig
 from recon.config.notify import ChannelConfig
-from recon.monitor.models import MonitorEvent, UnitState
+from recon.monitor.models import MonitorEvent, UnitState, iso
 from recon.notify.health import PREFIX as HEALTH_PREFIX
 from recon.notify.health import health_event, tick_health
 from recon.notify.models import NotifyProblem
 from recon.notify.wording import ago, clock, describe, epoch, last_exit
 
 STALE_SECONDS = 3600.0  # older events (a notifier that was off) are not announced late
+SEEN_LATER_SECONDS = 2.0  # a failure read this much later says when it was seen, too
 
 
 @dataclass
@@ -55,6 +56,17 @@ class Message:
     host: str | None = None
     service: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def happened_at(status: dict[str, Any], recorded: float) -> float:
+    """When a unit's change happened: systemd's own time of it (``state_changed``) when it
+    lies within ``STALE_SECONDS`` before the event was recorded, else the record's time. A
+    change that nobody read at once -- its host's monitor moved to another process, or the
+    host was unreachable -- is recorded when it is read, seconds or minutes later."""
+    changed = epoch(status.get("state_changed"))
+    if changed is None or not recorded - STALE_SECONDS <= changed <= recorded + 1:
+        return recorded
+    return min(changed, recorded)
 
 
 def is_failing(status: dict[str, Any]) -> bool:
@@ -137,10 +149,14 @@ class Rules:
                                      ev.at)
             else:
                 self._open_unit(ch, ev.service, ev.host, status, ev.at)
+                failed_at = happened_at(status, ev.at)
+                seen = (f" (seen {clock(ev.at)})" if ev.at - failed_at >= SEEN_LATER_SECONDS
+                        else "")
                 self._emit(ch, "unit_failed", f"{ev.service} on {ev.host} failed",
                            f"{ev.service} ({status.get('unit')}) on {ev.host} failed at "
-                           f"{clock(ev.at)}: {detail}.", host=ev.host, service=ev.service,
-                           count=1, resolved=False, unit=status.get("unit"))
+                           f"{clock(failed_at)}{seen}: {detail}.", host=ev.host,
+                           service=ev.service, count=1, resolved=False,
+                           unit=status.get("unit"), failed_at=iso(failed_at))
         elif up and problem is not None and problem.failing:
             problem.failing, problem.cleared_at = False, ev.at
         self._loop_event(ch, ev, status)

@@ -3,8 +3,10 @@
 One thread turns new ``monitor_event`` and audit rows into queued deliveries (rules in
 :mod:`.rules`); the rows, the problems they change and the cursors are written in ONE
 ``BEGIN IMMEDIATE`` transaction, so a crash or a failover to another process neither loses
-nor repeats an event. One thread per channel sends that channel's queue in order, retrying
-with backoff (1, 2, 4 ... 300 s, ``max_attempts``); a send is claimed in the database first,
+nor repeats an event. One thread per channel sends that channel's queue, retrying
+with backoff (1, 2, 4 ... 300 s, ``max_attempts``) -- in order per unit or host, but a message
+in back-off holds back no message about anything else, and a send that goes through
+releases the others' back-off; a send is claimed in the database first,
 so two processes never send the same row, and a claim left by a crashed process lapses and is
 retried. Nothing here runs on a request's or a supervisor's thread.
 
@@ -49,6 +51,7 @@ STANDING_SECONDS = 1.0  # how often units not yet looked at (see Notifier) are a
 BACKOFF_MAX = 300.0
 PENDING_ACTION_SECONDS = 600  # an audit entry without an outcome older than this is skipped
 NOT_BREAKAGE = ("forbidden", "action_not_allowed")  # refusals, not failures
+PENDING_SCAN = 500  # pending deliveries of a channel looked at for the next due one
 
 
 def backoff(attempts: int) -> float:
@@ -131,15 +134,35 @@ def record_outcome(name: str, ok: bool, error: str | None, *, now: float) -> Non
         state.last_error_at, state.last_error = now, error
 
 
+def next_due(channel: str, now: float) -> NotifyDelivery | None:
+    """The oldest pending delivery of ``channel`` that is due and unclaimed, passing over
+    any whose subject (its service, else its host) has an older one still pending.
+
+    So a fresh failure does not wait behind the retries of older messages about other
+    things (a receiver that was down held every later message until the oldest's back-off
+    ran out: a failure arrived 31 s late), while the messages about one unit or host still
+    arrive in the order they happened ("failed" before "up again")."""
+    rows = db.session.scalars(sa.select(NotifyDelivery).where(
+        NotifyDelivery.channel == channel, NotifyDelivery.status == "pending")
+        .order_by(NotifyDelivery.id).limit(PENDING_SCAN)).all()
+    waiting: set[tuple[str | None, str | None]] = set()
+    for row in rows:
+        subject = (row.service, None) if row.service else (None, row.host)
+        if subject in waiting:
+            continue
+        if row.next_at <= now and (row.claimed_until or 0) <= now:
+            return row
+        waiting.add(subject)
+    return None
+
+
 def deliver_next(channel: ChannelConfig, owner: str) -> bool:
-    """Claim and send the oldest pending delivery of ``channel`` if it is due; True when
+    """Claim and send the next due delivery of ``channel`` (:func:`next_due`); True when
     one was attempted. Call inside an app context."""
     now = time.time()
-    head = db.session.scalars(sa.select(NotifyDelivery).where(
-        NotifyDelivery.channel == channel.name, NotifyDelivery.status == "pending")
-        .order_by(NotifyDelivery.id).limit(1)).first()
+    head = next_due(channel.name, now)
     db.session.commit()
-    if head is None or head.next_at > now or (head.claimed_until or 0) > now:
+    if head is None:
         return False
     with write_transaction() as session:
         row = session.get(NotifyDelivery, head.id)
@@ -160,6 +183,11 @@ def deliver_next(channel: ChannelConfig, owner: str) -> bool:
         row.claimed_by = row.claimed_until = None
         if error is None:
             row.status, row.sent_at, row.last_error = "sent", done, None
+            # The receiver answers again: what waits out a back-off from while it was down
+            # goes now, in order, instead of minutes later.
+            session.execute(sa.update(NotifyDelivery).where(
+                NotifyDelivery.channel == channel.name, NotifyDelivery.status == "pending",
+                NotifyDelivery.next_at > done).values(next_at=done))
         else:
             row.last_error = f"{error.code}: {error.message}"
             if attempt >= channel.max_attempts:

@@ -4,7 +4,9 @@ A stream starts with a ``snapshot`` event (every service and host, as ``GET /api
 ``?view=compact`` in its compact shape) unless it resumes with ``Last-Event-ID`` or
 ``?after=`` (the ``event_id`` of a fleet call), in which case it replays what it missed. Then one
 ``unit`` event per observed or caused change and one ``host`` event per host state change,
-each with the event's id; a comment line every ``KEEPALIVE_SECONDS``. A stream ends after
+each with the event's id; every ``ANSWERED_SECONDS`` without news an ``answered`` event
+(each host's seconds since it last answered, for "answered N s ago"); a comment line after
+``KEEPALIVE_SECONDS`` of silence. A stream ends after
 ``MAX_SECONDS`` and the browser resumes it.
 
 Each stream holds a server thread, so it holds a slot (:mod:`recon.web.slots`): past a cap
@@ -21,7 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 
 from recon.auth.accounts import on_access_ended
 from recon.auth.guard import auth_ref
@@ -37,6 +39,9 @@ from recon.web.policy import current_user
 from recon.web.sse import access_ended, client_gone, client_socket, sse
 
 KEEPALIVE_SECONDS = 15.0
+# How often a stream tells each host's seconds since it last answered (the host header's
+# "answered N s ago"): small enough that a healthy host shows a small number.
+ANSWERED_SECONDS = 1.0
 MAX_SECONDS = 1800.0
 WAKE_SECONDS = 1.0  # how often a waiting stream checks whether its client left or login ended
 REPLAY_MAX = 1000
@@ -112,6 +117,28 @@ def _head(config: ReconConfig, after: int | None,
     return head, missed[-1].id if missed else after
 
 
+class _Quiet:
+    """What a stream without news sends: every ``ANSWERED_SECONDS`` an ``answered`` event
+    (each host's seconds since it last answered, and the liveness bound), else after
+    ``KEEPALIVE_SECONDS`` of silence a comment."""
+
+    def __init__(self, app: Flask, config: ReconConfig):
+        self.app, self.config = app, config
+        self.wrote = self.answered = time.monotonic()
+
+    def line(self) -> str:
+        now = time.monotonic()
+        if now - self.answered >= ANSWERED_SECONDS:
+            self.answered = self.wrote = now
+            with self.app.app_context():
+                body = fleet_view(self.app).answered(self.config)
+            return f"event: answered\ndata: {body}\n\n"
+        if now - self.wrote >= KEEPALIVE_SECONDS:
+            self.wrote = now
+            return ": keepalive\n\n"
+        return ""
+
+
 @bp.get("/api/events")
 def fleet_events():
     """The live event stream (see the module's docstring)."""
@@ -130,9 +157,11 @@ def fleet_events():
     hub = event_hub(app)
     hub.subscribe(cursor)
 
+    quiet = _Quiet(app, config)
+
     def stream(cursor: int) -> Iterator[str]:
         yield "".join(head)
-        started = last_write = time.monotonic()
+        started = time.monotonic()
         while time.monotonic() - started < MAX_SECONDS:
             if ended.is_set():
                 yield access_ended()
@@ -144,12 +173,11 @@ def fleet_events():
             if news:
                 yield "".join(_render(config, e) for e in news)
                 cursor = news[-1]["id"]
-                last_write = time.monotonic()
+                quiet.wrote = time.monotonic()
             elif client is not None and client_gone(client):
                 return
-            elif time.monotonic() - last_write >= KEEPALIVE_SECONDS:
-                yield ": keepalive\n\n"
-                last_write = time.monotonic()
+            elif line := quiet.line():
+                yield line
 
     def give_back() -> None:
         with app.app_context():

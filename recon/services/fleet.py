@@ -24,7 +24,7 @@ from flask import Flask
 from recon.config import ACTIONS, ReconConfig, ServiceConfig
 from recon.db.extensions import db
 from recon.monitor import sharing, snapshot
-from recon.monitor.models import HostState, MonitorEvent, UnitState, host_dict
+from recon.monitor.models import HostState, MonitorEvent, UnitState, host_dict, iso
 from recon.web.context import per_app
 
 # The compact view's columns: the service's identity, then every key of its status (what
@@ -74,6 +74,10 @@ class FleetView:
         self._compact: dict[str, str] = {}
         self._by_host: dict[str, list[str]] = {}  # host -> its services' slugs
         self._watch: tuple[float, dict[str, sharing.Watch]] = (0.0, {})
+        # host -> when it last answered (epoch): written once a second without a version
+        # (recon.monitor.liveness), so read apart from the rows, at most once a second
+        self._answered: dict[str, float | None] = {}
+        self._answered_body: tuple[float, str] = (0.0, "")
         self.rebuilt = 0  # services re-encoded (a public counter, for tests)
 
     def services(self, config: ReconConfig, *, compact: bool = False) -> tuple[list[str], int]:
@@ -90,24 +94,58 @@ class FleetView:
     def hosts(self, config: ReconConfig) -> list[dict[str, Any]]:
         """Every configured host's state, with whether a process watches it now."""
         self._refresh(config)
-        now = time.monotonic()
-        at, watch = self._watch
-        if now - at > WATCH_CACHE_SECONDS:
-            watch = sharing.watch_states(config.hosts)
-            self._watch = (now, watch)
+        watch = self._watch_states(config)
         with self._lock:
             rows = dict(self._hosts)
         out = []
+        wall = time.time()
+        bound = config.settings.monitor_silence_seconds
         for name in config.hosts:
             row = rows.get(name)
             body = host_dict(row) if row is not None else {
                 "name": name, "state": "pending", "reachable": True, "last_seen": None}
+            seen = [t for t in (self._answered.get(name), row.last_seen if row else None) if t]
+            if seen:
+                answered = max(seen)
+                # the age as this server's clock sees it: a page adds its own elapsed time,
+                # whatever its clock says
+                body.update(last_seen=iso(answered), answered_at=iso(answered),
+                            answered_age=round(max(0.0, wall - answered), 1))
+            body["liveness_seconds"] = bound
             w = watch.get(name)
             body["watched"] = bool(w and w.watched)
             if not body["watched"]:
                 body["watch_reason"] = w.reason if w else "not known yet"
             out.append(body)
         return out
+
+    def answered(self, config: ReconConfig) -> str:
+        """The live stream's ``answered`` event body: each host's seconds since it last
+        answered (as of now, by this server's clock) and the liveness bound. Encoded once a
+        second for every stream of the process."""
+        self._watch_states(config)
+        now = time.monotonic()
+        at, body = self._answered_body
+        if now - at <= WATCH_CACHE_SECONDS and body:
+            return body
+        wall = time.time()
+        ages = {n: round(max(0.0, wall - t), 1) for n, t in self._answered.items()
+                if t and n in config.hosts}
+        body = json.dumps({"bound": config.settings.monitor_silence_seconds, "ages": ages},
+                          separators=SEPARATORS)
+        self._answered_body = (now, body)
+        return body
+
+    def _watch_states(self, config: ReconConfig) -> dict[str, sharing.Watch]:
+        """Who watches each host and when each last answered, read at most once a second."""
+        now = time.monotonic()
+        at, watch = self._watch
+        if now - at > WATCH_CACHE_SECONDS:
+            watch = sharing.watch_states(config.hosts)
+            t = HostState.__table__
+            self._answered = dict(db.session.execute(sa.select(t.c.name, t.c.last_seen)).all())
+            self._watch = (now, watch)
+        return watch
 
     def _refresh(self, config: ReconConfig) -> None:
         """Bring the copy up to ``config`` and the snapshot's version. The database is read

@@ -11,6 +11,7 @@ from recon.ssh.errors import (
     HostKeyUnknown,
     KeyUnreadable,
     RemoteError,
+    SshdRefusing,
     SudoRefused,
     Unreachable,
 )
@@ -21,5 +22,5 @@ __all__ = [
     "AuthFailed", "ChannelBusy", "CommandFailed", "CommandResult", "CommandTimeout",
     "ConnectTimeout", "Executor", "HostDown",
     "HostKeyChanged", "HostKeyStore", "HostKeyUnknown", "KeyUnreadable", "RemoteError",
-    "SudoRefused", "Unreachable",
+    "SshdRefusing", "SudoRefused", "Unreachable",
 ]

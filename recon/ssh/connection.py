@@ -14,6 +14,7 @@ import threading
 import time
 
 import paramiko
+from paramiko.common import cMSG_GLOBAL_REQUEST
 
 from recon.config import HostConfig
 from recon.ssh.errors import (
@@ -29,6 +30,7 @@ from recon.ssh.errors import (
 from recon.ssh.hostkeys import HostKeyStore
 
 KEEPALIVE_SECONDS = 15
+PING_REQUEST = "keepalive@openssh.com"
 OPEN_RETRY_DELAY = 0.02
 # Back-off after a failed connect: 1, 2, 4, 8 s, then every 8 s -- short enough that a host
 # that resumes is used again well within 15 s.
@@ -87,15 +89,33 @@ def _handshake(transport: paramiko.Transport, host: HostConfig) -> None:
 
 
 class _Transport(paramiko.Transport):
-    """Paramiko's transport, waking less often when idle.
+    """Paramiko's transport, waking less often when idle, and knowing when the host last said
+    anything.
 
     Its thread wakes every ``_active_check_timeout`` (Paramiko: 0.1 s) from a blocking read to
     see whether it was closed: with a thousand hosts that is 10,000 wake-ups a second, each
     raising and catching a timeout, on a process that has nothing to do. Closing still returns
     at once (the packetizer is marked closed); the thread ends at its next wake-up.
+
+    ``heard`` (monotonic) is when the last packet from the host arrived -- a command's output,
+    a D-Bus signal, a keepalive reply all count: any of them proves the host and the link
+    alive, so the liveness watch (:mod:`recon.monitor.liveness`) asks only hosts that were
+    quiet.
     """
 
     _active_check_timeout = 1.0
+
+    def __init__(self, sock: socket.socket):
+        super().__init__(sock)
+        self.heard = time.monotonic()
+        read = self.packetizer.read_message
+
+        def read_message():  # the transport thread's only way in: one stamp per packet
+            message = read()
+            self.heard = time.monotonic()
+            return message
+
+        self.packetizer.read_message = read_message
 
 
 def open_transport(host: HostConfig, keys: HostKeyStore) -> paramiko.Transport:
@@ -258,26 +278,42 @@ class Connection:
                                   host=host.name)
             time.sleep(OPEN_RETRY_DELAY)
 
-    def answers(self, timeout: float) -> bool:
-        """Whether the host answers a keepalive round trip on the open transport within
-        ``timeout`` (no channel, no command on the host). A transport that does not answer
-        is thrown away; with none open there is nothing to ask (True)."""
+    def heard(self) -> tuple[paramiko.Transport, float] | None:
+        """The live transport and when (monotonic) the host last sent anything on it; None
+        while there is none (nothing to watch: the next command connects)."""
         transport = self._transport
         if transport is None or not transport.is_active():
-            return True
-        answered = threading.Event()
+            return None
+        return transport, getattr(transport, "heard", time.monotonic())
 
-        def ask() -> None:
-            # Paramiko waits for the reply without a deadline; this thread ends when the
-            # reply comes or the transport is closed.
-            transport.global_request("keepalive@openssh.com", wait=True)
-            answered.set()
+    @staticmethod
+    def ping(transport: paramiko.Transport) -> bool:
+        """Ask the host for a keepalive reply without waiting for it (the reply stamps
+        ``heard``); False when it was not sent (a key exchange is under way, which is
+        traffic itself, or the transport is closing).
 
-        threading.Thread(target=ask, daemon=True, name=f"recon-keepalive-{self.host.name}").start()
-        if answered.wait(timeout):
-            return True
-        self.discard(transport)
-        return False
+        Paramiko's own ``global_request(wait=False)`` asks for no reply, and ``wait=True``
+        blocks a thread per host until the reply comes: so the request is built here, with
+        want-reply set, and sent only if the transport's send lock is free at once -- one
+        watcher thread pings every host and must never block on one.
+        """
+        if not transport.is_active() or not transport.clear_to_send.is_set():
+            return False
+        message = paramiko.Message()
+        message.add_byte(cMSG_GLOBAL_REQUEST)
+        message.add_string(PING_REQUEST)
+        message.add_boolean(True)  # want reply: OpenSSH answers REQUEST_FAILURE at once
+        if not transport.clear_to_send_lock.acquire(blocking=False):
+            return False
+        try:
+            if not transport.clear_to_send.is_set():  # a key exchange began meanwhile
+                return False
+            transport._send_message(message)  # noqa: SLF001 -- see the docstring
+        except (OSError, EOFError, paramiko.SSHException):
+            return False
+        finally:
+            transport.clear_to_send_lock.release()
+        return True
 
     def is_connected(self) -> bool:
         """Whether a live transport is held (no network traffic)."""

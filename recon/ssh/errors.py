@@ -142,3 +142,14 @@ class ChannelBusy(RemoteError):
     code = "host_busy"
     status = 503
     hint = "Too many commands are in flight to this host; retry in a moment."
+
+
+class SshdRefusing(RemoteError):
+    """sshd takes no new connections while the monitor's open one still works: the host is
+    ``degraded``, not down (:mod:`recon.ssh.banner`)."""
+
+    code = "sshd_refusing"
+    status = 503
+    hint = ("Start sshd on the host (systemctl start ssh) or find why it drops new connections "
+            "(journalctl -u ssh; MaxStartups). RECON's open connection keeps the status "
+            "current meanwhile, but new terminals, log streams and reconnects fail.")

@@ -189,7 +189,7 @@ def test_unreachable_host_shows_its_error_and_fix_and_filters_find_problems(
     expect(page.locator("#updated")).to_have_text("Live")
     expect(host.locator("[data-fresh]")).to_have_text(re.compile(r"^unreachable since \d\d:\d\d"))
     expect(page.locator('section.host[data-host="demo"] [data-fresh]')).to_have_text(
-        re.compile(r"^(live · read|polled) (just now|\d+ s ago)$"))
+        re.compile(r"^watched · answered (just now|[1-5] s ago)$"))
     browsing.shot(page, "dashboard-unreachable", full_page=True)
 
     visible = page.locator("article.svc:visible")

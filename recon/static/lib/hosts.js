@@ -4,6 +4,7 @@ import { api, el, fmtAgo, fmtClock, setText } from "./recon.js";
 
 export function paintHost(section, h) {
   section._host = h;
+  if (h.answered_age != null) answered(section, h.answered_age, h.liveness_seconds);
   paintFreshness(section);
   // No live monitor for this host (the server says why): its states may be old.
   const watch = section.querySelector("[data-watch]");
@@ -27,7 +28,9 @@ export function paintHost(section, h) {
     if (off.textContent !== why) off.textContent = why;
   }
   reach.className = `reach ${h.reachable ? (h.error ? "reach-degraded" : "reach-ok") : "reach-down"}`;
-  setText(reach, h.reachable ? (h.error ? "Status failed" : "Reachable") : "Unreachable");
+  // "Degraded": it answers and its states are current, but sshd takes no new connections
+  // (terminals and log streams fail); "Status failed": it answers but the read failed.
+  setText(reach, h.reachable ? (h.error ? (h.error === "sshd_refusing" ? "Degraded" : "Status failed") : "Reachable") : "Unreachable");
   section.dataset.reachable = h.reachable ? "yes" : "no";
   box.hidden = ok;
   if (!ok) {
@@ -39,24 +42,37 @@ export function paintHost(section, h) {
   }
 }
 
-// How fresh a host's state is: "live" while its D-Bus signals flow, else when it was last
-// read; for a host that is down, since when.
+// When the host last answered anything (a keepalive reply counts), as the server saw it:
+// its age then, and when the page learnt it -- the page's clock never enters.
+export function answered(section, age, bound) {
+  section._answered = { age, at: performance.now(), bound: bound || section._answered?.bound || 5 };
+}
+
+// How fresh a host's state is: "watched · answered N s ago" (the monitor watches it and it last
+// answered N s ago; more than the liveness bound is shown as a warning); for a host that is
+// down, since when.
 export function paintFreshness(section) {
   const h = section._host;
   const node = section.querySelector("[data-fresh]");
   if (!h || !node) return;
-  const at = (iso) => (iso ? new Date(iso) : null);
-  const seen = at(h.last_seen);
+  const a = section._answered;
+  const age = a ? a.age + (performance.now() - a.at) / 1000 : null;
   let text = "";
+  let late = false;
   if (h.state === "down") {
-    const since = at(h.since);
+    const since = h.since ? new Date(h.since) : null;
     text = since ? `unreachable since ${fmtClock(since, new Date().toDateString() !== since.toDateString()).slice(0, 16)}` : "unreachable";
-  } else if (seen) {
-    const age = (Date.now() - seen.getTime()) / 1000;
-    text = h.events === "dbus" ? `live · read ${fmtAgo(age)}` : `polled ${fmtAgo(age)}`;
+  } else if (age != null) {
+    late = age > a.bound;
+    // seconds, not fmtAgo's "just now" for < 5 s: the number is the point
+    const ago = age < 1 ? "just now" : age < 60 ? `${Math.floor(age)} s ago` : fmtAgo(age);
+    text = `${h.watched === false ? "not watched" : "watched"} · answered ${ago}`;
   }
   setText(node, text);
-  const title = seen ? `Last successful read: ${seen.toLocaleString()}` : "";
+  node.classList.toggle("fresh-late", late);
+  const title = age == null ? "" : late
+    ? `No answer from ${h.name} for ${Math.floor(age)} s: more than the ${a.bound} s within which RECON notices a silent host (is this page still live?)`
+    : `${h.name} answered ${Math.floor(age)} s ago (a keepalive reply counts); RECON marks it unreachable when it stays silent for ${a.bound} s`;
   if (node.title !== title) node.title = title;
 }
 

@@ -12,7 +12,7 @@
 // not hammered: the resync carries the page and the stream is tried again later, each time
 // twice as late (up to STREAM_RETRY_MAX_MS).
 import { api, el, fmtAgo } from "./recon.js";
-import { paintFreshness, paintHost } from "./hosts.js";
+import { answered, paintFreshness, paintHost } from "./hosts.js";
 import { servicesOf } from "./fleet.js";
 
 const STREAM_RETRY_MAX_MS = 10 * 60 * 1000;
@@ -174,6 +174,15 @@ export function createLive({ fleet, sections, rows, filter, refreshMs }) {
       seen(ev.lastEventId);
       lastOk = Date.now();
       repaintSoon();
+    });
+    // Each host's seconds since it last answered, every second: "watched · answered N s ago".
+    stream.addEventListener("answered", (ev) => {
+      const data = JSON.parse(ev.data);
+      for (const [name, age] of Object.entries(data.ages)) {
+        const section = hostSections.get(name);
+        if (section) answered(section, age, data.bound);
+      }
+      for (const section of hostSections.values()) paintFreshness(section);
     });
     // A host going down or coming back changes every row of it: repaint them from the snapshot.
     stream.addEventListener("host", (ev) => {
