@@ -93,7 +93,8 @@ def retry_after(username: str, address: str | None) -> float:
 
 def _give_back(*keys: str) -> None:
     db.session.execute(sa.update(LoginFailure).where(LoginFailure.key.in_(keys))
-                       .values(count=sa.func.max(LoginFailure.count - 1, 0)))
+                       .values(count=sa.case((LoginFailure.count > 1, LoginFailure.count - 1),
+                                             else_=0)))
 
 
 def succeeded(username: str, address: str | None) -> None:

@@ -151,6 +151,14 @@ def _points(rows: Sequence[Any], key, code) -> dict[str, Points]:
     return out
 
 
+def _json_flag(column, key: str):
+    """A boolean from a JSON text column, in the session's database's own terms."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+        return sa.cast(column, JSONB)[key].as_boolean()
+    return sa.func.json_extract(column, f"$.{key}")
+
+
 def fleet_strips(services: dict[str, Any], hosts: Iterable[str], idle_ok: dict[str, bool],
                  *, now: float, hours: int, buckets: int) -> dict[str, Any]:
     """Every service's and host's strip of the last ``hours`` and its availability, from the
@@ -159,7 +167,7 @@ def fleet_strips(services: dict[str, Any], hosts: Iterable[str], idle_ok: dict[s
     services: slug -> config (``host`` attribute); idle_ok: slug -> inactive by design."""
     since = now - max(WINDOWS.values())
     ev = MonitorEvent
-    crash = sa.func.json_extract(ev.payload, "$.crash_looping").label("crash")
+    crash = _json_flag(ev.payload, "crash_looping").label("crash")
     # The last event of each service and host before the window: the state each started in.
     before = (sa.select(sa.func.max(ev.id)).where(ev.at < since)
               .group_by(ev.kind, sa.func.coalesce(ev.service, ev.host)))

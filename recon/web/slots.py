@@ -29,6 +29,7 @@ from recon.core.clock import now
 from recon.core.errors import ApiError
 from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
+from recon.db.transactions import write_transaction
 from recon.web.context import runtime
 
 CHECK_SECONDS = 1.0  # how often a process re-reads whether its held slots were ended
@@ -87,13 +88,11 @@ def _try(kind: str, user: str, owner: str, auth_ref: str | None) -> int | None:
     row = sa.select(sa.literal(kind), sa.literal(user), sa.literal(owner),
                     sa.literal(now(), sa.Double()),
                     sa.literal(auth_ref, sa.String())).where(*conditions)
-    result = db.session.execute(sa.insert(HeldSlot).from_select(
-        ["kind", "user", "owner", "created_at", "auth_ref"], row))
-    if result.rowcount != 1:
-        db.session.rollback()
-        return None
-    db.session.commit()
-    return result.lastrowid
+    # One writer at a time: on PostgreSQL two INSERT ... SELECT would both see room.
+    with write_transaction() as session:
+        return session.execute(sa.insert(HeldSlot).from_select(
+            ["kind", "user", "owner", "created_at", "auth_ref"], row)
+            .returning(HeldSlot.id)).scalar_one_or_none()
 
 
 def _refusal(kind: str, user: str, owner: str) -> ApiError:

@@ -82,7 +82,8 @@ def publish_fleet(app: Flask, hosts: dict[str, dict[str, str]]) -> None:
     """As the monitor's first round would: for each host, every unit running but those named
     (unit -> state). The test database is not synced to disk after each host's transaction."""
     with app.app_context():
-        db.session.execute(sa.text("PRAGMA synchronous=OFF"))
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(sa.text("PRAGMA synchronous=OFF"))
         by_host: dict[str, list] = {}
         for s in runtime().config.services.values():
             by_host.setdefault(s.host, []).append(s)
