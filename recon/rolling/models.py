@@ -39,6 +39,9 @@ class RollingRun(db.Model):
     message: Mapped[str | None] = mapped_column(sa.Text)
     # What this run's steps waited after `active` (None: a run from before settling existed).
     settle_seconds: Mapped[float | None]
+    # Hosts run side by side, and the wait between those batches (None: a run from before).
+    batch_hosts: Mapped[int | None]
+    pause_seconds: Mapped[float | None]
 
     def to_dict(self, steps: list[RollingStep]) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class RollingRun(db.Model):
             "audit_id": self.audit_id, "created_at": iso(self.created_at),
             "finished_at": iso(self.finished_at), "error": self.error, "message": self.message,
             "settle_seconds": self.settle_seconds,
+            "batch_hosts": self.batch_hosts or 1, "pause_seconds": self.pause_seconds or 0.0,
             "steps": [s.to_dict() for s in steps],
             "counts": {k: sum(1 for s in steps if s.state == k) for k in STEP_STATES},
         }

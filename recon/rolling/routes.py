@@ -1,6 +1,7 @@
 """``/api/actions``: start, follow and cancel a rolling action across several services.
 
-``POST {action, services: [slugs] | tag | host, settle_seconds?}`` checks every service as a
+``POST {action, services: [slugs] | tag | host, settle_seconds?, batch_hosts?,
+pause_seconds?}`` checks every service as a
 single action would (the action listed in its ``actions``, the caller's role and its ``allow``
 list, its host not down) and refuses the whole run when any fails: a bad request changes
 nothing.
@@ -100,6 +101,30 @@ def _settle_seconds(body: dict[str, Any], action: str) -> float:
     return float(value)
 
 
+BATCH_HOSTS = (1, 50)
+PAUSE_SECONDS = (0.0, 3600.0)
+
+
+def _batching(body: dict[str, Any], action: str) -> tuple[int, float]:
+    """The run's ``batch_hosts`` (hosts at once, 1-50, default 1) and ``pause_seconds``
+    between batches (0-3600, default 0)."""
+    batch = body.get("batch_hosts", 1)
+    if isinstance(batch, bool) or not isinstance(batch, int) or not (
+            BATCH_HOSTS[0] <= batch <= BATCH_HOSTS[1]):
+        raise _refuse(400, "invalid_parameter",
+                      f"`batch_hosts` must be a whole number of hosts from {BATCH_HOSTS[0]} "
+                      f"to {BATCH_HOSTS[1]}", 'Leave it out for one host at a time, or send '
+                      'e.g. "batch_hosts": 2.', action, parameter="batch_hosts")
+    pause = body.get("pause_seconds", 0)
+    if isinstance(pause, bool) or not isinstance(pause, (int, float)) or not (
+            PAUSE_SECONDS[0] <= pause <= PAUSE_SECONDS[1]):
+        raise _refuse(400, "invalid_parameter",
+                      f"`pause_seconds` must be a number of seconds from {PAUSE_SECONDS[0]:g} "
+                      f"to {PAUSE_SECONDS[1]:g}", 'Leave it out for no pause, or send e.g. '
+                      '"pause_seconds": 30.', action, parameter="pause_seconds")
+    return batch, float(pause)
+
+
 def _check(services: list[ServiceConfig], action: str) -> None:
     """The rules of a single action, for every service; the first refusal refuses all."""
     user = current_user()
@@ -147,12 +172,13 @@ def start_run():
         raise ApiError(400, "unknown_action", f"{str(action)[:40]!r} is not a rolling action",
                        f"Use one of: {', '.join(ROLLING_ACTIONS)}.")
     settle = _settle_seconds(body, action)
+    batch, pause = _batching(body, action)
     services, label = _select(body, action)
     _check(services, action)
     now = time.time()
     run = RollingRun(action=action, actor=audit.current_actor(), selection=label,
                      state="running", created_at=now, heartbeat_at=now,
-                     settle_seconds=settle)
+                     settle_seconds=settle, batch_hosts=batch, pause_seconds=pause)
     db.session.add(run)
     db.session.flush()
     for i, svc in enumerate(services):

@@ -1,6 +1,7 @@
 """The runner of a rolling action: one background thread per run, in the worker that took it.
 
-Steps run in order (one host at a time, a host's services in sequence). For each step the
+Steps run in order: hosts in batches (``batch_hosts`` at once, 1 by default, with
+``pause_seconds`` between batches), a host's services in sequence. For each step the
 runner checks the cancel flag, then runs the audited action of :mod:`recon.services.act` (a
 host the monitor saw down is refused; the step's audit entry is written before the action is
 sent) and, before that entry is closed, reads the unit until it is active again (or failed, or
@@ -82,17 +83,64 @@ def _guarded(app: Flask, run_id: int) -> None:
 
 
 def run_steps(app: Flask, run_id: int) -> None:
+    """The run's hosts in batches of ``batch_hosts`` (1: one at a time), each host's
+    services in sequence; the hosts of a batch side by side, ``pause_seconds`` between
+    batches. A failure ends the run once its batch is done; a cancel lets running steps end."""
     with app.app_context():
         run = db.session.get(RollingRun, run_id)
         action, actor = run.action, run.actor
         settle = run.settle_seconds or 0.0  # None: stored before settling existed
-        steps = [(s.id, s.service) for s in _steps(run_id)]
+        batch, pause = run.batch_hosts or 1, run.pause_seconds or 0.0
+        steps = [(s.id, s.service, s.host) for s in _steps(run_id)]
+    by_host: dict[str, list[tuple[int, str]]] = {}
+    for step_id, slug, host in steps:
+        by_host.setdefault(host, []).append((step_id, slug))
+    hosts = list(by_host)
+    for first in range(0, len(hosts), batch):
+        if first and pause and _pause(app, run_id, pause):
+            break  # cancelled during the pause
+        group = hosts[first:first + batch]
+        failures: list[str] = []
+        threads = [threading.Thread(
+            target=_host_steps, args=(app, run_id, by_host[h], action, actor, settle, failures),
+            daemon=True, name=f"recon-rolling-{run_id}-{h}") for h in group[1:]]
+        for t in threads:
+            t.start()
+        _host_steps(app, run_id, by_host[group[0]], action, actor, settle, failures)
+        for t in threads:
+            t.join()
+        with app.app_context():
+            if failures:
+                error, message = failures[0].split(":", 1)
+                _finish_run(run_id, "failed", error, f"{message}; the rest was skipped")
+                return
+            run = db.session.get(RollingRun, run_id)
+            if run.cancel_requested and first + batch < len(hosts):
+                _finish_run(run_id, "cancelled", "cancelled",
+                            f"cancelled by {run.cancelled_by}; the rest was skipped")
+                return
+    with app.app_context():
+        run = db.session.get(RollingRun, run_id)
+        if run.state != "running":
+            return
+        if run.cancel_requested and any(s.state == "pending" for s in _steps(run_id)):
+            _finish_run(run_id, "cancelled", "cancelled",
+                        f"cancelled by {run.cancelled_by}; the rest was skipped")
+            return
+        # A cancel that came during the last step changed nothing: every step ran.
+        _finish_run(run_id, "succeeded", None,
+                    "every step done" + (" (the cancel came after the last step began)"
+                                         if run.cancel_requested else ""))
+
+
+def _host_steps(app: Flask, run_id: int, steps: list[tuple[int, str]], action: str,
+                actor: str, settle: float, failures: list[str]) -> None:
+    """One host's steps in sequence; stops at a cancel or at any failure in the batch
+    (``failures``, shared by the batch's hosts: ``"error:message"``)."""
     for step_id, slug in steps:
         with app.app_context():
             run = db.session.get(RollingRun, run_id)
-            if run.cancel_requested:
-                _finish_run(run_id, "cancelled", "cancelled",
-                            f"cancelled by {run.cancelled_by}; the rest was skipped")
+            if run.cancel_requested or failures:
                 return
             service = runtime().config.services[slug]
         # The audited action (refused when the host is down); between sending and closing
@@ -103,16 +151,28 @@ def run_steps(app: Flask, run_id: int) -> None:
             after=partial(_wait_until_settled, app, run_id, step_id, service, action, settle))
         with app.app_context():
             _finish_step(step_id, outcome)
-            if not outcome.ok:
-                _finish_run(run_id, "failed", outcome.error,
-                            f"{slug} on {service.host}: {outcome.message}; the rest was skipped")
-                return
-    with app.app_context():
-        cancelled = db.session.get(RollingRun, run_id).cancel_requested
-        # A cancel that came during the last step changed nothing: every step ran.
-        _finish_run(run_id, "succeeded", None,
-                    "every step done" + (" (the cancel came after the last step began)"
-                                         if cancelled else ""))
+        if not outcome.ok:
+            failures.append(f"{outcome.error}:{slug} on {service.host}: {outcome.message}")
+            return
+
+
+def _pause(app: Flask, run_id: int, seconds: float) -> bool:
+    """Wait between batches, beating the run's heartbeat; True when a cancel came."""
+    until = time.monotonic() + seconds
+    while True:
+        with app.app_context():
+            run = db.session.get(RollingRun, run_id)
+            if run.cancel_requested:
+                _finish_run(run_id, "cancelled", "cancelled",
+                            f"cancelled by {run.cancelled_by} during the pause between "
+                            "hosts; the rest was skipped")
+                return True
+            run.heartbeat_at = time.time()
+            db.session.commit()
+        left = until - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(1.0, left))
 
 
 def _steps(run_id: int) -> list[RollingStep]:

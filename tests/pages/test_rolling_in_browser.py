@@ -123,3 +123,23 @@ def test_a_viewer_is_offered_no_rolling_restart(browsing, dashboard):
     page = browsing.login(dashboard, "vic")
     page.wait_for_selector("html[data-status-loaded]")
     expect(page.locator("#rolling")).to_have_count(0)
+
+
+def test_the_panel_runs_two_hosts_at_once_with_a_pause(browsing, serve, fleet, monkeypatch):
+    monkeypatch.setenv("RECON_ROLLING_SETTLE_SECONDS", "0.5")
+    hosts = fleet[:4]
+    server = serve([h.info for h in hosts])
+    page = browsing.login(server, "olga")
+    page.click("#rolling summary")
+    for h in hosts:
+        page.check(f'#rolling input[value="{h.name}-demo-worker"]')
+    page.get_by_label("Hosts at once").fill("2")
+    page.get_by_label("Pause between hosts (s)").fill("1")
+    page.click("#rolling-start")
+    expect(page.locator("#confirm-text")).to_contain_text("2 hosts at a time")
+    expect(page.locator("#confirm-text")).to_contain_text("1 s apart")
+    page.click("#confirm-ok")
+    expect(page.locator("#rolling-title")).to_contain_text("2 hosts at once")
+    expect(page.locator("#rolling-title")).to_contain_text("1 s between")
+    expect(page.locator("#rolling-state")).to_have_text("Succeeded", timeout=60_000)
+    browsing.assert_no_console_errors()

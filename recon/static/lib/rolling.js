@@ -94,13 +94,22 @@ if (box) {
     paintPick();
   }
 
+  // Hosts side by side and the wait between those batches (the panel's two number fields).
+  function batching() {
+    const batch = Math.min(50, Math.max(1, Math.round(Number(document.getElementById("rolling-batch").value) || 1)));
+    const pause = Math.min(3600, Math.max(0, Number(document.getElementById("rolling-pause").value) || 0));
+    return { batch_hosts: batch, pause_seconds: pause };
+  }
+
   function confirmRun(items) {
     const hosts = [...new Set(items.map((b) => b.dataset.host))];
     const settle = Number(form.dataset.settle) || 0;
+    const { batch_hosts: batch, pause_seconds: pause } = batching();
+    const pace = batch === 1 ? "one host at a time" : `${batch} hosts at a time`;
     return askConfirm({
       title: `Rolling ${action.value} of ${items.length} service${items.length === 1 ? "" : "s"}?`,
-      text: `${verb()} ${items.map((b) => `${b.dataset.name} (${b.dataset.host})`).join(", ")}: one host at a time `
-        + `(${hosts.join(" → ")}), waiting until each is active again`
+      text: `${verb()} ${items.map((b) => `${b.dataset.name} (${b.dataset.host})`).join(", ")}: ${pace} `
+        + `(${hosts.join(" → ")})` + (pause ? `, ${pause} s apart` : "") + ", waiting until each is active again"
         + (settle ? ` and has stayed up for ${settle} s` : "") + ". The first failure stops the rest.",
       ok: `${verb()} ${items.length}`,
     });
@@ -116,7 +125,9 @@ if (box) {
     current = run;
     progress.hidden = false;
     setText(document.getElementById("rolling-title"), `Rolling ${run.action} #${run.id} · ${run.actor}`
-      + (run.settle_seconds ? ` · settle ${run.settle_seconds} s` : ""));
+      + (run.settle_seconds ? ` · settle ${run.settle_seconds} s` : "")
+      + (run.batch_hosts > 1 ? ` · ${run.batch_hosts} hosts at once` : "")
+      + (run.pause_seconds ? ` · ${run.pause_seconds} s between` : ""));
     stateBadge.dataset.runState = run.state;
     stateBadge.textContent = run.cancel_requested && run.state === "running" ? "Cancelling…" : RUN_TEXT[run.state] || run.state;
     stepsList.replaceChildren(...run.steps.map((s) => el("li", { class: "step", dataset: { step: s.state } },
@@ -148,7 +159,7 @@ if (box) {
     if (!items.length || !(await confirmRun(items))) return;
     startBtn.disabled = true;
     try {
-      const run = await api("POST", "/api/actions", { action: action.value, services: items.map((b) => b.value) });
+      const run = await api("POST", "/api/actions", { action: action.value, services: items.map((b) => b.value), ...batching() });
       paintRun(run);
       follow(run.id);
     } catch (err) {
