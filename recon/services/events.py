@@ -99,6 +99,40 @@ def _render(config: ReconConfig, event: dict[str, Any]) -> str:
                id=event["id"])
 
 
+def _config_event(old: ReconConfig, new: ReconConfig) -> str:
+    """recon.toml changed under an open page: what it added and removed (the page reloads
+    its fleet, or offers to when the user is busy in it)."""
+    return sse({"revision": new.revision,
+                "services_added": [s for s in new.services if s not in old.services],
+                "services_removed": [s for s in old.services if s not in new.services],
+                "hosts_added": [h for h in new.hosts if h not in old.hosts],
+                "hosts_removed": [h for h in old.hosts if h not in new.hosts]},
+               event="config")
+
+
+def _news(app: Flask, hub, cursor: int) -> list[dict[str, Any]]:
+    """The events after ``cursor``, waiting up to WAKE_SECONDS for some."""
+    news = hub.wait(cursor, WAKE_SECONDS)
+    if news is None:  # fell behind the hub's memory: read the gap directly
+        with app.app_context():
+            news = [e.to_dict() for e in history.events_after(cursor)]
+    return news
+
+
+class _ConfigFollow:
+    """The config a stream renders with; a reload changes it, with an event that says so."""
+
+    def __init__(self, app: Flask, config: ReconConfig):
+        self.app, self.config = app, config
+
+    def changed(self) -> str | None:
+        now = runtime(self.app).config
+        if now is self.config:
+            return None
+        event, self.config = _config_event(self.config, now), now
+        return event
+
+
 def _brief(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ("status", "host_state")}
 
@@ -158,6 +192,7 @@ def fleet_events():
     hub.subscribe(cursor)
 
     quiet = _Quiet(app, config)
+    running = _ConfigFollow(app, config)
 
     def stream(cursor: int) -> Iterator[str]:
         yield "".join(head)
@@ -166,12 +201,11 @@ def fleet_events():
             if ended.is_set():
                 yield access_ended()
                 return
-            news = hub.wait(cursor, WAKE_SECONDS)
-            if news is None:  # fell behind the hub's memory: read the gap directly
-                with app.app_context():
-                    news = [e.to_dict() for e in history.events_after(cursor)]
+            if change := running.changed():
+                yield change
+            news = _news(app, hub, cursor)
             if news:
-                yield "".join(_render(config, e) for e in news)
+                yield "".join(_render(running.config, e) for e in news)
                 cursor = news[-1]["id"]
                 quiet.wrote = time.monotonic()
             elif client is not None and client_gone(client):

@@ -184,6 +184,10 @@ export function createLive({ fleet, sections, rows, filter, refreshMs }) {
       }
       for (const section of hostSections.values()) paintFreshness(section);
     });
+    // recon.toml changed (a service or host added or removed): the page is rebuilt from the new
+    // config -- at once when nothing is open in it, else on the user's word (an open log
+    // stream, dialog or rolling run is not cut short).
+    stream.addEventListener("config", (ev) => configChanged(JSON.parse(ev.data)));
     // A host going down or coming back changes every row of it: repaint them from the snapshot.
     stream.addEventListener("host", (ev) => {
       applyHost(JSON.parse(ev.data).host);
@@ -191,6 +195,24 @@ export function createLive({ fleet, sections, rows, filter, refreshMs }) {
       repaintSoon();
       refresh();
     });
+  }
+
+  function configChanged(change) {
+    const what = [["services_added", "service added"], ["services_removed", "service removed"],
+      ["hosts_added", "host added"], ["hosts_removed", "host removed"]]
+      .filter(([key]) => change[key].length)
+      .map(([key, word]) => `${change[key].length} ${word}${change[key].length === 1 ? "" : "s"}`);
+    if (!what.length) return; // settings or details only: the rows already follow
+    const busy = document.querySelector("dialog[open]") || !document.getElementById("logs")?.hidden
+      || document.querySelector('#rolling-state[data-run-state="running"]');
+    if (!busy) { window.location.reload(); return; }
+    let note = document.getElementById("config-changed");
+    if (!note) {
+      note = el("div", { id: "config-changed", class: "alert config-changed", role: "status" });
+      document.getElementById("dashboard")?.prepend(note);
+    }
+    note.replaceChildren(el("span", { text: `recon.toml changed: ${what.join(", ")}. ` }),
+      el("button", { type: "button", class: "btn btn-sm", text: "Reload the page", onclick: () => window.location.reload() }));
   }
 
   document.addEventListener("visibilitychange", wake);
