@@ -140,6 +140,7 @@ def _register_models() -> None:
     from recon.audit import models as audit_models  # noqa: F401
     from recon.auth import models as auth_models  # noqa: F401
     from recon.hosts import models as host_models  # noqa: F401
+    from recon.liveconfig import models as liveconfig_models  # noqa: F401
     from recon.monitor import models as monitor_models  # noqa: F401
     from recon.notify import models as notify_models  # noqa: F401
     from recon.rolling import models as rolling_models  # noqa: F401

@@ -68,6 +68,11 @@ class Settings:
     history_retention_days: float = setting(30.0, "state history kept for", 0.01, 3650)
     history_max_events: int = setting(200000, "state history kept, at most this many events",
                                       100, 100_000_000)
+    # Replicas (README: Running more than one): the accepted recon.toml kept in the database,
+    # so a change made through one server reaches the others (recon.liveconfig.shared).
+    share_config: bool = setting(
+        False, "servers on one database keep one recon.toml: each change (browser, CLI or "
+        "hand edit) is stored in the database and written to every server's file")
     database_busy_seconds: float = setting(
         5.0, "how long a request waits for a locked database before 503 `database_busy`",
         0.05, 300)

@@ -159,7 +159,9 @@ def announce_admin(demo: bool) -> None:
     from recon.db.instance import StartupError
     from recon.monitor.config_split import startup_refusal
     with app.app_context():
-        refusal = startup_refusal(config.revision, str(config.source))
+        # Servers that share one config converge on the newest instead (liveconfig.shared).
+        refusal = (None if config.settings.share_config
+                   else startup_refusal(config.revision, str(config.source)))
     if refusal is not None:
         raise StartupError([refusal])
     password = ensure_admin(app)

@@ -34,6 +34,7 @@ from flask import Flask
 from recon.hosts import watch as host_units
 from recon.jobs import repair, retention
 from recon.jobs.loop import Every
+from recon.liveconfig import shared
 from recon.liveconfig.watch import WATCH_SECONDS, check_file, report_split
 from recon.monitor import history
 from recon.monitor.lease import JOIN_SECONDS, Monitor
@@ -67,6 +68,7 @@ def config_watch_task(app: Flask) -> Every:
     """The watch on recon.toml (not started): a changed, valid file is applied here."""
     def look() -> None:
         check_file(app)
+        shared.sync(app)
         report_split(app)
     return Every(app, "config-watch", look, lambda: WATCH_SECONDS)
 

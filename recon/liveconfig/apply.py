@@ -34,6 +34,9 @@ class LiveState:
     restart_needed: list[str] = field(default_factory=list)
     # What the watcher last saw of the file (stat), so an unchanged file costs one stat.
     seen: tuple[int, int, int] | None = None
+    # share_config: the revision this process last published or adopted, and its time.
+    shared_revision: str | None = None
+    shared_at: float = 0.0
 
 
 def state(app: Flask) -> LiveState:
