@@ -27,10 +27,18 @@ function fail(message) {
   status.textContent = "";
 }
 
+// The player fits the page's width, but no wider than ~9 px a column: a narrow terminal's
+// text would otherwise grow huge.
+function sizeBox() {
+  let cols = 80;
+  try { cols = JSON.parse(text.slice(0, text.indexOf("\n"))).width || 80; } catch { /* 80 */ }
+  box.style.maxWidth = `${Math.max(40, cols) * 9 + 24}px`;
+}
+
 function create(startAt, autoPlay) {
   const p = window.AsciinemaPlayer.create({ data: text }, box, {
     speed: Number(speedSelect.value), startAt, autoPlay, preload: true, fit: "width",
-    terminalFontSize: "14px",
+    controls: true,
   });
   p.addEventListener("playing", () => {
     playing = true;
@@ -95,6 +103,7 @@ async function start() {
     return;
   }
   text = await resp.text();
+  sizeBox();
   player = create(0, true);
   status.textContent = "Playing. Space pauses; ← → seek 5 s; the bar seeks anywhere.";
   speedSelect.addEventListener("change", () => {
