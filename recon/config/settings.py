@@ -143,6 +143,8 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, bool):  # as written in recon.toml
+        return f"`{str(value).lower()}`"
     return f"`{value}`" if isinstance(value, str) and value else (
         "—" if value == "" else f"{value:g}" if isinstance(value, float) else str(value))
 
