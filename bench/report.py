@@ -167,6 +167,8 @@ def _extras(r: dict) -> list[str]:
         if "proxy_unrecorded_vs_direct" in t:
             out.append(_verdict("  10 MB cat: proxy, recording off / direct",
                                 f"{t['proxy_unrecorded_vs_direct']}x", "info", None))
+            out.append(_verdict("  10 MB of text: recorded / not recorded",
+                                f"{t['text_recorded_vs_unrecorded']}x", "info", None))
     elif t:
         out.append(_verdict("terminal", t.get("skipped", "?"), "info", None))
     rp = r.get("replay")

@@ -1,9 +1,9 @@
 """A recorded terminal session replayed in real Chromium: a shell on the real target through
 the proxy (the ttyd stand-in) prints lines over a few seconds; an admin finds it in the
 recordings list, replays it, changes the speed, searches its output and is taken to each
-hit's moment (the player shows the text, the timeline stands there), seeks with the player's
-keys; an operator gets the 403 page; axe finds nothing serious in light and dark. The
-screenshot of the replay page is kept (test-artifacts/ and RECON_SHOTS)."""
+hit's moment (the player shows the text, the timeline stands there), seeks; the audit trail
+links to it; an operator gets the 403 page; axe finds nothing serious in light and dark. The
+screenshots are kept (test-artifacts/, and RECON_SHOTS when set)."""
 
 from __future__ import annotations
 
@@ -104,6 +104,12 @@ def test_an_admin_replays_seeks_and_searches_a_recording(browsing, dashboard):
     shot = browsing.shot(page, "replay-search", full_page=True)
     if SHOTS:
         shutil.copy(shot, os.path.join(SHOTS, "replay-search.png"))
+
+    # The audit trail's terminal entries link to the recording
+    page.goto("/audit")
+    page.locator("a.recording-link").first.click()
+    page.wait_for_url(re.compile(f"/recordings/{sid}$"))
+    page.wait_for_selector("html[data-replay-playing]")
 
     found = _violations(page)
     page.emulate_media(color_scheme="dark")
