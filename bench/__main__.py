@@ -23,6 +23,7 @@ from .fleet import fleet, serve
 from .floor import Floor
 from .host_page import bench_host_page
 from .logins import bench_logins
+from .replay import bench_replay
 from .report import table
 from .rest import bench_rest
 from .scale import bench_scale
@@ -35,8 +36,8 @@ from .ui_first_paint import bench_ui_first_paint
 RESULTS = Path(__file__).parent / "results"
 
 
-SECTIONS = ("sync", "events", "faults", "terminals", "ui", "rest", "logins", "streams", "config",
-            "scale")
+SECTIONS = ("sync", "events", "faults", "terminals", "replay", "ui", "rest", "logins", "streams",
+            "config", "scale")
 #: Sections that take many minutes: run only when named in --only (``make bench-scale``).
 ON_REQUEST = ("scale",)
 
@@ -45,6 +46,7 @@ def run(args, r: dict) -> None:
     want = set(args.only.split(",")) if args.only else set(SECTIONS) - set(ON_REQUEST)
     if args.no_browser:
         want.discard("ui")
+        want.discard("replay")
     if want & set(SECTIONS) - set(ON_REQUEST):
         run_fleet(args, want, r)
     if "scale" in want:
@@ -64,6 +66,7 @@ def run_fleet(args, want: set[str], r: dict) -> None:
                       "faults": lambda: r.update(faults=bench_faults(
                           f, srv, args.n, args.seconds, args.clients)),
                       "terminals": lambda: r.update(terminals=bench_terminals(f, srv, 10)),
+                      "replay": lambda: r.update(replay=bench_replay(f, srv)),
                       "ui": lambda: r.update(ui_first_paint=bench_ui_first_paint(f, srv, 20),
                                              host_page=bench_host_page(f, srv)),
                       "config": lambda: r.update(config_reload=bench_config_reload(

@@ -161,10 +161,25 @@ def _extras(r: dict) -> list[str]:
     if t and "create_to_prompt_ms" in t:
         out.append(_verdict(f"terminal ({t['ttyd'][:9]}) open -> prompt",
                             f"{t['create_to_prompt_ms']['median_ms']} ms", "info", None))
-        out.append(_verdict("  10 MB cat: proxy / direct to ttyd",
-                            f"{t['proxy_vs_direct']}x", "info", None))
+        out.append(_verdict("  10 MB cat: proxy (recorded) / direct to ttyd",
+                            f"{t['proxy_vs_direct']}x", "<= 1.1x",
+                            t["proxy_vs_direct"] <= 1.1))
+        if "proxy_unrecorded_vs_direct" in t:
+            out.append(_verdict("  10 MB cat: proxy, recording off / direct",
+                                f"{t['proxy_unrecorded_vs_direct']}x", "info", None))
+            out.append(_verdict("  10 MB of text: recorded / not recorded",
+                                f"{t['text_recorded_vs_unrecorded']}x", "info", None))
     elif t:
         out.append(_verdict("terminal", t.get("skipped", "?"), "info", None))
+    rp = r.get("replay")
+    if rp:
+        o, s = rp["open_to_playing_ms"], rp["seek_ms"]
+        out.append(_verdict(f"replay 1 h cast ({rp['cast_bytes'] >> 20} MB): open -> playing",
+                            f"{o['median_ms']} ms (max {o['max_ms']})", "<= 1000 ms",
+                            o["max_ms"] <= 1000))
+        out.append(_verdict("  replay: seek to a random moment",
+                            f"{s['median_ms']} ms (max {s['max_ms']})", "<= 200 ms",
+                            s["max_ms"] <= 200))
     ui = r.get("ui_first_paint")
     if ui:
         p = ui["statuses_painted"]

@@ -114,6 +114,7 @@ def _install(app: Flask) -> None:
     from recon.onboarding import routes as onboarding
     from recon.pages import admin
     from recon.pages import routes as pages
+    from recon.recordings import routes as recordings
     from recon.terminals import routes as terminals
     from recon.web import error_responses, security
 
@@ -126,7 +127,7 @@ def _install(app: Flask) -> None:
     auth.init_app(app)
     cli.init_app(app)
     for module in (health, pages, admin, services, logs, terminals, audit, notify, metrics,
-                   rolling, liveconfig, onboarding, hosts):
+                   rolling, liveconfig, onboarding, hosts, recordings):
         app.register_blueprint(module.bp)
     _register_models()
     done = ensure_schema(app)
@@ -143,6 +144,7 @@ def _register_models() -> None:
     from recon.liveconfig import models as liveconfig_models  # noqa: F401
     from recon.monitor import models as monitor_models  # noqa: F401
     from recon.notify import models as notify_models  # noqa: F401
+    from recon.recordings import models as recording_models  # noqa: F401
     from recon.rolling import models as rolling_models  # noqa: F401
     from recon.terminals import models as terminal_models  # noqa: F401
     from recon.web import slots  # noqa: F401

@@ -98,6 +98,17 @@ class Settings:
     ttyd_path: str = setting("", "the ttyd binary (empty: `$TTYD_PATH`, else `ttyd` on PATH)")
     terminal_revoke_check_seconds: float = setting(
         1.0, "how often an open terminal re-checks that its session is still open", 0.05, 60)
+    # Terminal recordings (recon.recordings): every session's output, replayed by admins.
+    terminal_recording: bool = setting(
+        True, "record every terminal session's output (asciicast, gzip) for admins to replay")
+    terminal_record_input: bool = setting(
+        False, "... and what was typed (off: input carries passwords)")
+    terminal_recording_dir: str = setting(
+        "", "where recordings are kept (empty: `recordings/` beside the database, i.e. "
+        "`<instance>/recordings`)")
+    terminal_recording_max_bytes: int = setting(
+        50_000_000, "terminal bytes recorded per session; past it recording stops with a "
+        "marker and the session goes on", 1024, 10_000_000_000)
     # Live log follows (recon.logs).
     log_streams_max: int = setting(32, "live log streams per dashboard process", 1, 10_000)
     log_streams_per_service: int = setting(8, "live log streams per service", 1, 10_000)
@@ -129,6 +140,8 @@ class Settings:
         30.0, "login sessions this long past their expiry or logout are dropped", 0.01, 3650)
     terminal_retention_days: float = setting(
         30.0, "closed terminal sessions older than this are dropped", 0.01, 3650)
+    terminal_recording_retention_days: float = setting(
+        90.0, "terminal recordings not written to for this long are deleted", 0.01, 3650)
     notify_retention_days: float = setting(
         30.0, "sent and given-up notification messages older than this are dropped (pending "
         "ones never)", 0.01, 3650)
@@ -148,6 +161,8 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, bool):  # as written in recon.toml
+        return f"`{str(value).lower()}`"
     return f"`{value}`" if isinstance(value, str) and value else (
         "—" if value == "" else f"{value:g}" if isinstance(value, float) else str(value))
 

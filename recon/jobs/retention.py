@@ -13,6 +13,7 @@ from recon.auth.models import LoginFailure, LoginSession
 from recon.core import clock
 from recon.db.extensions import db
 from recon.notify.models import NotifyDelivery
+from recon.recordings import store as recordings
 from recon.rolling.models import RollingRun, RollingStep
 from recon.terminals.models import TerminalSession
 from recon.web import slots
@@ -53,5 +54,8 @@ def run_prune(now: float | None = None) -> Counter:
         NotifyDelivery.status != "pending",
         NotifyDelivery.created_at < now - s.notify_retention_days * DAY))
     db.session.commit()
+    # Recordings of sessions still open stay, however old their last write.
+    done["recordings"] += recordings.prune(now, set(db.session.scalars(
+        sa.select(TerminalSession.id).where(TerminalSession.closed_at.is_(None)))))
     done["held_slots"] += slots.prune_dead()
     return done

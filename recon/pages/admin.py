@@ -18,7 +18,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # The pages in the order of their tabs: (endpoint, tab label).
 TABS = (("admin.users", "Users"), ("admin.tokens", "API tokens"),
-        ("admin.channels", "Notification channels"))
+        ("admin.channels", "Notification channels"),
+        ("recordings.index", "Terminal recordings"))
+
+
+@bp.app_context_processor
+def _admin_tabs() -> dict:
+    """The admin pages' tabs, for every page on the admin layout (the recordings' pages
+    too, without importing this module)."""
+    return {"admin_tabs": TABS}
 
 
 def _page(template: str, **context):
@@ -26,7 +34,7 @@ def _page(template: str, **context):
     user = current_user()
     if not user.can("admin"):
         return render_template("dashboard/forbidden.html", user=user, needed="admin"), 403
-    return render_template(template, user=user, tabs=TABS, roles=ROLES, **context)
+    return render_template(template, user=user, roles=ROLES, **context)
 
 
 @bp.get("/")

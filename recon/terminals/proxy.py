@@ -19,6 +19,7 @@ from flask import Response, current_app, request
 
 from recon.core.errors import ApiError, NotFound
 from recon.db.extensions import db
+from recon.recordings import store as recordings
 from recon.terminals import manager, ttyd, websocket
 from recon.terminals.models import TerminalSession
 from recon.web import slots as holds
@@ -172,11 +173,13 @@ def websocket_view(sess: TerminalSession) -> Response:
         raise
     session_id = sess.id
     interval = max(0.2, min(5.0, manager.settings().terminal_idle_seconds / 4))
+    tap = recordings.begin(recordings.Session(
+        sess.id, sess.user, sess.host, sess.created_at, f"{sess.user} on {sess.host}"))
     db.session.commit()  # end the read transaction: the relay may run for hours
     on_activity = _activity_recorder(session_id)
     relay = websocket.Relay(sock, down_ws, up, up_ws, on_activity, interval,
                             _revocation_poll(session_id),
-                            manager.settings().terminal_revoke_check_seconds)
+                            manager.settings().terminal_revoke_check_seconds, tap)
     try:
         websocket.accept(sock, down_ws)
         on_activity()
@@ -185,6 +188,7 @@ def websocket_view(sess: TerminalSession) -> Response:
         pass  # the browser left before the relay started
     finally:
         up.close()
+        recordings.end(session_id, tap)
         _close_if_shell_exited(session_id, relay)
         db.session.remove()
         holds.release(hold)

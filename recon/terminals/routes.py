@@ -18,7 +18,17 @@ bp = Blueprint("terminals", __name__)
 def _describe(sess) -> dict:
     s = manager.settings()
     return {**sess.to_dict(), "heartbeat_seconds": s.terminal_heartbeat_seconds,
-            "idle_seconds": s.terminal_idle_seconds}
+            "idle_seconds": s.terminal_idle_seconds,
+            # what the page tells its user: this session's output (and input) is recorded
+            "recorded": s.terminal_recording,
+            "input_recorded": s.terminal_recording and s.terminal_record_input}
+
+
+def _recording_note(session_id: str) -> str:
+    """The audit entry's link to the session's recording (the replay page, admins only)."""
+    if not manager.settings().terminal_recording:
+        return ""
+    return f"; recording /recordings/{session_id}"
 
 
 @bp.post("/api/terminals")
@@ -40,7 +50,8 @@ def create_terminal():
         raise
     if not created.reused:
         audit.record("terminal.open", success=True, host=host,
-                     output=f"session {created.session.id} ({created.session.mode})")
+                     output=f"session {created.session.id} ({created.session.mode})"
+                     + _recording_note(created.session.id))
     out = {"session": _describe(created.session), "reused": created.reused}
     return jsonify(out), 200 if created.reused else 201
 
@@ -88,7 +99,7 @@ def close_terminal(session_id: str):
     if not manager.close(sess.id, "user"):
         proxy.owned_session(session_id)  # closed meanwhile: 410
     audit.record("terminal.close", success=True, host=sess.host,
-                 output=f"session {sess.id}: user")
+                 output=f"session {sess.id}: user" + _recording_note(sess.id))
     return jsonify({"session": _describe(manager.get(sess.id))})
 
 

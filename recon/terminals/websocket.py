@@ -14,6 +14,7 @@ import selectors
 import socket
 import time
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from flask import Response
 from wsproto import ConnectionType, WSConnection
@@ -114,14 +115,23 @@ def connect_upstream(path: str, target: str, authorization: str,
         raise
 
 
+class Tap(Protocol):
+    """What the relay tells an observer of its data (:class:`recon.recordings.tap.Tap`)."""
+
+    def message(self, side: str, data: bytes | str, finished: bool) -> None: ...
+
+    def tick(self) -> None: ...
+
+
 class Relay:
     """Frames between the browser (``down``) and ttyd (``up``) until either side ends."""
 
     def __init__(self, down: socket.socket, down_ws: WSConnection, up: socket.socket,
                  up_ws: WSConnection, on_activity: Callable[[], None],
                  activity_interval: float, revoked: Callable[[], bool] | None = None,
-                 revoke_interval: float = 1.0):
+                 revoke_interval: float = 1.0, tap: Tap | None = None):
         self.revoked, self.revoke_interval = revoked, revoke_interval
+        self.tap = tap  # sees every data message piece (the recording); None: nobody
         self.ended_by: str | None = None  # "up" (ttyd/the shell), "down" (browser), "revoked"
         self.socks = {"down": down, "up": up}
         self.conns = {"down": down_ws, "up": up_ws}
@@ -143,6 +153,8 @@ class Relay:
                     going = self._pump(key.data)
                     if not going:
                         break
+                if self.tap is not None:
+                    self.tap.tick()
                 now = time.monotonic()
                 if going and self.revoked is not None \
                         and now - last_check >= self.revoke_interval:
@@ -202,6 +214,8 @@ class Relay:
         for event in events:
             if isinstance(event, Message):
                 self.active = True
+                if self.tap is not None:
+                    self.tap.message(src, event.data, event.message_finished)
                 kind = TextMessage if isinstance(event, TextMessage) else BytesMessage
                 self._frame(dst, kind(data=event.data, message_finished=event.message_finished),
                             out)

@@ -121,7 +121,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("audit",),
     ("auth",),
     ("services", "monitor", "logs", "terminals", "rolling", "notify", "metrics", "onboarding",
-     "pages", "liveconfig", "hosts"),
+     "pages", "liveconfig", "hosts", "recordings"),
     ("jobs", "demo"),
     ("entry",),
 ]

@@ -48,7 +48,14 @@ function row(e) {
     cell("Output", {}, e.output
       ? el("details", {}, el("summary", { text: e.output.split("\n")[0].slice(0, 60) || "output" }),
         el("pre", { text: e.output }))
-      : "—"));
+      : "—", recordingLink(e.output)));
+}
+
+// A terminal's entries name its recording: a link to the replay page (the audit is an
+// admin's page, and so is the replay).
+function recordingLink(output) {
+  const m = /recording (\/recordings\/[0-9a-f]{32})\b/.exec(output || "");
+  return m ? el("a", { href: m[1], class: "recording-link", text: " Replay recording" }) : null;
 }
 
 async function load() {
