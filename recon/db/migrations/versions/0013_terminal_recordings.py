@@ -1,7 +1,7 @@
 """terminal recordings: one row per recorded terminal session
 
-Revision ID: 0011_terminal_recordings
-Revises: 0010_host_units
+Revision ID: 0013_terminal_recordings
+Revises: 0012_config_text
 Create Date: 2026-12-09 10:00:00
 
 The cast itself is a gzip'd asciicast file under <instance>/recordings; the row says whose
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0011_terminal_recordings'
-down_revision = '0010_host_units'
+revision = '0013_terminal_recordings'
+down_revision = '0012_config_text'
 branch_labels = None
 depends_on = None
 
