@@ -214,11 +214,18 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
     except BaseException:
         close(sess.id, "process_exited")
         raise
-    db.session.execute(sa.update(TerminalSession).where(
-        TerminalSession.id == sess.id, TerminalSession.closed_at.is_(None)).values(
-        status="live", pid=pid))
-    bump("created")
-    db.session.commit()
+    try:
+        db.session.execute(sa.update(TerminalSession).where(
+            TerminalSession.id == sess.id, TerminalSession.closed_at.is_(None)).values(
+            status="live", pid=pid))
+        bump("created")
+        db.session.commit()
+    except BaseException:
+        # The row never got the pid: nothing else could ever find this ttyd to end it.
+        db.session.rollback()
+        ttyd.terminate(pid, sess.socket_path)
+        close(sess.id, "process_exited")
+        raise
     db.session.refresh(sess)
     if sess.closed_at is not None:  # closed while starting (GC or DELETE): don't leak ttyd
         ttyd.terminate(pid, sess.socket_path)

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from recon.config import HostConfig
+from recon.core.children import spawn_bound
 from recon.core.errors import ReconError
 from recon.core.waits import wait_readable
 
@@ -145,17 +146,18 @@ def _reap(proc: subprocess.Popen) -> None:
 def spawn(argv: list[str], socket_path: Path, log_path: Path, timeout: float) -> int:
     """Start ttyd and return its pid once ``GET <base>/token`` answers 200.
 
-    ttyd is started in its own session (a Ctrl-C or a dying worker does not take it along)
-    and reaped by a small waiter thread, so an exit never leaves a zombie behind.
+    ttyd is started in its own session (a Ctrl-C in the terminal RECON runs in does not reach
+    it), bound to this process (it gets SIGTERM when this process dies, even by ``kill -9``:
+    no ttyd outlives the dashboard process that owns it) and reaped by a small waiter
+    thread, so an exit never leaves a zombie behind.
     """
     if len(str(socket_path).encode()) > SUN_PATH_MAX:
         raise TtydError(f"socket path too long for a UNIX socket: {socket_path}",
                         "Set settings.terminal_run_dir (RECON_TERMINAL_RUN_DIR) to a shorter "
                         "directory.", 500)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # noqa: S603
-                                env=CLEAN_ENV, cwd="/", close_fds=True,
-                                start_new_session=True)
+        proc = spawn_bound(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                           env=CLEAN_ENV, cwd="/", close_fds=True, start_new_session=True)
     with _children_lock:
         _children[proc.pid] = proc
     threading.Thread(target=_reap, args=(proc,), daemon=True,

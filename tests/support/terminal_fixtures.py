@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -62,6 +63,13 @@ def run_dir() -> Iterator[Path]:
     """A short socket directory (sun_path holds 107 bytes; pytest's tmp paths are long)."""
     d = Path(tempfile.mkdtemp(prefix="rt-"))
     yield d / "run"
+    left = ttyd_pids(d)
+    if left:  # a ttyd of this test still runs: end it with its folder, and say so
+        from recon.demo import procs
+
+        warnings.warn(f"ttyd left running by the test, ended: {[procs.cmdline(p) for p in left]}",
+                      pytest.PytestWarning, stacklevel=1)
+        procs.terminate(left)
     shutil.rmtree(d, ignore_errors=True)
 
 
