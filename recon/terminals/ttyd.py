@@ -25,24 +25,11 @@ from recon.config import HostConfig
 from recon.core.children import spawn_bound
 from recon.core.errors import ReconError
 from recon.core.waits import wait_readable
+from recon.terminals.endings import SSH_WRAPPER
 
 SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
              "TERM": "xterm-256color"}
-# Says where it connects (the user sees a live terminal before ssh's handshake is done), runs
-# ssh, and when that fails leaves its last words on screen: ttyd closes the page as soon as
-# its child exits, so without the pause the error would flash by unread.
-SSH_WRAPPER = r"""
-host=$1; shift
-printf '[RECON] connecting to %s ...\r\n' "$host"
-"$@"
-rc=$?
-if [ "$rc" -ne 0 ]; then
-  printf '\r\n[RECON] the connection to %s ended (ssh exit status %s).\r\n' "$host" "$rc"
-  sleep 2
-fi
-exit "$rc"
-"""
 
 
 class TtydError(ReconError):
@@ -65,8 +52,10 @@ def resolve_ttyd(configured: str) -> str:
     return os.path.abspath(found)
 
 
-def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -> list[str]:
-    """The argv ttyd runs: ssh to ``host`` with the dashboard's key, verifying the host key."""
+def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None,
+                ending_prefix: Path) -> list[str]:
+    """The argv ttyd runs: ssh to ``host`` with the dashboard's key, verifying the host key,
+    in :data:`.endings.SSH_WRAPPER`, which records how ssh ended at ``ending_prefix``."""
     ssh = shutil.which("ssh") or "/usr/bin/ssh"
     paths = [str(p) for p in (known_hosts, pinned_file) if p is not None]
     if any(c.isspace() or c == "%" for path in paths for c in path):
@@ -95,7 +84,7 @@ def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -
         argv += ["-o", f"{key}={value}"]
     where = f"{host.terminal_user}@{host.address}:{host.port}"
     return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", f"{host.name} ({where})",
-            *argv, "--", host.address]
+            str(ending_prefix), *argv, "--", host.address]
 
 
 def ttyd_command(ttyd: str, socket_path: Path, base: str, credential: str, writable: bool,

@@ -305,10 +305,11 @@ def attach(live: LiveServer, token: str, session: dict, **kw) -> TtyClient:
 
 
 def ttyd_pids(run_dir: Path) -> list[int]:
-    """Live (non-zombie) processes whose argv mentions the run dir: ttyds left behind."""
+    """Live (non-zombie) ttyds listening in the run dir (``-i <run dir>/...``), left behind
+    or not (their shells' wrappers also name the run dir, as where ssh's ending goes)."""
     from recon.demo import procs
 
-    return procs.with_cmdline(str(run_dir))
+    return procs.with_cmdline(f"-i {run_dir}")
 
 
 def zombies_of(pid: int) -> list[int]:
