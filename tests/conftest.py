@@ -36,7 +36,9 @@ from recon.web.policy import ROLES
 # Fixture plugins for every folder (pytest allows ``pytest_plugins`` only here); their asserts,
 # and those of the other support modules, are rewritten like the tests' own.
 pytest.register_assert_rewrite("helpers", "notify_receivers", "promtool")
-pytest_plugins = ["terminal_fixtures", "browser_fixtures", "config_data", "fresh_host"]
+# leftovers: the run fails if any process it started outlives it (tests/support/leftovers.py).
+pytest_plugins = ["terminal_fixtures", "browser_fixtures", "config_data", "fresh_host",
+                  "leftovers"]
 
 TESTS = Path(__file__).resolve().parent
 UNIT = TESTS / "unit"
@@ -161,6 +163,11 @@ def make_app(tmp_path: Path):
         if mon is not None:
             mon.stop()
         runtime_of(app).executor.close_all()
+        # Whatever terminal the test opened: its ttyd must not outlive it. (Imported here:
+        # a plugin module imported before pytest registers it escapes assert rewriting.)
+        from terminal_fixtures import close_all
+
+        close_all(app)
 
 
 def start_monitor(app: Flask, wait: float = 15) -> Monitor:

@@ -28,7 +28,7 @@ from recon.core.errors import ApiError, NotFound
 from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
 from recon.ssh.hostkeys import known_hosts_name
-from recon.terminals import ttyd
+from recon.terminals import endings, ttyd
 from recon.terminals.models import (
     CLOSE_REASONS,
     MODES,
@@ -206,7 +206,8 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
         pinned = sock.with_suffix(".known_hosts")
         pinned.write_text(f"{known_hosts_name(host.address, host.port)} {host.host_key}\n")
     try:
-        command = ttyd.ssh_command(host, Path(current_app.config["RECON_KNOWN_HOSTS"]), pinned)
+        command = ttyd.ssh_command(host, Path(current_app.config["RECON_KNOWN_HOSTS"]), pinned,
+                                   sock.with_suffix(""))
         argv = ttyd.ttyd_command(ttyd.resolve_ttyd(s.ttyd_path), sock, base_path(sess.id),
                                  credential(sess.id), True,
                                  f"{host.name} ({host.terminal_user})", command)
@@ -214,11 +215,18 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
     except BaseException:
         close(sess.id, "process_exited")
         raise
-    db.session.execute(sa.update(TerminalSession).where(
-        TerminalSession.id == sess.id, TerminalSession.closed_at.is_(None)).values(
-        status="live", pid=pid))
-    bump("created")
-    db.session.commit()
+    try:
+        db.session.execute(sa.update(TerminalSession).where(
+            TerminalSession.id == sess.id, TerminalSession.closed_at.is_(None)).values(
+            status="live", pid=pid))
+        bump("created")
+        db.session.commit()
+    except BaseException:
+        # The row never got the pid: nothing else could ever find this ttyd to end it.
+        db.session.rollback()
+        ttyd.terminate(pid, sess.socket_path)
+        close(sess.id, "process_exited")
+        raise
     db.session.refresh(sess)
     if sess.closed_at is not None:  # closed while starting (GC or DELETE): don't leak ttyd
         ttyd.terminate(pid, sess.socket_path)
@@ -236,10 +244,19 @@ def touch(session_id: str) -> None:
 
 
 def claim(session_id: str, reason: str) -> TerminalSession | None:
-    """Mark the session closed if it still is open; the one caller that wins gets the row."""
+    """Mark the session closed if it still is open; the one caller that wins gets the row.
+    How ssh ended, if it did, is stored in the same statement: whoever reads the closed row
+    sees why."""
+    values: dict = {"status": "closed", "closed_at": now(), "close_reason": reason}
+    sock = db.session.scalar(sa.select(TerminalSession.socket_path).where(
+        TerminalSession.id == session_id))
+    ending = endings.read(Path(sock).with_suffix("")) if sock else None
+    if ending is not None:
+        values.update(end_code=ending.code, end_status=ending.exit_status,
+                      end_detail=ending.detail)
     result = db.session.execute(sa.update(TerminalSession).where(
         TerminalSession.id == session_id, TerminalSession.closed_at.is_(None)).values(
-        status="closed", closed_at=now(), close_reason=reason))
+        **values))
     if result.rowcount != 1:
         db.session.rollback()
         return None
@@ -255,8 +272,10 @@ def close(session_id: str, reason: str) -> bool:
         return False
     ttyd.terminate(sess.pid, sess.socket_path)
     sock = Path(sess.socket_path)
-    ttyd.remove_files(sock, sock.with_suffix(".log"), sock.with_suffix(".known_hosts"))
-    log.info("terminal %s closed (%s)", session_id, reason)
+    ttyd.remove_files(sock, sock.with_suffix(".log"), sock.with_suffix(".known_hosts"),
+                      *endings.files(sock.with_suffix("")))
+    log.info("terminal %s closed (%s%s)", session_id, reason,
+             f", ssh: {sess.end_code}" if sess.end_code else "")
     return True
 
 

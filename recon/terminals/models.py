@@ -56,6 +56,11 @@ class TerminalSession(db.Model):
     expires_at: Mapped[float]
     closed_at: Mapped[float | None]
     close_reason: Mapped[str | None] = mapped_column(sa.String(16))
+    # How ssh ended, when it did (recon.terminals.endings): a stable code, ssh's exit status
+    # and its own words; the page says what happened and the fix from these.
+    end_code: Mapped[str | None] = mapped_column(sa.String(24))
+    end_status: Mapped[int | None]
+    end_detail: Mapped[str | None] = mapped_column(sa.Text)
 
     @property
     def is_open(self) -> bool:
@@ -71,7 +76,7 @@ class TerminalSession(db.Model):
             "status": self.status, "url": self.url,
             "created_at": iso(self.created_at), "last_activity_at": iso(self.last_activity_at),
             "expires_at": iso(self.expires_at), "closed_at": iso(self.closed_at),
-            "close_reason": self.close_reason,
+            "close_reason": self.close_reason, "end_code": self.end_code,
         }
 
 

@@ -9,19 +9,24 @@ from recon.auth.guard import auth_ref
 from recon.core.clock import now
 from recon.core.errors import ApiError, InvalidBody
 from recon.db.extensions import db
-from recon.terminals import manager, proxy
+from recon.terminals import endings, manager, proxy
+from recon.web.context import runtime
 from recon.web.policy import current_user, require_role
 
 bp = Blueprint("terminals", __name__)
 
 
 def _describe(sess) -> dict:
+    """The session for the API and the page; ``ended`` says how ssh ended, once it did."""
     s = manager.settings()
+    ended = endings.describe(sess.end_code, sess.end_status, sess.end_detail,
+                             runtime().config.hosts.get(sess.host), sess.host)
     return {**sess.to_dict(), "heartbeat_seconds": s.terminal_heartbeat_seconds,
             "idle_seconds": s.terminal_idle_seconds,
             # what the page tells its user: this session's output (and input) is recorded
             "recorded": s.terminal_recording,
-            "input_recorded": s.terminal_recording and s.terminal_record_input}
+            "input_recorded": s.terminal_recording and s.terminal_record_input,
+            "ended": ended}
 
 
 def _recording_note(session_id: str) -> str:
@@ -106,9 +111,11 @@ def close_terminal(session_id: str):
 @bp.get("/terminals/<session_id>/")
 @require_role("operator")
 def page(session_id: str):
-    sess = proxy.owned_session(session_id, live=False)
-    return render_template("terminals/page.html", session=_describe(sess),
-                           user=current_user())
+    described = _describe(sess := proxy.owned_session(session_id, live=False))
+    ended = described["ended"] if sess.closed_at is not None else None
+    # ``failed``: ssh could not connect or its connection dropped (not a plain ``exit``).
+    return render_template("terminals/page.html", session=described, user=current_user(),
+                           ended=ended, failed=bool(ended and ended["code"] != "shell_exited"))
 
 
 @bp.get("/terminals/<session_id>/tty/", defaults={"rest": ""})

@@ -22,26 +22,14 @@ import time
 from pathlib import Path
 
 from recon.config import HostConfig
+from recon.core.children import spawn_bound
 from recon.core.errors import ReconError
 from recon.core.waits import wait_readable
+from recon.terminals.endings import SSH_WRAPPER
 
 SUN_PATH_MAX = 107  # sizeof(sockaddr_un.sun_path) - 1 on Linux
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
              "TERM": "xterm-256color"}
-# Says where it connects (the user sees a live terminal before ssh's handshake is done), runs
-# ssh, and when that fails leaves its last words on screen: ttyd closes the page as soon as
-# its child exits, so without the pause the error would flash by unread.
-SSH_WRAPPER = r"""
-host=$1; shift
-printf '[RECON] connecting to %s ...\r\n' "$host"
-"$@"
-rc=$?
-if [ "$rc" -ne 0 ]; then
-  printf '\r\n[RECON] the connection to %s ended (ssh exit status %s).\r\n' "$host" "$rc"
-  sleep 2
-fi
-exit "$rc"
-"""
 
 
 class TtydError(ReconError):
@@ -64,8 +52,10 @@ def resolve_ttyd(configured: str) -> str:
     return os.path.abspath(found)
 
 
-def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -> list[str]:
-    """The argv ttyd runs: ssh to ``host`` with the dashboard's key, verifying the host key."""
+def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None,
+                ending_prefix: Path) -> list[str]:
+    """The argv ttyd runs: ssh to ``host`` with the dashboard's key, verifying the host key,
+    in :data:`.endings.SSH_WRAPPER`, which records how ssh ended at ``ending_prefix``."""
     ssh = shutil.which("ssh") or "/usr/bin/ssh"
     paths = [str(p) for p in (known_hosts, pinned_file) if p is not None]
     if any(c.isspace() or c == "%" for path in paths for c in path):
@@ -94,7 +84,7 @@ def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None) -
         argv += ["-o", f"{key}={value}"]
     where = f"{host.terminal_user}@{host.address}:{host.port}"
     return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", f"{host.name} ({where})",
-            *argv, "--", host.address]
+            str(ending_prefix), *argv, "--", host.address]
 
 
 def ttyd_command(ttyd: str, socket_path: Path, base: str, credential: str, writable: bool,
@@ -145,17 +135,18 @@ def _reap(proc: subprocess.Popen) -> None:
 def spawn(argv: list[str], socket_path: Path, log_path: Path, timeout: float) -> int:
     """Start ttyd and return its pid once ``GET <base>/token`` answers 200.
 
-    ttyd is started in its own session (a Ctrl-C or a dying worker does not take it along)
-    and reaped by a small waiter thread, so an exit never leaves a zombie behind.
+    ttyd is started in its own session (a Ctrl-C in the terminal RECON runs in does not reach
+    it), bound to this process (it gets SIGTERM when this process dies, even by ``kill -9``:
+    no ttyd outlives the dashboard process that owns it) and reaped by a small waiter
+    thread, so an exit never leaves a zombie behind.
     """
     if len(str(socket_path).encode()) > SUN_PATH_MAX:
         raise TtydError(f"socket path too long for a UNIX socket: {socket_path}",
                         "Set settings.terminal_run_dir (RECON_TERMINAL_RUN_DIR) to a shorter "
                         "directory.", 500)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # noqa: S603
-                                env=CLEAN_ENV, cwd="/", close_fds=True,
-                                start_new_session=True)
+        proc = spawn_bound(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                           env=CLEAN_ENV, cwd="/", close_fds=True, start_new_session=True)
     with _children_lock:
         _children[proc.pid] = proc
     threading.Thread(target=_reap, args=(proc,), daemon=True,

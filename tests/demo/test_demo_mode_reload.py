@@ -17,6 +17,7 @@ import pytest
 from helpers import free_port, wait_for, wait_http
 from stream_clients import call, form_login
 
+from recon.core.children import spawn_bound
 from recon.demo.nspawn import unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,11 +34,12 @@ def _checkout(tmp: Path) -> Path:
 
 class Served:
     def __init__(self, tree: Path, port: int, log: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RECON_")}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("RECON_") or k == "RECON_TEST_RUN"}
         env.update(PYTHONPATH=str(tree), PYTHONUNBUFFERED="1")
         self.log = log
         with open(log, "ab") as out:
-            self.proc = subprocess.Popen(
+            self.proc = spawn_bound(  # SIGTERM if pytest dies
                 [sys.executable, "-m", "recon.entry.serve", "--bind", f"127.0.0.1:{port}",
                  "--workers", "2", "--threads", "8"], cwd=tree, env=env, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True)

@@ -27,6 +27,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage
 
 from recon.auth.accounts import create_user
+from recon.core.children import spawn_bound
 
 CONF = ROOT / "deploy" / "nginx" / "recon.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -91,8 +92,8 @@ http {{ access_log {tmp}/access.log; {temp} include {tmp}/recon.conf; }}
         check = subprocess.run([NGINX, "-t", "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
-        self.proc = subprocess.Popen([NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
-                                     start_new_session=True)
+        self.proc = spawn_bound([NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
+                                 start_new_session=True)  # SIGTERM if pytest dies
         self.ctx = ssl.create_default_context(cafile=str(crt))
         wait_healthy(self.request, self.proc, 10, "nginx")
 

@@ -118,11 +118,13 @@ class Gunicorn:
         """Start it and wait until it accepts connections (``stop()`` ends it)."""
         import subprocess
 
+        from recon.core.children import spawn_bound
+
         err = open(self.error_log, "ab") if self.error_log else subprocess.DEVNULL  # noqa: SIM115
         try:
-            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env,
-                                         start_new_session=True, stdout=subprocess.DEVNULL,
-                                         stderr=err)
+            # Bound to pytest: if the run is killed, the server goes too.
+            self.proc = spawn_bound(self.argv, cwd=ROOT, env=self.env, start_new_session=True,
+                                    stdout=subprocess.DEVNULL, stderr=err)
         finally:
             if self.error_log:
                 err.close()

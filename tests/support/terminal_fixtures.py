@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -62,6 +63,13 @@ def run_dir() -> Iterator[Path]:
     """A short socket directory (sun_path holds 107 bytes; pytest's tmp paths are long)."""
     d = Path(tempfile.mkdtemp(prefix="rt-"))
     yield d / "run"
+    left = ttyd_pids(d)
+    if left:  # a ttyd of this test still runs: end it with its folder, and say so
+        from recon.demo import procs
+
+        warnings.warn(f"ttyd left running by the test, ended: {[procs.cmdline(p) for p in left]}",
+                      pytest.PytestWarning, stacklevel=1)
+        procs.terminate(left)
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -297,10 +305,11 @@ def attach(live: LiveServer, token: str, session: dict, **kw) -> TtyClient:
 
 
 def ttyd_pids(run_dir: Path) -> list[int]:
-    """Live (non-zombie) processes whose argv mentions the run dir: ttyds left behind."""
+    """Live (non-zombie) ttyds listening in the run dir (``-i <run dir>/...``), left behind
+    or not (their shells' wrappers also name the run dir, as where ssh's ending goes)."""
     from recon.demo import procs
 
-    return procs.with_cmdline(str(run_dir))
+    return procs.with_cmdline(f"-i {run_dir}")
 
 
 def zombies_of(pid: int) -> list[int]:

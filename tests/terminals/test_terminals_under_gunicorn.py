@@ -1,5 +1,6 @@
 """Under real gunicorn (gthread, two workers): the WebSocket path, kill -9 of the whole
-dashboard and a restart (its first GC pass reaps the orphans), and ``flask recon gc``."""
+dashboard (its ttyds die with it) and a restart (its first GC pass closes their rows as
+orphans), and ``flask recon gc``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from terminal_fixtures import (
     zombies_of,
 )
 
+from recon.core.children import spawn_bound
 from recon.db.extensions import db
 from recon.demo.nspawn import free_port
 from recon.demo.procs import descendants
@@ -36,7 +38,7 @@ class Gunicorn(LiveServer):
                     "RECON_CONFIG": app.config["RECON_CONFIG"],
                     "RECON_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                     "RECON_SECRET_KEY": app.config["SECRET_KEY"]}
-        self.proc = subprocess.Popen(
+        self.proc = spawn_bound(  # SIGTERM if pytest dies
             [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "8",
              "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
              "wsgi:app"], cwd=ROOT, env=self.env, start_new_session=True)
@@ -63,7 +65,7 @@ def reasons(app) -> dict[str, str | None]:
         return out
 
 
-def test_gunicorn_proxies_the_terminal_and_a_restart_after_kill_9_reaps_the_orphans(
+def test_gunicorn_terminal_ttyds_die_with_a_killed_worker_and_a_restart_closes_their_rows(
         make_app, target_info, term_env, run_dir, monkeypatch):
     app = make_app([target_info, dataclasses.replace(target_info, name="b")])
     token = app.config["TEST_TOKENS"]["operator"]
@@ -77,10 +79,11 @@ def test_gunicorn_proxies_the_terminal_and_a_restart_after_kill_9_reaps_the_orph
         assert len(ttyd_pids(run_dir)) == 2
         server.kill9()
         client.wait_closed(5)
-        survivors = ttyd_pids(run_dir)
-        assert len(survivors) == 2  # ttyd outlives its dashboard...
-        server = Gunicorn(app)  # ...until the restarted dashboard's first GC pass
-        assert wait_for(lambda: ttyd_pids(run_dir) == [], 10)
+        # No ttyd outlives the worker that spawned it, even one killed with SIGKILL...
+        assert wait_for(lambda: ttyd_pids(run_dir) == [], 5), ttyd_pids(run_dir)
+        assert set(reasons(app).values()) == {None}  # ...though its rows are still open
+        server = Gunicorn(app)  # until the restarted dashboard's first GC pass
+        assert wait_for(lambda: set(reasons(app).values()) == {"orphan"}, 10)
         assert reasons(app) == {shell["id"]: "orphan", view["id"]: "orphan"}
         again = open_terminal(server, token)
         assert again["id"] not in (shell["id"], view["id"])

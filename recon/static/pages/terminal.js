@@ -1,4 +1,6 @@
-// The terminal page: heartbeat while open, time left until the session's TTL, close button.
+// The terminal page: heartbeat while open, time left until the session's TTL, close button;
+// when the shell ends, why (ssh's error and its fix, from the session's `ended`) and the
+// countdown stops.
 (function () {
   "use strict";
   const box = document.getElementById("terminal");
@@ -13,6 +15,7 @@
   let closed = box.dataset.closed === "true";
   let beat = null;
   let tick = null;
+  let watching = null;
 
   // What the state label says for each close reason (the shell's own exit is not a "close").
   function label(reason) {
@@ -21,20 +24,51 @@
     return "Closed" + (reason ? " (" + reason + ")" : "");
   }
 
-  function showClosed(reason) {
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;  // host text: never as HTML
+    return node;
+  }
+
+  // ssh could not connect, or its connection dropped: what happened, the fix, ssh's words.
+  function endedBox(ended) {
+    const div = el("div", "term-ended");
+    div.setAttribute("role", "alert");
+    div.dataset.code = ended.code;
+    div.append(el("h2", "", ended.title), el("p", "", ended.message));
+    const fix = el("p", "term-fix");
+    fix.append(el("strong", "", "Fix:"), document.createTextNode(" " + ended.hint));
+    div.append(fix);
+    if (ended.detail) div.append(el("p", "", "ssh said:"), el("pre", "term-detail", ended.detail));
+    div.append(el("p", "", "Open a new terminal from the dashboard."));
+    return div;
+  }
+
+  function showClosed(reason, ended) {
     if (closed && state.className.indexOf("term-closed") >= 0) return;
     closed = true;
-    state.textContent = label(reason);
-    state.className = "term-state term-closed";
-    closeButton.disabled = true;
     clearInterval(beat);
     clearInterval(tick);
+    clearInterval(watching);
+    left.textContent = "ended";  // the countdown stops with the shell
+    const failed = ended && ended.code !== "shell_exited";
+    state.textContent = failed ? ended.title : label(reason);
+    state.className = "term-state term-closed";
+    closeButton.disabled = true;
     const frame = document.getElementById("term-frame");
     if (frame) frame.remove();
-    const p = document.createElement("p");
-    p.className = "term-message";
-    p.textContent = label(reason) + ". Open a new terminal from the dashboard.";
-    box.replaceChildren(p);
+    if (failed) {
+      box.replaceChildren(endedBox(ended));
+      return;
+    }
+    box.replaceChildren(el("p", "term-message",
+                           label(reason) + ". Open a new terminal from the dashboard."));
+  }
+
+  function closedFrom(body) {
+    const s = (body && body.session) || {};
+    showClosed(body.close_reason || s.close_reason || "", s.ended);
   }
 
   function call(method, path) {
@@ -44,9 +78,7 @@
       headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (body) {
-        if (resp.status === 404 || resp.status === 410) {
-          showClosed(body.close_reason || (body.session && body.session.close_reason) || "");
-        }
+        if (resp.status === 404 || resp.status === 410) closedFrom(body);
         return { status: resp.status, body: body };
       });
     });
@@ -58,18 +90,19 @@
     if (closed) return;
     call("GET", "").then(function (r) {
       const s = r.body && r.body.session;
-      if (s && s.closed_at) showClosed(s.close_reason || "");
+      if (s && s.closed_at) closedFrom(r.body);
       else if (!closed) return call("POST", "/heartbeat");
     }).catch(function () { /* retried next beat */ });
   }
 
-  // The shell can end on its own (`exit`): RECON closes the session as shell_exited the
-  // moment ttyd ends the WebSocket; a cheap status read every 2 s shows it here.
+  // The shell can end on its own (`exit`, or ssh failing): RECON closes the session as
+  // shell_exited the moment ttyd ends the WebSocket; a cheap status read every second shows
+  // it here, with why.
   function watch() {
     if (closed) return;
     call("GET", "").then(function (r) {
       const s = r.body && r.body.session;
-      if (s && s.closed_at) showClosed(s.close_reason || "");
+      if (s && s.closed_at) closedFrom(r.body);
     }).catch(function () { /* next time */ });
   }
 
@@ -83,16 +116,16 @@
   closeButton.addEventListener("click", function () {
     closeButton.disabled = true;
     call("DELETE", "").then(function (r) {
-      if (r.status === 200) showClosed("user");
+      if (r.status === 200) showClosed("user", r.body.session && r.body.session.ended);
       else closeButton.disabled = closed;
     });
   });
 
-  showTimeLeft();
   if (!closed) {
+    showTimeLeft();
     tick = setInterval(showTimeLeft, 1000);
     beat = setInterval(heartbeat, every);
     heartbeat();
-    setInterval(watch, 2000);
+    watching = setInterval(watch, 1000);
   }
 })();
