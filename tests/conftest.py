@@ -207,3 +207,11 @@ def copy_key(info: TargetInfo, dest: Path) -> Path:
     """A copy of the dashboard key (tests that need a different key edit the copy)."""
     shutil.copy(info.key_path, dest)
     return dest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The run's PostgreSQL cluster (if a test made one) ends with the run, before the
+    leftovers check looks for what outlived it."""
+    import pg_cluster
+    pg_cluster.stop()

@@ -61,12 +61,14 @@ def self_signed(dest: Path) -> tuple[Path, Path]:
     return crt, pem
 
 
-def site_conf(tmp: Path, https: int, http: int, upstream: int, crt: Path, key: Path) -> str:
-    """The shipped file with only ports, certificate paths and one timeout changed."""
-    text = CONF.read_text()
+def site_conf(tmp: Path, https: int, http: int, upstream: int, crt: Path, key: Path,
+              conf: Path = CONF, upstreams: dict[str, str] | None = None) -> str:
+    """The shipped file (``conf``) with only ports, certificate paths and one timeout
+    changed; ``upstreams`` swaps its ``server`` lines (default: the one of recon.conf)."""
+    text = conf.read_text()
     swaps = {"listen 443 ssl;": f"listen 127.0.0.1:{https} ssl;",
              "listen 80;": f"listen 127.0.0.1:{http};",
-             "server 127.0.0.1:8420;": f"server 127.0.0.1:{upstream};",
+             **(upstreams or {"server 127.0.0.1:8420;": f"server 127.0.0.1:{upstream};"}),
              "/etc/ssl/recon/fullchain.pem": str(crt), "/etc/ssl/recon/privkey.pem": str(key),
              "client_header_timeout 10s;": "client_header_timeout 3s;"}
     for old, new in swaps.items():
@@ -76,11 +78,12 @@ def site_conf(tmp: Path, https: int, http: int, upstream: int, crt: Path, key: P
 
 
 class Nginx:
-    def __init__(self, tmp: Path, upstream: int):
+    def __init__(self, tmp: Path, upstream: int, conf: Path = CONF,
+                 upstreams: dict[str, str] | None = None):
         self.https, self.http = free_port(), free_port()
         crt, key = self_signed(tmp)
         (tmp / "recon.conf").write_text(site_conf(tmp, self.https, self.http, upstream, crt,
-                                                  key))
+                                                  key, conf, upstreams))
         temp = "".join(f"{k}_temp_path {tmp}/{k};\n"
                        for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         (tmp / "nginx.conf").write_text(f"""
