@@ -142,4 +142,6 @@ def test_the_panel_runs_two_hosts_at_once_with_a_pause(browsing, serve, fleet, m
     expect(page.locator("#rolling-title")).to_contain_text("2 hosts at once")
     expect(page.locator("#rolling-title")).to_contain_text("1 s between")
     expect(page.locator("#rolling-state")).to_have_text("Succeeded", timeout=60_000)
+    page.locator("#rolling").scroll_into_view_if_needed()
+    browsing.shot(page, "rolling-batches", full_page=True)
     browsing.assert_no_console_errors()
