@@ -23,6 +23,7 @@ from .fleet import fleet, serve
 from .floor import Floor
 from .host_page import bench_host_page
 from .logins import bench_logins
+from .postgres import bench_postgres
 from .replay import bench_replay
 from .report import table
 from .rest import bench_rest
@@ -80,6 +81,8 @@ def run_fleet(args, want: set[str], r: dict) -> None:
             r["logins"] = bench_logins(f)
         if "streams" in want:
             r["stream_hold"] = bench_stream_hold(f, args.stream_seconds)
+        if "postgres" in want:
+            r["postgres"] = bench_postgres(f, args.n)
 
 
 def run_sync(args, f, srv, r: dict) -> None:

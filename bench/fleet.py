@@ -144,15 +144,16 @@ class Server:
 
 
 def write_config(workdir: Path, name: str, targets: list[TargetInfo], known_hosts: Path,
-                 **settings) -> tuple[Path, str, str]:
-    """recon.toml + database with an admin token (and a viewer login for the browser)."""
+                 database: str | None = None, **settings) -> tuple[Path, str, str]:
+    """recon.toml + database (``database``: a URI, default SQLite beside the file) with an
+    admin token (and a viewer login for the browser)."""
     sub = workdir / name
     sub.mkdir()
     path = sub / "recon.toml"
     text = demo_config_toml(targets, known_hosts=known_hosts)
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
     path.write_text(text.replace("[settings]\n", "[settings]\n" + extra, 1))
-    uri = f"sqlite:///{sub / 'recon.db'}"
+    uri = database or f"sqlite:///{sub / 'recon.db'}"
     app = create_app({"SECRET_KEY": "bench", "RECON_CONFIG": str(path),
                       "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():
@@ -164,10 +165,11 @@ def write_config(workdir: Path, name: str, targets: list[TargetInfo], known_host
 
 @contextmanager
 def serve(workdir: Path, name: str, targets: list[TargetInfo], known_hosts: Path,
-          env: dict[str, str] | None = None, **settings) -> Iterator[Server]:
-    """RECON as ``make run`` serves it, for ``targets`` (``env``: more process settings);
-    waits for the monitor's first round."""
-    path, uri, token = write_config(workdir, name, targets, known_hosts, **settings)
+          env: dict[str, str] | None = None, database: str | None = None,
+          **settings) -> Iterator[Server]:
+    """RECON as ``make run`` serves it, for ``targets`` (``env``: more process settings;
+    ``database``: its URI, default SQLite); waits for the monitor's first round."""
+    path, uri, token = write_config(workdir, name, targets, known_hosts, database, **settings)
     port = free_port()
     env = {**os.environ, "RECON_CONFIG": str(path), "RECON_DATABASE_URI": uri,
            "RECON_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1", **(env or {})}

@@ -212,11 +212,20 @@ def _host_page(r: dict) -> list[str]:
                      h["p95_ms"] <= 300)]
 
 
+def _postgres(r: dict) -> list[str]:
+    p = r["postgres"]
+    return [_verdict("fleet call PostgreSQL / SQLite (paired)", _x(p["paired_fleet"]),
+                     "<= 1.3x", p["paired_fleet"]["ratio_median"] <= 1.3),
+            _verdict("single status PostgreSQL / SQLite (paired)", _x(p["paired_status"]),
+                     "<= 1.3x", p["paired_status"]["ratio_median"] <= 1.3)]
+
+
 def verdicts(r: dict) -> list[str]:
     out = ["-" * (W + 26), "targets (issues 10 and 11):"]
     for key, part in (("status", _sync), ("faults", _faults), ("events", _events),
                       ("rest", _rest), ("logins", _logins), ("stream_hold", _streams),
-                      ("config_reload", _config), ("host_page", _host_page)):
+                      ("config_reload", _config), ("host_page", _host_page),
+                      ("postgres", _postgres)):
         if key in r:
             out += part(r)
     out += _extras(r)
