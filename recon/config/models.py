@@ -82,7 +82,8 @@ class HostConfig:
     # Terminals must not be able to do what RECON's automation may, hence a separate login.
     terminal_user: str | None = option(
         None, "a second login for browser terminals, with no RECON sudo rules (see Terminals); "
-        "unset = terminals off for the host but for users mapped in `terminal_users`", pattern=USER_RE, problem="not a valid login name",
+        "unset = terminals off for the host but for users mapped in `terminal_users`",
+        pattern=USER_RE, problem="not a valid login name",
         example="recon-term")
     # RECON user -> this host's login for their terminal (recon.config.terminal_users).
     terminal_users: Logins | None = option(

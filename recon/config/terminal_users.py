@@ -51,9 +51,10 @@ Logins = tuple[tuple[str, TerminalLogin], ...]
 class TerminalsConfig:
     """``[terminals]``: settings of browser terminals that are tables, not single values."""
 
-    users: Logins | None = option(None, "fleet-wide RECON user = host login (`alice = \"alice\"` or "
-                           "`bob = { login = \"bob\", key = \"dashboard\" }`); a host's own "
-                           "`terminal_users` entry wins", kind="table")
+    users: Logins | None = option(
+        None, "fleet-wide RECON user = host login (`alice = \"alice\"` or "
+        "`bob = { login = \"bob\", key = \"dashboard\" }`); a host's own `terminal_users` "
+        "entry wins", kind="table")
 
 
 def parse_logins(raw: Any, where: str, errors: list[str]) -> Logins:

@@ -29,6 +29,7 @@ from flask import current_app
 
 from recon.auth.accounts import find_user, on_access_ended
 from recon.core.errors import NotFound
+from recon.web.context import runtime
 from recon.web.policy import ROLES
 
 log = logging.getLogger("recon.terminals")
@@ -38,8 +39,10 @@ _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
 def keys_dir(instance_path: str | None = None) -> Path:
-    """``instance/user-keys`` (0700)."""
-    base = Path(instance_path or current_app.instance_path) / "user-keys"
+    """``settings.terminal_keys_dir``, by default ``instance/user-keys`` (0700)."""
+    configured = runtime().config.settings.terminal_keys_dir
+    base = Path(configured) if configured else Path(
+        instance_path or current_app.instance_path) / "user-keys"
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(base, 0o700)
     return base
