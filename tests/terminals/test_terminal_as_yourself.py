@@ -232,3 +232,42 @@ def test_the_cli_prints_rotates_and_revokes_a_key(mapped_app, keys_dir):
     assert not (keys_dir / "alice").exists()
     refused = runner.invoke(args=["recon", "terminal-key", "rotate", "nobody"])
     assert refused.exit_code != 0 and "no user 'nobody'" in refused.output
+
+
+def test_the_terminal_page_in_chromium_as_a_mapped_user(browsing, mapped_app):
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import expect
+
+    server = LiveServer(mapped_app)
+    try:
+        page = browsing.login(server, "alice", password=PASSWORD)
+        session = page.evaluate("""async () => {
+            const token = document.querySelector('meta[name="csrf-token"]').content;
+            const r = await fetch('/api/terminals', {method: 'POST', credentials: 'same-origin',
+              headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
+              body: JSON.stringify({host: 'demo'})});
+            return (await r.json()).session;
+        }""")
+        page.goto(f"/terminals/{session['id']}/")
+        expect(page.locator("#term-who")).to_have_text(
+            f"You are {LOGIN} on demo (your own login)")
+        expect(page.locator("#term-rights")).to_contain_text(
+            "may run: (root) NOPASSWD: /usr/bin/id (1 rule)")
+        expect(page.locator("#term-rights")).to_contain_text("systemd-journal")
+        shell = page.frame_locator("#term-frame").locator("#out")
+        expect(shell).to_contain_text("$ ")
+        shell.press_sequentially("id -un; sudo -n /usr/bin/id -un\n")
+        expect(shell).to_contain_text(f"\n{LOGIN}")
+        expect(shell).to_contain_text("\nroot")
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            bad = [v["id"] for v in Axe().run(page).response["violations"]
+                   if v["impact"] in ("serious", "critical")]
+            assert not bad, (scheme, bad)
+        page.emulate_media(color_scheme="light")
+        browsing.shot(page, "terminal-as-yourself")
+        browsing.assert_no_console_errors()
+        page.get_by_role("button", name="Close terminal").click()
+    finally:
+        browsing.frozen = True
+        server.stop()
