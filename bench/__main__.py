@@ -32,6 +32,7 @@ from .stats import load
 from .streams import bench_stream_hold
 from .synchronous import bench_action, bench_logs, bench_status
 from .terminals import bench_terminals
+from .terminals_mapped import bench_mapped_prompt
 from .ui_first_paint import bench_ui_first_paint
 
 RESULTS = Path(__file__).parent / "results"
@@ -66,7 +67,9 @@ def run_fleet(args, want: set[str], r: dict) -> None:
                           stale_reads=bench_stale_reads(f, srv)),
                       "faults": lambda: r.update(faults=bench_faults(
                           f, srv, args.n, args.seconds, args.clients)),
-                      "terminals": lambda: r.update(terminals=bench_terminals(f, srv, 10)),
+                      "terminals": lambda: r.update(
+                          terminals=bench_terminals(f, srv, 10),
+                          terminals_mapped=bench_mapped_prompt(f, srv, 10)),
                       "replay": lambda: r.update(replay=bench_replay(f, srv)),
                       "ui": lambda: r.update(ui_first_paint=bench_ui_first_paint(f, srv, 20),
                                              host_page=bench_host_page(f, srv)),

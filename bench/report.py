@@ -171,6 +171,11 @@ def _extras(r: dict) -> list[str]:
                                 f"{t['text_recorded_vs_unrecorded']}x", "info", None))
     elif t:
         out.append(_verdict("terminal", t.get("skipped", "?"), "info", None))
+    m = r.get("terminals_mapped")
+    if m and "create_to_prompt_ms" in m:
+        ms = m["create_to_prompt_ms"]["median_ms"]
+        out.append(_verdict("terminal open -> prompt, mapped user", f"{ms} ms", "<= 300 ms",
+                            ms <= 300))
     rp = r.get("replay")
     if rp:
         o, s = rp["open_to_playing_ms"], rp["seek_ms"]

@@ -115,6 +115,7 @@ def _install(app: Flask) -> None:
     from recon.pages import admin
     from recon.pages import routes as pages
     from recon.recordings import routes as recordings
+    from recon.terminals import identity_routes as terminal_identity
     from recon.terminals import routes as terminals
     from recon.web import error_responses, security
 
@@ -127,7 +128,7 @@ def _install(app: Flask) -> None:
     auth.init_app(app)
     cli.init_app(app)
     for module in (health, pages, admin, services, logs, terminals, audit, notify, metrics,
-                   rolling, liveconfig, onboarding, hosts, recordings):
+                   rolling, liveconfig, onboarding, hosts, recordings, terminal_identity):
         app.register_blueprint(module.bp)
     _register_models()
     done = ensure_schema(app)
@@ -146,5 +147,6 @@ def _register_models() -> None:
     from recon.notify import models as notify_models  # noqa: F401
     from recon.recordings import models as recording_models  # noqa: F401
     from recon.rolling import models as rolling_models  # noqa: F401
+    from recon.terminals import identity as terminal_identities  # noqa: F401
     from recon.terminals import models as terminal_models  # noqa: F401
     from recon.web import slots  # noqa: F401

@@ -20,6 +20,7 @@ from recon.config.declare import REQUIRED, Option, declared
 from recon.config.health import HealthCheck
 from recon.config.models import HostConfig, ServiceConfig
 from recon.config.notify import EVENTS, TABLES, ChannelConfig
+from recon.config.terminal_users import TerminalLogin, TerminalsConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = "python -m recon.config.docs --write"
@@ -85,7 +86,8 @@ def markdown_table() -> str:
     """The README's table of host and service keys."""
     rows = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
     for prefix, cls in (("hosts.NAME.", HostConfig), ("services[].", ServiceConfig),
-                        ("services[].health.", HealthCheck)):
+                        ("services[].health.", HealthCheck), ("terminals.", TerminalsConfig),
+                        ("terminals.users.USER.", TerminalLogin)):
         for key, f, opt in declared(cls):
             rows.append(f"| `{prefix}{key}` | {_default_cell(f.default, opt)} | "
                         f"{_allowed_cell(opt)} | {opt.doc} |")

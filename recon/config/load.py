@@ -15,6 +15,7 @@ from recon.config.models import ConfigError, HostConfig, ReconConfig, ServiceCon
 from recon.config.notify import parse_notify
 from recon.config.patterns import HOST_NAME_RE
 from recon.config.settings import SETTING_RANGES, Settings
+from recon.config.terminal_users import parse_logins, parse_terminals, refuse_recon_login
 
 
 def normalize_unit(unit: str) -> str:
@@ -87,7 +88,13 @@ def _host(name: str, raw: Any, base: Path, errors: list[str], src: Path,
     unknown_keys(HostConfig, raw, where, errors)
     if isinstance(raw.get("host_key"), str):  # pasted from a .pub file, perhaps with its newline
         raw = {**raw, "host_key": raw["host_key"].strip()}
-    values = read_options(HostConfig, raw, where, errors, name_types=True)
+    values = read_options(HostConfig, raw, where, errors, name_types=True,
+                          skip=("terminal_users",))
+    values["terminal_users"] = parse_logins(raw.get("terminal_users", {}),
+                                            f"{where}.terminal_users", errors)
+    if "user" in values:
+        refuse_recon_login(values["terminal_users"], values["user"], f"{where}.terminal_users",
+                           errors)
     terminal_user = values.get("terminal_user")
     if terminal_user is not None and terminal_user == values.get("user"):
         errors.append(f"{where}.terminal_user: must differ from user ({terminal_user}): the "
@@ -135,7 +142,8 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
     env = dict(os.environ) if env is None else env
     errors: list[str] = []
     warnings: list[str] = []
-    for key in sorted(set(data) - {"settings", "hosts", "services", "demo", "notify"}):
+    for key in sorted(set(data) - {"settings", "hosts", "services", "demo", "notify",
+                                   "terminals"}):
         errors.append(f"{source}: {key}: unknown top-level key")
     settings = _settings(data.get("settings", {}), env, errors, source)
     raw_hosts = data.get("hosts", {})
@@ -147,13 +155,17 @@ def parse_config(data: dict[str, Any], source: Path, base: Path,
         host = _host(name, raw, base, errors, source, warnings, check_keys)
         if host is not None:
             hosts[name] = host
+    fleet_logins = parse_terminals(data.get("terminals", {}), f"{source}: terminals", errors)
+    for host in hosts.values():
+        refuse_recon_login(fleet_logins, host.user, f"{source}: terminals.users (host "
+                           f"{host.name})", errors)
     services = _services(data.get("services", []), raw_hosts, errors, warnings, source)
     notify = parse_notify(data.get("notify", {}), env, errors, source, raw_hosts, services)
     if errors:
         raise ConfigError(source, errors)
     return ReconConfig(source=source, hosts=hosts, services=services, settings=settings,
                        demo=bool(data.get("demo", False)), notify=notify,
-                       warnings=tuple(warnings))
+                       warnings=tuple(warnings), terminal_users=fleet_logins)
 
 
 def _services(raw_services: Any, raw_hosts: dict[str, Any], errors: list[str],

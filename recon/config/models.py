@@ -23,6 +23,7 @@ from recon.config.patterns import (
     USER_RE,
 )
 from recon.config.settings import Settings
+from recon.config.terminal_users import Logins, TerminalLogin, login_for
 
 _ABSOLUTE = "must be an absolute path"
 
@@ -81,8 +82,14 @@ class HostConfig:
     # Terminals must not be able to do what RECON's automation may, hence a separate login.
     terminal_user: str | None = option(
         None, "a second login for browser terminals, with no RECON sudo rules (see Terminals); "
-        "unset = terminals off for the host", pattern=USER_RE, problem="not a valid login name",
+        "unset = terminals off for the host but for users mapped in `terminal_users`",
+        pattern=USER_RE, problem="not a valid login name",
         example="recon-term")
+    # RECON user -> this host's login for their terminal (recon.config.terminal_users).
+    terminal_users: Logins | None = option(
+        None, "RECON user = host login for this host's terminals (`alice = \"alice-adm\"`, or "
+        "`{ login, key }`); wins over `[terminals.users]`; see Terminals, \"As yourself\"",
+        kind="table")
 
     @property
     def connection_key(self) -> tuple[str, int, str, str]:
@@ -166,6 +173,13 @@ class ReconConfig:
     # What was read: the sha256 of the file's bytes ("" when parsed from data). Two processes
     # with the same revision run the same config (recon.liveconfig compares them).
     revision: str = ""
+    # [terminals.users]: RECON user -> host login on every host (recon.config.terminal_users).
+    terminal_users: Logins = ()
+
+    def terminal_login(self, host: HostConfig, user: str) -> TerminalLogin | None:
+        """The login ``user``'s terminal on ``host`` runs as, if mapped (else the shared
+        ``terminal_user``)."""
+        return login_for(host.terminal_users, self.terminal_users, user)
 
     def services_on(self, host: str) -> list[ServiceConfig]:
         """The services of one host, in file order."""

@@ -95,6 +95,8 @@ class Settings:
     terminal_start_timeout_seconds: float = setting(10.0, "how long ttyd may take to start",
                                                     0.1, 300)
     terminal_run_dir: str = setting("", "ttyd sockets (empty: `<instance>/run`)")
+    terminal_keys_dir: str = setting(
+        "", "the per-user terminal keys of mapped logins (empty: `<instance>/user-keys`)")
     ttyd_path: str = setting("", "the ttyd binary (empty: `$TTYD_PATH`, else `ttyd` on PATH)")
     terminal_revoke_check_seconds: float = setting(
         1.0, "how often an open terminal re-checks that its session is still open", 0.05, 60)

@@ -17,6 +17,7 @@ from recon.liveconfig.cli import reload_cmd
 from recon.notify.cli import cli as notify_commands
 from recon.onboarding import cli as onboarding
 from recon.terminals.cli import gc_command
+from recon.terminals.keys_cli import terminal_key
 
 
 def init_app(app: Flask) -> None:
@@ -25,6 +26,6 @@ def init_app(app: Flask) -> None:
     for command in (accounts.users, accounts.tokens, onboarding.keygen_cmd, onboarding.hosts,
                     onboarding.sudoers, onboarding.check_cmd, monitor_command, gc_command,
                     prune_command, notify_commands, onboarding.services, reload_cmd,
-                    units_command):
+                    units_command, terminal_key):
         recon.add_command(command)
     app.cli.add_command(recon)

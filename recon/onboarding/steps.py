@@ -21,6 +21,7 @@ from recon.logs.journal import journal_argv
 from recon.logs.query import sudoers_journal_command
 from recon.monitor.healthcheck import run_checks
 from recon.monitor.signals import watch_argv
+from recon.onboarding.logins_check import check_mapped_logins
 from recon.ssh import CommandTimeout, Executor, HostKeyStore, RemoteError
 from recon.ssh.connection import scan_host_key
 from recon.ssh.errors import HostKeyChanged, is_sudo_refusal
@@ -103,6 +104,7 @@ def check_host(config: ReconConfig, executor: Executor, keys: HostKeyStore,
         check_unit_signals(executor, host, check)
         check_health(executor, host, services, check)
     check_terminal_user(config, executor, host, check)
+    check_mapped_logins(config, executor, host, check, _probes)
 
 
 def _check_login(executor: Executor, keys: HostKeyStore, host: HostConfig,

@@ -9,6 +9,7 @@ the session sshd confirms later would otherwise hold one of its ``MaxSessions`` 
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -36,22 +37,28 @@ OPEN_RETRY_DELAY = 0.02
 # that resumes is used again well within 15 s.
 BACKOFF_BASE = 1.0
 BACKOFF_MAX = 8.0
-_key_cache: dict[str, paramiko.PKey] = {}
+_key_cache: dict[tuple[str, int, int], paramiko.PKey] = {}
 _key_lock = threading.Lock()
 
 
 def load_private_key(host: HostConfig) -> paramiko.PKey:
-    """The dashboard's private key for ``host``, loaded once per path."""
+    """The private key for ``host``, loaded once per file: a key replaced at the same path (a
+    rotated terminal key, recon.terminals.userkeys) is a new inode, so it is read again."""
     path = str(host.key_path)
+    try:
+        st = os.stat(path)
+        ident = (path, st.st_ino, st.st_mtime_ns)
+    except OSError:
+        ident = (path, 0, 0)
     with _key_lock:
-        key = _key_cache.get(path)
+        key = _key_cache.get(ident)
         if key is None:
             try:
                 key = paramiko.PKey.from_path(path)
             except (OSError, paramiko.SSHException, ValueError) as exc:
                 raise KeyUnreadable(key_problem(host.name, path, exc),
                                     host=host.name) from None
-            _key_cache[path] = key
+            _key_cache[ident] = key
         return key
 
 

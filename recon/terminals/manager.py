@@ -28,7 +28,7 @@ from recon.core.errors import ApiError, NotFound
 from recon.core.process import process_alive, process_id
 from recon.db.extensions import db
 from recon.ssh.hostkeys import known_hosts_name
-from recon.terminals import endings, ttyd
+from recon.terminals import endings, identity, ttyd
 from recon.terminals.models import (
     CLOSE_REASONS,
     MODES,
@@ -98,7 +98,9 @@ def process_ok(sess: TerminalSession) -> bool:
 
 def create(user: str, host_name: str, mode: str, auth_ref: str | None = None) -> Created:
     """A live session for (user, host, mode): the open one if any, else a new ttyd."""
-    host = _terminal_host(host_name, mode)
+    host = _terminal_host(host_name, mode, user)
+    # As whom (a mapped login or the shared terminal_user): refused before a slot is taken.
+    ident = identity.resolve(runtime().config, host, user)
     s = settings()
     deadline = time.monotonic() + s.terminal_start_timeout_seconds + 5
     while True:
@@ -112,11 +114,11 @@ def create(user: str, host_name: str, mode: str, auth_ref: str | None = None) ->
         sess = _claim_slot(user, host_name, mode, auth_ref, s, deadline)
         if sess is not None:
             break
-    _start(sess, host, mode)
+    _start(sess, host, mode, ident)
     return Created(sess, False)
 
 
-def _terminal_host(host_name: str, mode: str) -> HostConfig:
+def _terminal_host(host_name: str, mode: str, user: str = "") -> HostConfig:
     """The configured host a terminal may open on, or the error that says why not."""
     config = runtime().config
     host = config.hosts.get(host_name) if isinstance(host_name, str) else None
@@ -127,7 +129,7 @@ def _terminal_host(host_name: str, mode: str) -> HostConfig:
         raise ApiError(400, "invalid_mode", f"mode must be one of {', '.join(MODES)}",
                        "Terminals are writable shells; for a read-only live view of a "
                        "service use its logs (GET /api/services/<slug>/logs/stream).")
-    if not host.terminal_user:
+    if not host.terminal_user and config.terminal_login(host, user) is None:
         raise ApiError(409, "terminal_disabled",
                        f"terminals on {host.name} are disabled: no terminal_user is set",
                        f"Create a separate login on the host with no RECON sudo rules, set "
@@ -197,7 +199,7 @@ def _new_row(user: str, host: str, mode: str, slot: int, s: Settings) -> Termina
         created_at=at, last_activity_at=at, expires_at=at + s.terminal_ttl_seconds)
 
 
-def _start(sess: TerminalSession, host, mode: str) -> None:
+def _start(sess: TerminalSession, host, mode: str, ident: identity.Identity) -> None:
     """Spawn ttyd for a freshly claimed row; close the row again if that fails."""
     s = settings()
     sock = Path(sess.socket_path)
@@ -207,10 +209,11 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
         pinned.write_text(f"{known_hosts_name(host.address, host.port)} {host.host_key}\n")
     try:
         command = ttyd.ssh_command(host, Path(current_app.config["RECON_KNOWN_HOSTS"]), pinned,
-                                   sock.with_suffix(""))
+                                   sock.with_suffix(""), login=ident.login,
+                                   key_file=ident.key_path)
         argv = ttyd.ttyd_command(ttyd.resolve_ttyd(s.ttyd_path), sock, base_path(sess.id),
                                  credential(sess.id), True,
-                                 f"{host.name} ({host.terminal_user})", command)
+                                 f"{host.name} ({ident.login})", command)
         pid = ttyd.spawn(argv, sock, sock.with_suffix(".log"), s.terminal_start_timeout_seconds)
     except BaseException:
         close(sess.id, "process_exited")
@@ -219,6 +222,7 @@ def _start(sess: TerminalSession, host, mode: str) -> None:
         db.session.execute(sa.update(TerminalSession).where(
             TerminalSession.id == sess.id, TerminalSession.closed_at.is_(None)).values(
             status="live", pid=pid))
+        identity.record(sess.id, ident)
         bump("created")
         db.session.commit()
     except BaseException:

@@ -53,9 +53,11 @@ def resolve_ttyd(configured: str) -> str:
 
 
 def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None,
-                ending_prefix: Path) -> list[str]:
-    """The argv ttyd runs: ssh to ``host`` with the dashboard's key, verifying the host key,
-    in :data:`.endings.SSH_WRAPPER`, which records how ssh ended at ``ending_prefix``."""
+                ending_prefix: Path, *, login: str | None = None,
+                key_file: Path | None = None) -> list[str]:
+    """The argv ttyd runs: ssh to ``host`` as ``login`` (default: the shared terminal_user)
+    with ``key_file`` (default: the dashboard's key), verifying the host key, in
+    :data:`.endings.SSH_WRAPPER`, which records how ssh ended at ``ending_prefix``."""
     ssh = shutil.which("ssh") or "/usr/bin/ssh"
     paths = [str(p) for p in (known_hosts, pinned_file) if p is not None]
     if any(c.isspace() or c == "%" for path in paths for c in path):
@@ -74,15 +76,17 @@ def ssh_command(host: HostConfig, known_hosts: Path, pinned_file: Path | None,
         "ServerAliveInterval": "15", "ServerAliveCountMax": "3",
         "ConnectTimeout": str(max(1, round(host.connect_timeout))), "LogLevel": "ERROR",
     }
-    if not host.terminal_user:
+    login = login or host.terminal_user
+    if not login:
         raise TtydError(f"no terminal_user for {host.name}",
                         f"Set hosts.{host.name}.terminal_user in recon.toml.", 409)
-    # The terminal login, never host.user: a shell must not carry RECON's sudo rules.
-    argv = [ssh, "-F", "none", "-tt", "-i", str(host.key_path), "-p", str(host.port),
-            "-l", host.terminal_user]
+    # The terminal login, never host.user: a shell must not carry RECON's sudo rules (config
+    # refuses both a terminal_user and a mapped login equal to it).
+    argv = [ssh, "-F", "none", "-tt", "-i", str(key_file or host.key_path), "-p", str(host.port),
+            "-l", login]
     for key, value in options.items():
         argv += ["-o", f"{key}={value}"]
-    where = f"{host.terminal_user}@{host.address}:{host.port}"
+    where = f"{login}@{host.address}:{host.port}"
     return ["/bin/sh", "-c", SSH_WRAPPER, "recon-terminal", f"{host.name} ({where})",
             str(ending_prefix), *argv, "--", host.address]
 
