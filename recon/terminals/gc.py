@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from recon.audit import store as audit
 from recon.core import clock
-from recon.core.process import process_alive, process_id
+from recon.core.process import process_alive, process_here, process_id
 from recon.db.extensions import db
 from recon.terminals import manager
 from recon.terminals.models import TerminalSession
@@ -28,7 +28,11 @@ log = logging.getLogger("recon.terminals.gc")
 
 def verdict(sess: TerminalSession, now: float, idle_seconds: float,
             start_timeout: float) -> str | None:
-    """Why ``sess`` must be closed at ``now`` (epoch seconds), or None to keep it."""
+    """Why ``sess`` must be closed at ``now`` (epoch seconds), or None to keep it. A session
+    of another machine (a replica) is judged by its times only: its ttyd is not here."""
+    if not process_here(sess.spawner):
+        return "ttl" if now >= sess.expires_at else (
+            "idle" if now - sess.last_activity_at >= idle_seconds else None)
     if not process_alive(sess.spawner):
         return "orphan"  # its dashboard process died (crash, kill -9): nobody owns its ttyd
     if sess.status == "starting":

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from recon.core.clock import now
 from recon.core.errors import ApiError
-from recon.core.process import process_alive, process_id
+from recon.core.process import process_alive, process_here, process_host, process_id
 from recon.db.extensions import db
 from recon.db.transactions import write_transaction
 from recon.web.context import runtime
@@ -138,10 +138,25 @@ def release(slot: int | None) -> None:
         raise
 
 
+# A process of another machine (a replica) is alive while it renews its monitor membership
+# (recon.monitor.sharing: ``host:pid:...``); read by table name, as web/ sits below monitor/.
+_MEMBER_ALIVE = sa.text("SELECT 1 FROM monitor_member WHERE owner LIKE :prefix "
+                        "AND expires_at > :now LIMIT 1")
+
+
+def _owner_alive(owner: str) -> bool:
+    if process_here(owner):
+        return process_alive(owner)
+    pid = owner.partition("@")[0].partition(":")[0]
+    return db.session.execute(_MEMBER_ALIVE, {"prefix": f"{process_host(owner)}%:{pid}:%",
+                                              "now": now()}).first() is not None
+
+
 def prune_dead() -> int:
-    """Drop the slots of processes that no longer run; returns how many."""
+    """Drop the slots of processes that no longer run (on another machine: that stopped
+    renewing their monitor membership); returns how many."""
     owners = set(db.session.scalars(sa.select(HeldSlot.owner).distinct()))
-    dead = [o for o in owners if not process_alive(o)]
+    dead = [o for o in owners if not _owner_alive(o)]
     if not dead:
         return 0
     n = db.session.execute(sa.delete(HeldSlot).where(HeldSlot.owner.in_(dead))).rowcount
