@@ -24,10 +24,11 @@ from recon.ssh.errors import HostKeyChanged, HostKeyUnknown, KeyUnreadable
 SSH_WRAPPER = r"""
 label=$1; out=$2; shift 2
 printf '[RECON] connecting to %s ...\r\n' "$label"
+started=$(date +%s)
 "$@" 2>"$out.ssh-err"
 rc=$?
 cat "$out.ssh-err"
-printf '%s\n' "$rc" > "$out.exit"
+printf '%s %s\n' "$rc" "$(( $(date +%s) - started ))" > "$out.exit"
 if [ "$rc" -ne 0 ]; then
   printf '\r\n[RECON] the connection to %s ended (ssh exit status %s).\r\n' "$label" "$rc"
 fi
@@ -35,6 +36,7 @@ exit "$rc"
 """
 DETAIL_MAX = 1500
 SSH_FAILED = 255  # ssh's own failure; any other status is the remote shell's
+CONNECTED_AFTER = 1  # seconds: a wordless ssh failure later than this had been connected
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,18 @@ _RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def classify(exit_status: int | None, stderr: str) -> str:
+def classify(exit_status: int | None, stderr: str, *, had_shell: bool = False) -> str:
     """The code for how ssh ended: ``shell_exited`` when the remote shell ended (ssh passes
-    its status through), else what ssh's own message says (``ssh_failed`` if nothing fits)."""
+    its status through), else what ssh's own message says (``ssh_failed`` if nothing fits).
+    ``had_shell``: the session was connected before; ssh failing then without a word (at
+    LogLevel=ERROR it does not always say "closed by remote host") lost its connection."""
     if exit_status is not None and exit_status != SSH_FAILED and not _matches(stderr):
         return "shell_exited"
     for code, pattern in _RULES:
         if re.search(pattern, stderr):
             return code
+    if exit_status == SSH_FAILED and had_shell and not stderr.strip():
+        return "connection_lost"
     return "shell_exited" if exit_status in (0, None) else "ssh_failed"
 
 
@@ -88,12 +94,12 @@ def _clean(text: str) -> str:
     return "\n".join(lines)[-DETAIL_MAX:]
 
 
-def read(prefix: Path) -> Ending | None:
+def read(prefix: Path, *, had_shell: bool = False) -> Ending | None:
     """The ending the wrapper recorded for the session at ``prefix``; None if ssh has not
-    ended (or never ran: no browser attached)."""
+    ended (or never ran: no browser attached). ``had_shell``: see :func:`classify`."""
     err, status = files(prefix)
     try:
-        raw = status.read_text().strip()
+        raw, _, ran = status.read_text().strip().partition(" ")
     except OSError:
         return None
     try:
@@ -101,7 +107,10 @@ def read(prefix: Path) -> Ending | None:
     except OSError:
         detail = ""
     code_status = int(raw) if raw.lstrip("-").isdigit() else None
-    return Ending(classify(code_status, detail), code_status, detail)
+    # ssh that ran a while before failing had connected (a refused or timed-out connect says
+    # so on stderr within the connect timeout): wordless, it lost the connection.
+    had_shell = had_shell or (ran.isdigit() and int(ran) >= CONNECTED_AFTER)
+    return Ending(classify(code_status, detail, had_shell=had_shell), code_status, detail)
 
 
 def describe(code: str | None, exit_status: int | None, detail: str | None,

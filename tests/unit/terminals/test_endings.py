@@ -68,3 +68,15 @@ def test_the_words_name_the_host_its_address_the_login_and_the_new_fingerprint()
     assert endings.describe(None, None, None, host, "web1") is None
     gone = endings.describe("some_future_code", 255, "", None, "web1")  # never a KeyError
     assert gone["title"] == "Cannot connect: ssh failed" and "web1" in gone["message"]
+
+
+def test_a_wordless_failure_after_a_while_is_a_lost_connection(tmp_path: Path):
+    prefix = tmp_path / "s"
+    err, status = endings.files(prefix)
+    err.write_text("")
+    status.write_text("255 0\n")  # failed at once, saying nothing: ssh failed
+    assert endings.read(prefix).code == "ssh_failed"
+    status.write_text("255 40\n")  # was connected for 40 s, then gone without a word
+    assert endings.read(prefix).code == "connection_lost"
+    status.write_text("255\n")  # written before the wrapper recorded the time
+    assert endings.read(prefix).code == "ssh_failed"
