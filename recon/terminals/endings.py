@@ -36,7 +36,10 @@ exit "$rc"
 """
 DETAIL_MAX = 1500
 SSH_FAILED = 255  # ssh's own failure; any other status is the remote shell's
-CONNECTED_AFTER = 1  # seconds: a wordless ssh failure later than this had been connected
+# At LogLevel=ERROR ssh reports every way a connect fails (refused, timed out, auth, host
+# key); one that ends with 255 and not a word had connected and lost it. The time it ran is
+# recorded too (``<session>.exit``: "status seconds") for the page.
+CONNECTED_AFTER = 0
 
 
 @dataclass(frozen=True)

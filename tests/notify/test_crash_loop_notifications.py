@@ -48,8 +48,11 @@ def test_a_crash_loop_is_told_once_grouped_and_resolved_with_the_unit_named(
     first, *more = hook.bodies("unit_crash_looping")
     assert first["count"] >= 3 and first["window_seconds"] == 8 and first["resolved"] is False
     assert "is crash-looping" in first["text"] and "exit code 1" in first["text"]
-    assert more and all(m["grouped"] >= 1 for m in more)
-    assert "crashed" in more[0]["text"] and "more time(s)" in more[0]["text"]
+    # After the first: grouped reports ("crashed N more times"); a message that is not one
+    # may only be the loop's end (systemd's start limit can end it before the drop-in goes).
+    grouped = [m for m in more if m.get("grouped", 0) >= 1]
+    assert grouped and all(m in grouped or m.get("resolved") for m in more), more
+    assert "crashed" in grouped[0]["text"] and "more time(s)" in grouped[0]["text"]
     # while the loop was open the failure was not grouped on its own: one story, not two
     assert kinds.count("unit_failed") == 1, kinds
     assert kinds.count("unit_recovered") == 1
