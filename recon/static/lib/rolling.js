@@ -194,8 +194,10 @@ if (box) {
   box.addEventListener("toggle", () => { if (box.open) { buildPick(); readUnable(); } });
   action.addEventListener("change", paintPick);
   form.addEventListener("change", (ev) => { if (ev.target.name === "services") paintPick(); });
-  if (byTag) byTag.addEventListener("change", () => { if (byTag.value) pickWhere((b) => b.dataset.tags.split(" ").includes(byTag.value)); });
-  byHost.addEventListener("change", () => { if (byHost.value) pickWhere((b) => b.dataset.host === byHost.value); });
+  // The pick is built when the panel opens (its toggle event comes a moment later than a
+  // quick choice can): build it first, so a pick by tag or host never finds it empty.
+  if (byTag) byTag.addEventListener("change", () => { buildPick(); if (byTag.value) pickWhere((b) => b.dataset.tags.split(" ").includes(byTag.value)); });
+  byHost.addEventListener("change", () => { buildPick(); if (byHost.value) pickWhere((b) => b.dataset.host === byHost.value); });
   document.getElementById("rolling-clear").addEventListener("click", () => {
     if (byTag) byTag.value = "";
     byHost.value = "";
