@@ -7,30 +7,15 @@ command checks; all of a host's checks in one command per round, run as the logi
 from __future__ import annotations
 
 from conftest import client_for
+from health_config import PAGE, web_health_toml
 from helpers import wait_for
 from notify_receivers import WebhookReceiver, hook_toml
 
-PAGE = "/usr/share/doc/recon-health.txt"  # demo-web serves /usr/share/doc
 FLAG = "/tmp/recon-health-flag"
 
 
 def health_toml(name: str, address: str) -> str:
-    return f"""
-[[services]]
-slug = "web-health"
-name = "Web (HTTP check)"
-host = "{name}"
-unit = "demo-web.service"
-actions = ["status", "start", "stop", "restart", "logs"]
-[services.health]
-kind = "http"
-url = "http://{address}:8080/recon-health.txt"
-body = "all good"
-interval = 5
-timeout = 2
-fail_after = 2
-recover_after = 2
-
+    return web_health_toml(name, address) + f"""
 [[services]]
 slug = "web-tcp"
 name = "Web (TCP check)"

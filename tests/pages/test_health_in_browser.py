@@ -10,29 +10,13 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from browser_fixtures import add_users
+from health_config import PAGE, web_health_toml
 from playwright.sync_api import expect
 from terminal_fixtures import LiveServer, close_all
 
-PAGE = "/usr/share/doc/recon-health.txt"
-
 
 def _extra(name: str, address: str) -> str:
-    return f"""
-[[services]]
-slug = "web-health"
-name = "Web (HTTP check)"
-host = "{name}"
-unit = "demo-web.service"
-actions = ["status", "start", "stop", "restart", "logs"]
-[services.health]
-kind = "http"
-url = "http://{address}:8080/recon-health.txt"
-body = "all good"
-interval = 5
-timeout = 2
-fail_after = 1
-recover_after = 1
-"""
+    return web_health_toml(name, address, fail_after=1, recover_after=1)
 
 
 @pytest.fixture

@@ -7,27 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from conftest import client_for
+from health_config import PAGE, web_health_toml
 from helpers import wait_for
-
-PAGE = "/usr/share/doc/recon-health.txt"
 
 
 def _extra(name: str, address: str) -> str:
-    return f"""
-[[services]]
-slug = "web-health"
-name = "Web (HTTP check)"
-host = "{name}"
-unit = "demo-web.service"
-actions = ["status", "start", "stop", "restart", "logs"]
-[services.health]
-kind = "http"
-url = "http://{address}:8080/recon-health.txt"
-interval = 30
-timeout = 2
-fail_after = 2
-recover_after = 1
-"""
+    return web_health_toml(name, address, body=None, interval=30, recover_after=1)
 
 
 def _epoch(iso: str) -> float:
