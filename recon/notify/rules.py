@@ -288,16 +288,7 @@ class Rules:
         """Once per ``group_seconds``: the crashes since the last message, if any."""
         if self.now - p.window_start < ch.group_seconds:
             return
-        if p.count > p.reported:
-            new = p.count - p.reported
-            self._emit(ch, "unit_crash_looping", f"{p.service} on {p.host} keeps crash-looping",
-                       f"{p.service} on {p.host} crashed {new} more time(s) in the last "
-                       f"{ago(self.now - p.window_start)} ({p.count} since "
-                       f"{clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
-                       service=p.service, unit=self._unit(p.service), count=p.count,
-                       grouped=new, resolved=False)
-            p.reported = p.count
-        p.window_start = self.now
+        self._grouped(ch, p, "unit_crash_looping", "keeps crash-looping", "crashed")
 
     def _tick_unit(self, ch: ChannelConfig, p: NotifyProblem) -> None:
         if self._problem(ch.name, f"loop:{p.service}") is not None:
@@ -313,13 +304,19 @@ class Rules:
                        resolved=True)
             self.session.delete(p)
         elif self.now - p.window_start >= ch.group_seconds:
-            if p.count > p.reported:
-                new = p.count - p.reported
-                self._emit(ch, "unit_failed", f"{p.service} on {p.host} keeps failing",
-                           f"{p.service} on {p.host} failed {new} more time(s) in the last "
-                           f"{ago(self.now - p.window_start)} ({p.count} since "
-                           f"{clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
-                           service=p.service, unit=self._unit(p.service), count=p.count,
-                           grouped=new, resolved=False)
-                p.reported = p.count
-            p.window_start = self.now
+            self._grouped(ch, p, "unit_failed", "keeps failing", "failed")
+
+    def _grouped(self, ch: ChannelConfig, p: NotifyProblem, event: str, title: str,
+                 verb: str) -> None:
+        """One message for what happened since the last one (if anything did), and a new
+        grouping window."""
+        if p.count > p.reported:
+            new = p.count - p.reported
+            self._emit(ch, event, f"{p.service} on {p.host} {title}",
+                       f"{p.service} on {p.host} {verb} {new} more time(s) in the last "
+                       f"{ago(self.now - p.window_start)} ({p.count} since "
+                       f"{clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
+                       service=p.service, unit=self._unit(p.service), count=p.count,
+                       grouped=new, resolved=False)
+            p.reported = p.count
+        p.window_start = self.now
