@@ -78,7 +78,6 @@ def _load_recon_config(app: Flask, instance: Path) -> None:
         engine.setdefault("pool_size", 8)
         engine.setdefault("max_overflow", 16)
         engine.setdefault("pool_timeout", busy)
-        engine.setdefault("pool_pre_ping", True)
         args = {k: v for k, v in engine.get("connect_args", {}).items() if k != "timeout"}
         engine["connect_args"] = {**args, "connect_timeout": max(1, round(busy)),
                                   "options": f"-c lock_timeout={int(busy * 1000)}"}
@@ -102,6 +101,7 @@ def _install(app: Flask) -> None:
     importing ``recon.config`` or ``recon.demo`` does not pull in every view."""
     from recon import auth, rolling, services
     from recon.audit import routes as audit
+    from recon.db import postgres
     from recon.db.extensions import cors, db, migrate
     from recon.db.schema import MIGRATIONS, ensure_schema
     from recon.entry import cli
@@ -120,6 +120,7 @@ def _install(app: Flask) -> None:
     from recon.web import error_responses, security
 
     db.init_app(app)
+    postgres.init_app(app)  # first: its before_request starts the request's transaction
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     if app.config["RECON_CORS_ORIGINS"]:  # default: no cross-origin access at all
         cors.init_app(app, origins=app.config["RECON_CORS_ORIGINS"])

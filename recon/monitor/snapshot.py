@@ -69,10 +69,14 @@ def bump_version(session: Session) -> int:
     return value
 
 
+def version_select() -> sa.Select:
+    """The query for the snapshot's version (no row before anything was written)."""
+    return sa.select(SnapshotVersion.value).where(SnapshotVersion.name == VERSION_ROW)
+
+
 def current_version() -> int:
     """The snapshot's version now (0 before anything was written)."""
-    return db.session.scalar(sa.select(SnapshotVersion.value).where(
-        SnapshotVersion.name == VERSION_ROW)) or 0
+    return db.session.scalar(version_select()) or 0
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,8 @@ def _fleet_event(config: ReconConfig, cursor: int, compact: bool) -> str:
     fleet = fleet_view(current_app._get_current_object())
     services, _ = fleet.services(config, compact=compact)
     head = f'{{"columns":{json.dumps(COLUMNS)},' if compact else "{"
-    body = f'{head}"services":{joined(services)},"hosts":{json.dumps(fleet.hosts(config))}}}'
+    hosts = json.dumps(fleet.hosts(config, refresh=False))
+    body = f'{head}"services":{joined(services)},"hosts":{hosts}}}'
     return "event: snapshot\n" + (f"id: {cursor}\n" if cursor else "") + f"data: {body}\n\n"
 
 

@@ -83,17 +83,30 @@ class FleetView:
     def services(self, config: ReconConfig, *, compact: bool = False) -> tuple[list[str], int]:
         """Every configured service, encoded, in config order; and the newest event id
         the views include (a stream resumed after it misses nothing)."""
-        event_id = db.session.scalar(sa.select(sa.func.max(MonitorEvent.id))) or 0
-        self._refresh(config)
+        # one round trip for both (each is a round trip on PostgreSQL)
+        event_id, version = db.session.execute(sa.select(
+            sa.select(sa.func.max(MonitorEvent.id)).scalar_subquery(),
+            snapshot.version_select().scalar_subquery())).one()
+        self._refresh(config, version or 0)
         with self._lock:
             cache = self._compact if compact else self._full
             for slug in [s for s in config.services if s not in cache]:
                 self._encode(config.services[slug])
             return [cache[s] for s in config.services], event_id
 
-    def hosts(self, config: ReconConfig) -> list[dict[str, Any]]:
-        """Every configured host's state, with whether a process watches it now."""
+    def service(self, config: ReconConfig, service: ServiceConfig) -> str:
+        """One service's view, encoded (the copy brought up to the snapshot's version)."""
         self._refresh(config)
+        with self._lock:
+            if service.slug not in self._full:
+                self._encode(service)
+            return self._full[service.slug]
+
+    def hosts(self, config: ReconConfig, *, refresh: bool = True) -> list[dict[str, Any]]:
+        """Every configured host's state, with whether a process watches it now
+        (``refresh=False``: as of the :meth:`services` call just made)."""
+        if refresh:
+            self._refresh(config)
         watch = self._watch_states(config)
         with self._lock:
             rows = dict(self._hosts)
@@ -147,20 +160,17 @@ class FleetView:
             self._watch = (now, watch)
         return watch
 
-    def _refresh(self, config: ReconConfig) -> None:
-        """Bring the copy up to ``config`` and the snapshot's version. The database is read
+    def _refresh(self, config: ReconConfig, version: int | None = None) -> None:
+        """Bring the copy up to ``config`` and the snapshot's version (``version``: read by
+        the caller just now). The database is read
         outside the lock (two threads may both read a change; merging it twice is harmless),
         so a slow read holds up no one who needs nothing new."""
         with self._lock:
             if self._config is not config:  # a reloaded config: start over
-                self._config, self._version = config, -1
-                self._units, self._hosts = {}, {}
-                self._full, self._compact = {}, {}
-                self._by_host = {}
-                for svc in config.services.values():
-                    self._by_host.setdefault(svc.host, []).append(svc.slug)
+                self._start_over(config)
             held = self._version
-        version = snapshot.current_version()
+        if version is None:
+            version = snapshot.current_version()
         if version == held:
             return
         units = db.session.execute(sa.select(UnitState.__table__)
@@ -186,6 +196,14 @@ class FleetView:
             for slug in stale:
                 self._full.pop(slug, None)
                 self._compact.pop(slug, None)
+
+    def _start_over(self, config: ReconConfig) -> None:
+        self._config, self._version = config, -1
+        self._units, self._hosts = {}, {}
+        self._full, self._compact = {}, {}
+        self._by_host = {}
+        for svc in config.services.values():
+            self._by_host.setdefault(svc.host, []).append(svc.slug)
 
     def _encode(self, service: ServiceConfig) -> None:
         view = snapshot.service_view(service, self._units.get(service.slug),

@@ -54,7 +54,7 @@ def list_services():
                                "Omit it for the full view.")
     fleet = fleet_view(current_app._get_current_object())
     services, event_id = fleet.services(rt.config, compact=view == "compact")
-    hosts = json.dumps(fleet.hosts(rt.config))
+    hosts = json.dumps(fleet.hosts(rt.config, refresh=False))
     head = f'{{"columns":{json.dumps(COLUMNS)},' if view == "compact" else "{"
     body = (f'{head}"services":{joined(services)},"hosts":{hosts},"event_id":{event_id},'
             f'"duration_ms":{round((time.monotonic() - started) * 1000, 2)}}}')
@@ -105,7 +105,13 @@ def service_status(slug: str):
         # other readers see it a few milliseconds later.
         resp.call_on_close(publish)
         return resp
-    return jsonify(describe(service, snapshot.read_service(service)))
+    return _stored_status(service)
+
+
+def _stored_status(service: ServiceConfig) -> Response:
+    """The service's status from this process's copy of the snapshot (the fleet call's)."""
+    fleet = fleet_view(current_app._get_current_object())
+    return Response(fleet.service(runtime().config, service), mimetype="application/json")
 
 
 @bp.get("/api/services/<slug>/history")
@@ -140,7 +146,7 @@ def service_action(slug: str, action: str):
     if action not in READ_ACTIONS:
         _refuse_unless_allowed(service, action)
     if action == "status":
-        return jsonify(describe(service, snapshot.read_service(service)))
+        return _stored_status(service)
     if action == "logs":
         return _runbook_logs(service)
     assert action in SYSTEMCTL_ACTIONS
