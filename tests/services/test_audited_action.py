@@ -4,10 +4,10 @@ no app context is held while the host works, and ``after`` runs only for a comma
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
+import sqlalchemy as sa
 from flask import has_app_context
 
 from recon.audit.models import AuditEntry
@@ -32,10 +32,15 @@ def _entry(app, entry_id: int) -> AuditEntry:
 
 
 def _committed_entries(app) -> list[tuple]:
-    """The audit rows another connection sees (only what was committed)."""
-    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT id, action, actor, success FROM audit").fetchall()
+    """The audit rows another connection sees (only what was committed), on SQLite or
+    PostgreSQL alike."""
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(
+                sa.text("SELECT id, action, actor, success FROM audit"))]
+    finally:
+        engine.dispose()
 
 
 def test_the_entry_is_committed_before_the_command_and_no_context_is_held_meanwhile(
