@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from helpers import Gunicorn
-from test_nginx_deploy import CONF, NGINX, Nginx
+from nginx_server import CONF, NGINX, Nginx
 
 _LIMIT = re.search(r"limit_conn recon_streams_per_addr (\d+);", CONF.read_text())
 PER_ADDRESS = int(_LIMIT[1]) if _LIMIT else 32  # the shipped value

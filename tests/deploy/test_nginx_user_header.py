@@ -10,7 +10,7 @@ import os
 
 import pytest
 from helpers import Gunicorn
-from test_nginx_deploy import NGINX, Nginx
+from nginx_server import NGINX, Nginx
 
 from recon.auth.accounts import create_user
 

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import build_app
 from helpers import ROOT, Gunicorn, wait_for
+from nginx_server import NGINX, Nginx
 from notify_receivers import WebhookReceiver, hook_toml
-from test_nginx_deploy import NGINX, Nginx
 
 from recon.db.extensions import db
 from recon.monitor.models import HostLease, MonitorLease
