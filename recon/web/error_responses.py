@@ -93,6 +93,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(sa.exc.OperationalError)
     def _database_error(exc: sa.exc.OperationalError):
         db.session.rollback()
+        if exc.connection_invalidated:
+            # PostgreSQL restarted or dropped the connection: the pool has thrown away every
+            # connection made before, so the retry gets a fresh one.
+            resp, status = error_response(
+                {"error": "database_unavailable",
+                 "message": "the connection to the database was lost",
+                 "hint": "RECON reconnects by itself: retry in a moment. If it keeps "
+                         "failing, check that PostgreSQL runs and RECON can reach it."}, 503)
+            resp.headers["Retry-After"] = "1"
+            return resp, status
         # SQLite: "database is locked"; PostgreSQL: "canceling statement due to lock timeout".
         if not any(word in str(exc.orig) for word in ("locked", "busy", "lock timeout")):
             raise exc
