@@ -4,6 +4,8 @@ update between processes), host leases never held twice, the login throttle's cl
 concurrency, the terminal counter's upsert, a lock held too long answered 503, and the
 whole app against a real systemd host (monitor, fleet call, an audited action).
 
+Every migration runs on PostgreSQL too, from empty, down and up.
+
 A real server: Debian's postgresql, a throwaway cluster made for the run
 (tests/support/pg_cluster.py). ``make test-pg`` runs the whole suite on it."""
 
@@ -40,14 +42,24 @@ def pg_app(tmp_path: Path):
         db.engine.dispose()
 
 
-def test_a_new_database_is_made_at_head_and_migrates_down_and_up(pg_app):
+def test_a_new_database_is_made_at_head_and_every_revision_migrates_down_and_up(pg_app):
+    """From head down to empty and up again, one revision at a time: every step runs on
+    PostgreSQL, and the schema the chain builds is the models' (what a new database gets)."""
+    from alembic.script import ScriptDirectory
+    from test_migrations import _schema_diff
+
     with pg_app.app_context():
         assert db.engine.dialect.name == "postgresql"
         assert current_revision() == head_revision()
-        downgrade(directory=str(MIGRATIONS), revision="0008_host_leases")
-        assert current_revision() == "0008_host_leases"
-        upgrade(directory=str(MIGRATIONS))
-        assert current_revision() == head_revision()
+        assert _schema_diff(pg_app) == []
+        chain = [r.revision for r in ScriptDirectory(str(MIGRATIONS)).walk_revisions()]
+        for below in [*chain[1:], "base"]:
+            downgrade(directory=str(MIGRATIONS), revision=below)
+            assert current_revision() == (None if below == "base" else below)
+        for rev in reversed(chain):
+            upgrade(directory=str(MIGRATIONS), revision=rev)
+            assert current_revision() == rev
+        assert _schema_diff(pg_app) == []
         db.session.remove()
 
 

@@ -62,9 +62,23 @@ DROP = ["login_sessions", "terminal_counters", "terminal_sessions", "login_failu
         "api_tokens", "users", "audit"]
 
 
+# The same tables on PostgreSQL (RECON on PostgreSQL began later, but its chain runs from
+# empty too): its names for the types, serial ids, and "user" quoted (a reserved word there).
+POSTGRESQL = [("DATETIME", "TIMESTAMP WITH TIME ZONE"), ("DOUBLE", "DOUBLE PRECISION"),
+              ("id INTEGER NOT NULL", "id SERIAL NOT NULL"), ("user VARCHAR", '"user" VARCHAR'),
+              ("(user, ", '("user", ')]
+
+
+def _for_dialect(statement: str) -> str:
+    if op.get_bind().dialect.name == "postgresql":
+        for old, new in POSTGRESQL:
+            statement = statement.replace(old, new)
+    return statement
+
+
 def upgrade():
     for statement in TABLES:
-        op.execute(statement)
+        op.execute(_for_dialect(statement))
 
 
 def downgrade():

@@ -56,6 +56,9 @@ def _to_text(c: str) -> str:
 
 
 def upgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        _retype("extract(epoch from {c})", sa.DateTime(timezone=True), sa.Double())
+        return
     for table, columns in COLUMNS.items():
         for column, _ in columns:
             # A value strftime cannot read becomes NULL and fails the NOT NULL columns: the
@@ -68,7 +71,19 @@ def upgrade():
                                       type_=sa.Double(), existing_nullable=nullable)
 
 
+def _retype(using: str, old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
+    """PostgreSQL changes a column's type in place, converting each value with ``using``."""
+    for table, columns in COLUMNS.items():
+        for column, nullable in columns:
+            op.alter_column(table, column, existing_type=old, type_=new,
+                            existing_nullable=nullable,
+                            postgresql_using=using.format(c=column))
+
+
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        _retype("to_timestamp({c})", sa.Double(), sa.DateTime(timezone=True))
+        return
     for table, columns in COLUMNS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column, nullable in columns:
