@@ -44,15 +44,20 @@ run: install
 	$(PY) -m recon.entry.serve --bind $(BIND)
 
 # Both tiers: tests/<package>/ against real hosts (root), and tests/unit/<package>/.
+# Two pytest workers, a test file each at a time: each boots its own real hosts (a random
+# loopback block per testbed keeps them apart) and waits on hosts and browsers more than it
+# computes, so two halve the wall time on two cores. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 test: install
 	$(call system-deps,$(TEST_PACKAGES))
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The whole suite with every test app on PostgreSQL (a throwaway cluster for the run, made
 # by tests/support/pg_cluster.py) instead of SQLite.
 test-pg: install
 	$(call system-deps,$(TEST_PACKAGES))
-	RECON_TEST_DATABASE=postgresql $(PY) -m pytest $(PYTEST_ARGS)
+	RECON_TEST_DATABASE=postgresql $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The fast tier alone: tests/unit/ needs no root, no host and no browser (tests/conftest.py
 # refuses a test there that does), so it runs in seconds as any user and installs no
