@@ -88,6 +88,7 @@ class FleetView:
             sa.select(sa.func.max(MonitorEvent.id)).scalar_subquery(),
             snapshot.version_select().scalar_subquery())).one()
         self._refresh(config, version or 0)
+        event_id = event_id or 0
         with self._lock:
             cache = self._compact if compact else self._full
             for slug in [s for s in config.services if s not in cache]:

@@ -136,3 +136,17 @@ def test_a_stream_after_the_fleet_calls_event_id_does_not_resend_the_fleet(app):
     assert "event: snapshot" in head and '"columns":' in head
     resumed = _stream_head(app, f"after={event_id}")
     assert "event: snapshot" not in resumed and "beta-web" not in resumed
+
+
+def test_a_new_database_answers_every_service_pending_and_event_id_0(app):
+    """Nothing read yet, no event written: still valid JSON, the stream resumes from 0."""
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {app.config['TOKEN']}"}
+    for view in ("full", "compact"):
+        resp = client.get(f"/api/services?view={view}", headers=headers)
+        body = json.loads(resp.get_data(as_text=True))
+        assert body["event_id"] == 0
+        assert len(body["services"]) == len(HOSTS) * len(UNITS)
+    slug = f"{HOSTS[0]}-{UNITS[0].split('.')[0]}"
+    one = json.loads(client.get(f"/api/services/{slug}/status", headers=headers).data)
+    assert one["slug"] == slug and one["pending"] is True
