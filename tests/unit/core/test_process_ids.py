@@ -7,8 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
-from recon.core.process import process_alive, process_here, process_id
+from recon.core.process import describe, process_alive, process_here, process_id, same_server
 
 
 def test_an_id_names_the_pid_its_start_and_this_machine() -> None:
@@ -32,37 +33,37 @@ def test_an_id_from_before_ids_named_their_machine_is_local() -> None:
     assert process_here(old) and process_alive(old)
 
 
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _same_server_in_a_child(*idents: str) -> list[str]:
+    """What ``same_server`` answers for ``idents`` in a child of this process, which also
+    asks about its own id (last)."""
+    code = (f"import os, sys; sys.path[:0] = [{str(ROOT)!r}]\n"
+            "from recon.core.process import process_id, same_server\n"
+            f"print(*[same_server(i) for i in {list(idents)!r}], "
+            "same_server(process_id(os.getpid())))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30)
+    return out.stdout.split() or [out.stderr]
+
+
 def test_one_server_is_this_process_and_its_siblings_under_the_same_parent() -> None:
-    """Workers of one gunicorn master are one server; a child of ours (another parent), a
-    process that is gone and one of another machine are not."""
-    from recon.core.process import describe, same_server
-
+    """Workers of one gunicorn master are one server (two children of this process stand
+    in for them); a parent and its child are not, nor a process that is gone or one of
+    another machine."""
     assert same_server(process_id())
-    code = ("import os, sys; sys.path[:0] = [%r]; from recon.core.process import process_id, "
-            "same_server; print(same_server(%r), same_server(process_id(os.getpid())))"
-            % (os.path.dirname(os.path.dirname(os.path.abspath(__import__("recon").__file__))),
-               process_id()))
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    mine = process_id(child.pid)
-    sibling_says = child.communicate(timeout=30)[0].split()
-    # the child is not of this server (its parent is us), nor are we of its
-    assert sibling_says == ["False", "True"]
-    assert not same_server(mine)  # gone now
-    assert not same_server(mine.rsplit("@", 1)[0] + "@another-machine")
-    assert describe(process_id()) == f"pid {os.getpid()} on {socket.gethostname()[:40]}"
-
-
-def test_two_children_of_one_parent_are_one_server() -> None:
-    code = "import time; time.sleep(30)"
-    a = subprocess.Popen([sys.executable, "-c", code])
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        check = ("import sys; sys.path[:0] = [%r]; from recon.core.process import same_server;"
-                 " print(same_server(%r))")
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__import__("recon").__file__)))
-        # a sibling (also our child) asks about a: one server, as two workers of one master
-        out = subprocess.run([sys.executable, "-c", check % (root, process_id(a.pid))],
-                             capture_output=True, text=True, timeout=30)
-        assert out.stdout.split() == ["True"], out.stderr
+        # a child asks about its sibling (same parent: True), its parent (False), itself
+        assert _same_server_in_a_child(process_id(sibling.pid), process_id()) == [
+            "True", "False", "True"]
+        assert not same_server(process_id(sibling.pid))  # our child: not of our server
     finally:
-        a.kill()
-        a.wait()
+        sibling.kill()
+        sibling.wait()
+    gone = process_id(sibling.pid)
+    assert not same_server(gone)
+    assert not same_server(process_id().rsplit("@", 1)[0] + "@another-machine")
+    assert describe(process_id()) == f"pid {os.getpid()} on {socket.gethostname()[:40]}"
