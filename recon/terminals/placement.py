@@ -39,15 +39,16 @@ def gone_words(sess: TerminalSession) -> dict:
             "title": "Ended: the RECON server running this terminal is gone",
             "message": f"The RECON server process that ran this terminal ({where}) stopped "
                        "or crashed, and the terminal's shell ended with it.",
-            "hint": "Open a new terminal from the dashboard: it opens on a server that runs. "
-                    "Nothing typed after the server went down reached the host."}
+            "hint": "Open a new terminal from the dashboard: it opens on a RECON server "
+                    "that runs."}
 
 
 def gone_error(sess: TerminalSession) -> ApiError:
     """410 for a terminal whose server is gone: the same answer every time, on any server."""
     words = gone_words(sess)
     return ApiError(410, words["code"], words["message"], words["hint"],
-                    close_reason=SERVER_GONE_REASON, server=describe(sess.spawner))
+                    title=words["title"], close_reason=SERVER_GONE_REASON,
+                    server=describe(sess.spawner))
 
 
 def elsewhere_error(sess: TerminalSession) -> ApiError:

@@ -82,7 +82,20 @@ def terminal_metrics():
 @bp.get("/api/terminals/<session_id>")
 @require_role("operator")
 def get_terminal(session_id: str):
-    return jsonify({"session": _describe(proxy.owned_session(session_id, live=False))})
+    """The session, open or closed; one whose server is gone (a replica died) is closed now,
+    so its page (which reads this every second) says so even before the GC's pass."""
+    return jsonify({"session": _describe(_current(session_id)[0])})
+
+
+def _current(session_id: str):
+    """The caller's session (open or closed) and where it runs; one whose server is gone is
+    closed first, so what is shown says so even before the GC's pass."""
+    sess = proxy.owned_session(session_id, live=False)
+    where = placement.locate(sess) if sess.closed_at is None else None
+    if where == placement.GONE:
+        manager.close(sess.id, placement.SERVER_GONE_REASON)
+        sess = proxy.owned_session(session_id, live=False)
+    return sess, where
 
 
 @bp.post("/api/terminals/<session_id>/heartbeat")
@@ -115,13 +128,18 @@ def close_terminal(session_id: str):
 @bp.get("/terminals/<session_id>/")
 @require_role("operator")
 def page(session_id: str):
-    described = _describe(sess := proxy.owned_session(session_id, live=False))
+    sess, where = _current(session_id)
+    described = _describe(sess)
     ended = described["ended"] if sess.closed_at is not None else None
+    # Open, but another server runs it (this one was reached straight): say where.
+    elsewhere = placement.elsewhere_error(sess).to_dict() \
+        if where == placement.ELSEWHERE and sess.closed_at is None else None
     if sess.closed_at is not None and described["server_gone"]:
         ended = described["server_gone"]  # said as an ssh failure is: title, what, the fix
     # ``failed``: ssh could not connect or its connection dropped (not a plain ``exit``).
     return render_template("terminals/page.html", session=described, user=current_user(),
-                           ended=ended, failed=bool(ended and ended["code"] != "shell_exited"))
+                           ended=ended, failed=bool(ended and ended["code"] != "shell_exited"),
+                           elsewhere=elsewhere)
 
 
 @bp.get("/terminals/<session_id>/tty/", defaults={"rest": ""})

@@ -70,8 +70,11 @@
 
   function closedFrom(body) {
     const s = (body && body.session) || {};
-    // The server that ran it is gone (a replica died): said as an ssh failure is.
-    showClosed(body.close_reason || s.close_reason || "", s.server_gone || s.ended);
+    // The server that ran it is gone (a replica died): said as an ssh failure is, from the
+    // session or from a 410 `terminal_server_gone` answer.
+    const gone = s.server_gone || (body.error === "terminal_server_gone" ? {
+      code: body.error, title: body.title, message: body.message, hint: body.hint } : null);
+    showClosed(body.close_reason || s.close_reason || "", gone || s.ended);
   }
 
   function call(method, path) {
