@@ -31,12 +31,14 @@ DAY = 86400.0
 def folder() -> Path:
     """The recordings folder, created 0700 (made 0700 again if it was looser): the setting,
     else ``recordings/`` beside the SQLite database (``<instance>/recordings`` as RECON
-    runs; a test's own folder when it has its own database)."""
+    runs; a test's own folder when it has its own database; on PostgreSQL, whose URL names
+    a database and not a file, the instance folder)."""
     configured = runtime().config.settings.terminal_recording_dir
     if configured:
         path = Path(configured)
     else:
-        database = sa.engine.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database
+        url = sa.engine.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        database = url.database if url.get_backend_name() == "sqlite" else None
         base = Path(database).parent if database and database != ":memory:" \
             else Path(current_app.instance_path)
         path = base / "recordings"

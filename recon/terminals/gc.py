@@ -20,17 +20,22 @@ from recon.audit import store as audit
 from recon.core import clock
 from recon.core.process import process_alive, process_here, process_id
 from recon.db.extensions import db
-from recon.terminals import manager
+from recon.terminals import manager, ttyd
 from recon.terminals.models import TerminalSession
+from recon.web.slots import owner_alive
 
 log = logging.getLogger("recon.terminals.gc")
 
 
 def verdict(sess: TerminalSession, now: float, idle_seconds: float,
-            start_timeout: float) -> str | None:
+            start_timeout: float, *, remote_alive: bool = True) -> str | None:
     """Why ``sess`` must be closed at ``now`` (epoch seconds), or None to keep it. A session
-    of another machine (a replica) is judged by its times only: its ttyd is not here."""
+    of another machine (a replica) is judged by its times only, its ttyd is not here -- and
+    as an orphan once its process is gone (``remote_alive``: it stopped renewing its monitor
+    membership), so a dead replica's terminals end with it."""
     if not process_here(sess.spawner):
+        if not remote_alive:
+            return "orphan"
         return "ttl" if now >= sess.expires_at else (
             "idle" if now - sess.last_activity_at >= idle_seconds else None)
     if not process_alive(sess.spawner):
@@ -55,15 +60,30 @@ def run_pass() -> Counter:
     now = clock.now()
     closed: Counter = Counter()
     for sess in manager.open_sessions():
-        reason = verdict(sess, now, s.terminal_idle_seconds, s.terminal_start_timeout_seconds)
+        remote_alive = process_here(sess.spawner) or owner_alive(sess.spawner)
+        reason = verdict(sess, now, s.terminal_idle_seconds, s.terminal_start_timeout_seconds,
+                         remote_alive=remote_alive)
         if reason is not None and manager.close(sess.id, reason):
             closed[reason] += 1
             audit.record("terminal.close", success=True, host=sess.host, actor="terminal-gc",
                          output=f"session {sess.id} of {sess.user}: {reason}")
+    _end_closed_elsewhere()
     db.session.remove()
     if closed:
         log.info("terminal GC closed %s", dict(closed))
     return closed
+
+
+def _end_closed_elsewhere() -> None:
+    """End this process's ttyds whose sessions another machine's server closed (a replica
+    cannot signal a process here): the close is in the database, the ttyd still runs."""
+    mine = ttyd.children()
+    if not mine:
+        return
+    for sess in db.session.scalars(sa.select(TerminalSession).where(
+            TerminalSession.pid.in_(mine), TerminalSession.spawner == process_id(),
+            TerminalSession.closed_at.is_not(None))):
+        ttyd.terminate(sess.pid, sess.socket_path)
 
 
 def close_mine(reason: str = "shutdown") -> int:

@@ -25,10 +25,10 @@ from recon.auth.accounts import on_access_ended
 from recon.config import HostConfig, Settings
 from recon.core.clock import now
 from recon.core.errors import ApiError, NotFound
-from recon.core.process import process_alive, process_id
+from recon.core.process import process_id
 from recon.db.extensions import db
 from recon.ssh.hostkeys import known_hosts_name
-from recon.terminals import endings, identity, ttyd
+from recon.terminals import endings, identity, placement, ttyd
 from recon.terminals.models import (
     CLOSE_REASONS,
     MODES,
@@ -143,10 +143,14 @@ def _reusable(existing: TerminalSession, deadline: float) -> bool:
     it was closed (dead) or another request is still starting it, and the caller looks
     again."""
     db.session.refresh(existing)
-    if not process_alive(existing.spawner):
-        close(existing.id, "orphan")  # its dashboard process died: don't hand it out
+    where = placement.locate(existing)
+    if where == placement.GONE:
+        # its dashboard process died: don't hand it out
+        close(existing.id, placement.SERVER_GONE_REASON)
         return False
-    if existing.status == "live" and process_ok(existing):
+    # Another live server's (a replica's): handed back as it is, not closed under the user;
+    # its page says where it runs (the user may close it and open one here).
+    if existing.status == "live" and (where == placement.ELSEWHERE or process_ok(existing)):
         touch(existing.id)
         bump("reused")
         db.session.commit()

@@ -4,7 +4,8 @@ Plain HTTP (the page, ``/token``) is forwarded to ttyd's UNIX socket with ``Auth
 replaced by the session's Basic credential and the dashboard's cookies dropped; the
 WebSocket upgrade additionally needs an ``Origin`` of the dashboard itself (cross-site
 WebSocket hijacking), then :mod:`.websocket` relays it. A closed session answers 410 and an
-unknown or foreign one 404 at once, never a hang.
+unknown or foreign one 404 at once, never a hang; so does a session of another server (a
+replica): 421 while it runs, 410 once it is gone (:mod:`.placement`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flask import Response, current_app, request
 from recon.core.errors import ApiError, NotFound
 from recon.db.extensions import db
 from recon.recordings import store as recordings
-from recon.terminals import manager, ttyd, websocket
+from recon.terminals import manager, placement, ttyd, websocket
 from recon.terminals.models import TerminalSession
 from recon.web import slots as holds
 from recon.web.policy import current_user
@@ -37,10 +38,29 @@ def owned_session(session_id: str, *, live: bool = True) -> TerminalSession:
         raise NotFound("terminal", "no such terminal session",
                        "GET /api/terminals lists your open terminals.")
     if live and sess.closed_at is not None:
+        if sess.close_reason == placement.SERVER_GONE_REASON:
+            raise placement.gone_error(sess)
         raise ApiError(410, "terminal_closed",
                        f"this terminal was closed ({sess.close_reason})",
                        "Open a new terminal from the dashboard.",
                        close_reason=sess.close_reason)
+    return sess
+
+
+def placed_here(sess: TerminalSession) -> bool:
+    """True if this server runs the session's ttyd; False if another server that still runs
+    does; raises 410 ``terminal_server_gone`` (closing the session) if its server is gone."""
+    where = placement.locate(sess)
+    if where == placement.GONE:
+        manager.close(sess.id, placement.SERVER_GONE_REASON)
+        raise placement.gone_error(sess)
+    return where == placement.HERE
+
+
+def _served_here(sess: TerminalSession) -> TerminalSession:
+    """The session, if this server runs its ttyd; else the answer that says where it is."""
+    if not placed_here(sess):
+        raise placement.elsewhere_error(sess)
     return sess
 
 
@@ -57,6 +77,7 @@ def _gone(sess: TerminalSession) -> ApiError:
 
 def http(sess: TerminalSession) -> Response:
     """Forward a GET/HEAD to ttyd."""
+    _served_here(sess)
     target = request.full_path if request.query_string else request.path
     headers = {"Authorization": ttyd.basic_header(manager.credential(sess.id))}
     if "Accept-Encoding" in request.headers:
@@ -165,6 +186,7 @@ def websocket_view(sess: TerminalSession) -> Response:
     """Check, connect to ttyd, take over the socket and relay until either side ends."""
     sock, mode = _upgradable_socket()
     down_ws = websocket.parse_upgrade(request.environ)  # a HandshakeError renders itself
+    _served_here(sess)
     hold = holds.acquire("terminal", current_user().username)
     try:
         up, up_ws, early = _connect_ttyd(sess)

@@ -9,7 +9,7 @@ from recon.auth.guard import auth_ref
 from recon.core.clock import now
 from recon.core.errors import ApiError, InvalidBody
 from recon.db.extensions import db
-from recon.terminals import endings, manager, proxy
+from recon.terminals import endings, manager, placement, proxy
 from recon.web.context import runtime
 from recon.web.policy import current_user, require_role
 
@@ -26,7 +26,10 @@ def _describe(sess) -> dict:
             # what the page tells its user: this session's output (and input) is recorded
             "recorded": s.terminal_recording,
             "input_recorded": s.terminal_recording and s.terminal_record_input,
-            "ended": ended}
+            "ended": ended,
+            # closed because the server that ran it is gone (a replica died): what and where
+            "server_gone": placement.gone_words(sess)
+            if sess.close_reason == placement.SERVER_GONE_REASON else None}
 
 
 def _recording_note(session_id: str) -> str:
@@ -79,7 +82,20 @@ def terminal_metrics():
 @bp.get("/api/terminals/<session_id>")
 @require_role("operator")
 def get_terminal(session_id: str):
-    return jsonify({"session": _describe(proxy.owned_session(session_id, live=False))})
+    """The session, open or closed; one whose server is gone (a replica died) is closed now,
+    so its page (which reads this every second) says so even before the GC's pass."""
+    return jsonify({"session": _describe(_current(session_id)[0])})
+
+
+def _current(session_id: str):
+    """The caller's session (open or closed) and where it runs; one whose server is gone is
+    closed first, so what is shown says so even before the GC's pass."""
+    sess = proxy.owned_session(session_id, live=False)
+    where = placement.locate(sess) if sess.closed_at is None else None
+    if where == placement.GONE:
+        manager.close(sess.id, placement.SERVER_GONE_REASON)
+        sess = proxy.owned_session(session_id, live=False)
+    return sess, where
 
 
 @bp.post("/api/terminals/<session_id>/heartbeat")
@@ -87,7 +103,8 @@ def get_terminal(session_id: str):
 def heartbeat(session_id: str):
     """The page is still open: keeps the session from the idle timeout (not from the TTL)."""
     sess = proxy.owned_session(session_id)
-    if not manager.process_ok(sess) and sess.status == "live":
+    # Another live server's terminal: its page keeps it from the idle timeout all the same.
+    if proxy.placed_here(sess) and not manager.process_ok(sess) and sess.status == "live":
         manager.close(sess.id, "process_exited")
         sess = proxy.owned_session(session_id)  # raises 410
     manager.touch(sess.id)
@@ -111,11 +128,18 @@ def close_terminal(session_id: str):
 @bp.get("/terminals/<session_id>/")
 @require_role("operator")
 def page(session_id: str):
-    described = _describe(sess := proxy.owned_session(session_id, live=False))
+    sess, where = _current(session_id)
+    described = _describe(sess)
     ended = described["ended"] if sess.closed_at is not None else None
+    # Open, but another server runs it (this one was reached straight): say where.
+    elsewhere = placement.elsewhere_error(sess).to_dict() \
+        if where == placement.ELSEWHERE and sess.closed_at is None else None
+    if sess.closed_at is not None and described["server_gone"]:
+        ended = described["server_gone"]  # said as an ssh failure is: title, what, the fix
     # ``failed``: ssh could not connect or its connection dropped (not a plain ``exit``).
     return render_template("terminals/page.html", session=described, user=current_user(),
-                           ended=ended, failed=bool(ended and ended["code"] != "shell_exited"))
+                           ended=ended, failed=bool(ended and ended["code"] != "shell_exited"),
+                           elsewhere=elsewhere)
 
 
 @bp.get("/terminals/<session_id>/tty/", defaults={"rest": ""})

@@ -144,7 +144,9 @@ _MEMBER_ALIVE = sa.text("SELECT 1 FROM monitor_member WHERE owner LIKE :prefix "
                         "AND expires_at > :now LIMIT 1")
 
 
-def _owner_alive(owner: str) -> bool:
+def owner_alive(owner: str) -> bool:
+    """Whether the process named by ``owner`` (a :func:`recon.core.process.process_id`) runs:
+    on this machine, looked at; on another, it renews its monitor membership."""
     if process_here(owner):
         return process_alive(owner)
     pid = owner.partition("@")[0].partition(":")[0]
@@ -156,7 +158,7 @@ def prune_dead() -> int:
     """Drop the slots of processes that no longer run (on another machine: that stopped
     renewing their monitor membership); returns how many."""
     owners = set(db.session.scalars(sa.select(HeldSlot.owner).distinct()))
-    dead = [o for o in owners if not _owner_alive(o)]
+    dead = [o for o in owners if not owner_alive(o)]
     if not dead:
         return 0
     n = db.session.execute(sa.delete(HeldSlot).where(HeldSlot.owner.in_(dead))).rowcount

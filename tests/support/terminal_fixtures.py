@@ -175,7 +175,8 @@ class TtyClient:
     @classmethod
     def connect(cls, url: str, headers: dict | None = None, origin: str | None = "same",
                 subprotocols=("tty",), answer_pings: bool = True,
-                timeout: float = 10.0) -> TtyClient:
+                timeout: float = 10.0, context=None) -> TtyClient:
+        """``context``: an ``ssl.SSLContext`` for an ``https://`` URL (e.g. through nginx)."""
         parts = urlsplit(url)
         if parts.scheme == "unix":  # unix://<socket path>#<target>: straight to ttyd
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -183,6 +184,8 @@ class TtyClient:
             host, target = "localhost", parts.fragment
         else:
             sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+            if parts.scheme == "https":
+                sock = context.wrap_socket(sock, server_hostname=parts.hostname)
             host, target = parts.netloc, parts.path
         sock.settimeout(timeout)
         extra = [(k, v) for k, v in (headers or {}).items()]

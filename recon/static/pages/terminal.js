@@ -1,6 +1,6 @@
 // The terminal page: heartbeat while open, time left until the session's TTL, close button;
-// when the shell ends, why (ssh's error and its fix, from the session's `ended`) and the
-// countdown stops.
+// when the shell ends, why (ssh's error and its fix, from the session's `ended`, or the
+// server that ran it is gone: `server_gone`) and the countdown stops.
 (function () {
   "use strict";
   const box = document.getElementById("terminal");
@@ -41,7 +41,9 @@
     fix.append(el("strong", "", "Fix:"), document.createTextNode(" " + ended.hint));
     div.append(fix);
     if (ended.detail) div.append(el("p", "", "ssh said:"), el("pre", "term-detail", ended.detail));
-    div.append(el("p", "", "Open a new terminal from the dashboard."));
+    if (ended.code !== "terminal_server_gone") {  // that hint already says so
+      div.append(el("p", "", "Open a new terminal from the dashboard."));
+    }
     return div;
   }
 
@@ -68,7 +70,11 @@
 
   function closedFrom(body) {
     const s = (body && body.session) || {};
-    showClosed(body.close_reason || s.close_reason || "", s.ended);
+    // The server that ran it is gone (a replica died): said as an ssh failure is, from the
+    // session or from a 410 `terminal_server_gone` answer.
+    const gone = s.server_gone || (body.error === "terminal_server_gone" ? {
+      code: body.error, title: body.title, message: body.message, hint: body.hint } : null);
+    showClosed(body.close_reason || s.close_reason || "", gone || s.ended);
   }
 
   function call(method, path) {

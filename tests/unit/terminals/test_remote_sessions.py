@@ -20,3 +20,9 @@ def test_another_machines_terminal_is_judged_by_its_times_only() -> None:
                    start_timeout=10) == "ttl"
     assert verdict(_session(last_activity_at=100.0), now=1000, idle_seconds=600,
                    start_timeout=10) == "idle"
+
+
+def test_another_machines_terminal_whose_process_is_gone_is_an_orphan() -> None:
+    """Its replica stopped renewing its monitor membership: the terminal ended with it."""
+    assert verdict(_session(), now=1000, idle_seconds=600, start_timeout=10,
+                   remote_alive=False) == "orphan"
