@@ -46,6 +46,11 @@ def _process_settings(app: Flask, instance: Path, test_config: dict[str, Any] | 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("RECON_SECURE_COOKIES", "") in ("1", "true"),
         PERMANENT_SESSION_LIFETIME=int(os.environ.get("RECON_SESSION_HOURS", "12")) * 3600,
+        # The cookie is set at login and then left alone (the login's own row expires at a
+        # fixed time anyway): re-signed on every response it would change each second, and
+        # nginx, which keeps a browser on one replica by hashing it, would scatter its
+        # requests -- and its terminal's WebSocket -- over the replicas.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     if "RECON_DATABASE_URI" in os.environ:
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["RECON_DATABASE_URI"]
