@@ -31,6 +31,11 @@ ALLOW_DIRECT_BIND = "RECON_ALLOW_DIRECT_BIND"
 # its own small HTML page, before RECON sees the request (README: API).
 REQUEST_LIMITS = {"limit_request_line": 4094, "limit_request_fields": 100,
                   "limit_request_field_size": 8190}
+# Seconds an idle keep-alive connection is kept open. Longer than the upstream
+# keepalive_timeout of deploy/nginx/*.conf (5 s): nginx closes an idle connection first and
+# never sends a request down one gunicorn is closing at that moment (that race is a 502, and
+# with replicas it marks a live one failed).
+KEEPALIVE_SECONDS = 10
 
 
 def _bind_host(bind: str) -> str:
@@ -209,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         ReconServer({"bind": args.bind, "workers": args.workers, "threads": args.threads,
                      "worker_class": "gthread", "timeout": 60, "accesslog": "-",
+                     "keepalive": KEEPALIVE_SECONDS,
                      **REQUEST_LIMITS}).run()
     finally:
         if target is not None:

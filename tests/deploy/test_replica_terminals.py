@@ -19,16 +19,15 @@ import pg_cluster
 import pytest
 import sqlalchemy as sa
 from conftest import build_app
-from helpers import ROOT, Gunicorn, wait_for
+from helpers import Gunicorn, wait_for
+from nginx_server import NGINX, REPLICAS, Nginx, replica_upstreams
 from terminal_fixtures import Rejected, TtyClient, close_all
-from test_nginx_deploy import NGINX, Nginx
 
 from recon.audit.models import AuditEntry
 from recon.core.process import describe
 from recon.db.extensions import db
 from recon.terminals.models import TerminalSession
 
-REPLICAS = ROOT / "deploy" / "nginx" / "recon-replicas.conf"
 pytestmark = [pytest.mark.skipif(not os.path.exists(NGINX), reason="nginx is not installed"),
               pytest.mark.skipif(pg_cluster.unavailable_reason() is not None,
                                  reason="no PostgreSQL")]
@@ -92,11 +91,7 @@ def test_a_terminal_follows_its_replica_and_ends_clearly_when_that_replica_dies(
     env = {"RECON_TRUSTED_PROXIES": "127.0.0.1"}
     a = Gunicorn(app, workers=1, env=env, error_log=str(tmp_path / "a.log")).start()
     b = Gunicorn(app, workers=1, env=env, error_log=str(tmp_path / "b.log")).start()
-    nginx = Nginx(tmp_path, 0, conf=REPLICAS, upstreams={
-        "server 10.0.0.11:8420 max_fails=1 fail_timeout=10s;":
-            f"server 127.0.0.1:{a.port} max_fails=1 fail_timeout=10s;",
-        "server 10.0.0.12:8420 max_fails=1 fail_timeout=10s;":
-            f"server 127.0.0.1:{b.port} max_fails=1 fail_timeout=10s;"})
+    nginx = Nginx(tmp_path, 0, conf=REPLICAS, upstreams=replica_upstreams([a.port, b.port]))
     try:
         # Opened through nginx...
         status, body = _call(nginx, "POST", "/api/terminals", token, {"host": "demo"})

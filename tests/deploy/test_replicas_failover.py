@@ -17,14 +17,13 @@ import pg_cluster
 import pytest
 import sqlalchemy as sa
 from conftest import build_app
-from helpers import ROOT, Gunicorn, wait_for
-from nginx_server import NGINX, Nginx
+from helpers import Gunicorn, wait_for
+from nginx_server import NGINX, REPLICAS, Nginx, replica_upstreams
 from notify_receivers import WebhookReceiver, hook_toml
 
 from recon.db.extensions import db
 from recon.monitor.models import HostLease, MonitorLease
 
-REPLICAS = ROOT / "deploy" / "nginx" / "recon-replicas.conf"
 WORKER = "demo-worker.service"
 pytestmark = [pytest.mark.skipif(not os.path.exists(NGINX), reason="nginx is not installed"),
               pytest.mark.skipif(pg_cluster.unavailable_reason() is not None,
@@ -58,11 +57,7 @@ def test_kill_9_of_a_replica_moves_hosts_clients_and_duties_to_the_other(
     env = {"RECON_TRUSTED_PROXIES": "127.0.0.1"}
     a = Gunicorn(app, workers=1, env=env, error_log=str(tmp_path / "a.log")).start()
     b = Gunicorn(app, workers=1, env=env, error_log=str(tmp_path / "b.log")).start()
-    nginx = Nginx(tmp_path, 0, conf=REPLICAS, upstreams={
-        "server 10.0.0.11:8420 max_fails=1 fail_timeout=10s;":
-            f"server 127.0.0.1:{a.port} max_fails=1 fail_timeout=10s;",
-        "server 10.0.0.12:8420 max_fails=1 fail_timeout=10s;":
-            f"server 127.0.0.1:{b.port} max_fails=1 fail_timeout=10s;"})
+    nginx = Nginx(tmp_path, 0, conf=REPLICAS, upstreams=replica_upstreams([a.port, b.port]))
     names = {h.name for h in hosts}
     stop, results = threading.Event(), []
 

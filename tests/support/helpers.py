@@ -105,8 +105,10 @@ class Gunicorn:
         env = {**os.environ, "RECON_CONFIG": app.config["RECON_CONFIG"],
                "RECON_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                "RECON_SECRET_KEY": "test", "PYTHONUNBUFFERED": "1", **(env or {})}
+        from recon.entry.serve import KEEPALIVE_SECONDS  # as make run serves
         self.argv = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads",
-                     str(threads), "-w", str(workers), "-b", f"127.0.0.1:{self.port}"]
+                     str(threads), "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
+                     "--keep-alive", str(KEEPALIVE_SECONDS)]
         if access_log:
             self.argv += ["--access-logfile", access_log, "--access-logformat", "%(p)s %(r)s"]
         self.argv.append("wsgi:app")

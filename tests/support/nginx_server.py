@@ -7,6 +7,7 @@ import datetime as dt
 import http.client
 import ipaddress
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -107,3 +108,15 @@ http {{ access_log {tmp}/access.log; {temp} include {tmp}/recon.conf; }}
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+REPLICAS = ROOT / "deploy" / "nginx" / "recon-replicas.conf"
+
+
+def replica_upstreams(ports: list[int], conf: Path = REPLICAS) -> dict[str, str]:
+    """``upstreams`` for :class:`Nginx` running the replicas file: each of its ``server``
+    lines pointed at one local port, its options (max_fails, fail_timeout) kept."""
+    lines = re.findall(r"^\s*(server 10\.0\.0\.\d+:8420[^;]*;)", conf.read_text(), re.M)
+    assert len(lines) == len(ports), f"{conf} has {len(lines)} server lines"
+    return {line: re.sub(r"10\.0\.0\.\d+:8420", f"127.0.0.1:{port}", line)
+            for line, port in zip(lines, ports, strict=True)}
