@@ -25,6 +25,7 @@ from .host_page import bench_host_page
 from .logins import bench_logins
 from .postgres import bench_postgres
 from .replay import bench_replay
+from .replicas import bench_replicas
 from .report import table
 from .rest import bench_rest
 from .scale import bench_scale
@@ -39,7 +40,7 @@ RESULTS = Path(__file__).parent / "results"
 
 
 SECTIONS = ("sync", "events", "faults", "terminals", "replay", "ui", "rest", "logins", "streams",
-            "config", "scale")
+            "config", "postgres", "replicas", "scale")
 #: Sections that take many minutes: run only when named in --only (``make bench-scale``).
 ON_REQUEST = ("scale",)
 
@@ -49,8 +50,11 @@ def run(args, r: dict) -> None:
     if args.no_browser:
         want.discard("ui")
         want.discard("replay")
-    if want & set(SECTIONS) - set(ON_REQUEST):
+    if want & set(SECTIONS) - set(ON_REQUEST) - {"replicas"}:
         run_fleet(args, want, r)
+    if "replicas" in want:
+        r["replicas"] = {}
+        bench_replicas(r["replicas"], args.replica_hosts)
     if "scale" in want:
         r["scale"] = {}
         bench_scale(args, r["scale"])
@@ -111,6 +115,8 @@ def main() -> None:
                         help="/healthz measured this long while one viewer holds streams")
     parser.add_argument("--config-rounds", type=int, default=6,
                         help="config changes per way (hand edit, API, CLI)")
+    parser.add_argument("--replica-hosts", type=int, default=200,
+                        help="host entries split between the two replicas (section replicas)")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium first paint")
     parser.add_argument("--only", help=f"comma-separated sections of {','.join(SECTIONS)} "
                         f"({','.join(ON_REQUEST)}: only when named here)")

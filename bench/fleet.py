@@ -170,22 +170,32 @@ def serve(workdir: Path, name: str, targets: list[TargetInfo], known_hosts: Path
     """RECON as ``make run`` serves it, for ``targets`` (``env``: more process settings;
     ``database``: its URI, default SQLite); waits for the monitor's first round."""
     path, uri, token = write_config(workdir, name, targets, known_hosts, database, **settings)
+    with launched(path, uri, token, env) as srv:
+        srv.wait_ready(len({t.name for t in targets}))
+        yield srv
+
+
+@contextmanager
+def launched(path: Path, uri: str, token: str, env: dict[str, str] | None = None,
+             log_name: str = "serve.log") -> Iterator[Server]:
+    """``python -m recon.entry.serve`` for a written config (a second replica of the same
+    config and database is a second call); its process group is ended afterwards."""
     port = free_port()
     env = {**os.environ, "RECON_CONFIG": str(path), "RECON_DATABASE_URI": uri,
            "RECON_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1", **(env or {})}
-    log = open(path.parent / "serve.log", "wb")  # noqa: SIM115 - handed to the child
+    log = open(path.parent / log_name, "wb")  # noqa: SIM115 - handed to the child
     with log:
         proc = subprocess.Popen([sys.executable, "-m", "recon.entry.serve", "--bind",
                                  f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    srv = Server(proc, port, token, path, uri)
     try:
-        srv.wait_ready(len({t.name for t in targets}))
-        yield srv
+        yield Server(proc, port, token, path, uri)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(15)
+        except ProcessLookupError:
+            pass
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)

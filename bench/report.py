@@ -225,12 +225,28 @@ def _postgres(r: dict) -> list[str]:
                      "<= 1.3x", p["paired_status"]["ratio_median"] <= 1.3)]
 
 
+def _replicas(r: dict) -> list[str]:
+    rep = r["replicas"]
+    split, fail, page = rep["split"], rep["failover"], rep["change_to_page"]
+    watched = fail["leases_all_s"]
+    shares = " / ".join(str(v) for _, v in sorted(split["per_replica"].items()))
+    return [_verdict(f"replicas: {split['hosts']} hosts split between two", shares,
+                     "about half each", min(split["per_replica"].values(), default=0)
+                     >= split["hosts"] * 0.3 and len(split["per_replica"]) == 2),
+            _verdict("replica kill -9: every host watched again", f"{watched} s", "<= 15 s",
+                     watched is not None and watched <= 15),
+            _verdict("after it: a change on a host on the open page (p95)",
+                     f"{page.get('median_ms', 0):.0f} / {page.get('p95_ms', 0):.0f} ms",
+                     "<= 1 s", page.get("n", 0) > 0 and page["p95_ms"] <= 1000
+                     and page["missed_15s"] == 0)]
+
+
 def verdicts(r: dict) -> list[str]:
     out = ["-" * (W + 26), "targets (issues 10 and 11):"]
     for key, part in (("status", _sync), ("faults", _faults), ("events", _events),
                       ("rest", _rest), ("logins", _logins), ("stream_hold", _streams),
                       ("config_reload", _config), ("host_page", _host_page),
-                      ("postgres", _postgres)):
+                      ("postgres", _postgres), ("replicas", _replicas)):
         if key in r:
             out += part(r)
     out += _extras(r)
