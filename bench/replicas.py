@@ -34,7 +34,7 @@ from recon.demo.nspawn import Testbed
 
 from .fleet import BENCH_UNITS, ROOT, Server, launched, write_config
 from .scalehost import known_hosts, scale_host, targets
-from .scaleui import UNIT, WATCH
+from .scaleui import UNIT, change_seen
 from .ui_first_paint import CHROMIUM, CHROMIUM_ARGS, summary
 
 sys.path.insert(0, str(ROOT / "tests" / "support"))
@@ -292,18 +292,11 @@ def _changes(page, probes: list, changes: int) -> dict:
         host = probes[i % len(probes)]
         start = (i // len(probes)) % 2 == 1  # each host: stopped, later started again
         slug = f"{host.info.name}-{UNIT.removesuffix('.service')}"
-        watched = page.evaluate(WATCH, [(slug, host.info.name)])
-        t0 = time.time() * 1000
-        host.systemctl("start" if start else "stop", UNIT)
-        deadline = time.monotonic() + 15
-        seen: dict = {}
-        while time.monotonic() < deadline:
-            seen = page.evaluate("() => window.__scaleSeen")
-            if len(seen) >= watched:
-                break
-            time.sleep(0.02)
-        latencies += [v - t0 for v in seen.values()]
-        missed += watched - len(seen)
+        action = "start" if start else "stop"
+        took, lost = change_seen(page, [(slug, host.info.name)],
+                                 lambda h=host, a=action: h.systemctl(a, UNIT), poll=0.02)
+        latencies += took
+        missed += lost
         time.sleep(1)
     for host in probes:
         host.systemctl("start", UNIT, check=False)

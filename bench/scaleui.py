@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 from .scalehost import ScaleHost
 from .ui_first_paint import CHROMIUM, CHROMIUM_ARGS, MARKS, summary
@@ -41,6 +42,24 @@ WATCH = """(pairs) => {
   }
   return window.__scaleObs.length;
 }"""
+
+
+def change_seen(page, slugs: list[tuple[str, str]], change: Callable[[], None],
+                timeout: float = 15, poll: float = 0.05) -> tuple[list[float], int]:
+    """Watch the rows of ``slugs`` (slug, host) on the open page, make ``change`` on the
+    host(s): the ms from just before it until each row changed, and how many did not
+    within ``timeout``."""
+    watched = page.evaluate(WATCH, slugs)
+    t0 = time.time() * 1000
+    change()
+    deadline = time.monotonic() + timeout
+    seen: dict = {}
+    while time.monotonic() < deadline:
+        seen = page.evaluate("() => window.__scaleSeen")
+        if len(seen) >= watched:
+            break
+        time.sleep(poll)
+    return [v - t0 for v in seen.values()], watched - len(seen)
 
 
 def ui_at_scale(run, sh: ScaleHost, healthy: list, changes: int, loads: int = 3,
@@ -74,18 +93,10 @@ def ui_at_scale(run, sh: ScaleHost, healthy: list, changes: int, loads: int = 3,
                      for t in random.sample(healthy, min(sample, len(healthy)))]
             latencies, missed = [], 0
             for i in range(changes):
-                watched = page.evaluate(WATCH, slugs)
-                t0 = time.time() * 1000
-                sh.change("stop" if i % 2 == 0 else "start", UNIT)
-                deadline = time.monotonic() + 15
-                seen: dict = {}
-                while time.monotonic() < deadline:
-                    seen = page.evaluate("() => window.__scaleSeen")
-                    if len(seen) >= watched:
-                        break
-                    time.sleep(0.1)
-                latencies += [v - t0 for v in seen.values()]
-                missed += watched - len(seen)
+                took, lost = change_seen(
+                    page, slugs, lambda i=i: sh.change("stop" if i % 2 == 0 else "start", UNIT))
+                latencies += took
+                missed += lost
                 time.sleep(3)  # let the burst of N reads settle before the next change
             if changes % 2:
                 sh.change("start", UNIT)

@@ -14,17 +14,13 @@ ports and the certificate changed: the shipped ``client_header_timeout 10s``).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
-import ipaddress
 import json
 import os
-import shutil
-import signal
 import socket
 import ssl
 import statistics
-import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -32,82 +28,15 @@ from pathlib import Path
 from .fleet import ROOT, fleet, serve
 from .stats import load
 
-CONF = ROOT / "deploy" / "nginx" / "recon.conf"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from nginx_server import NGINX  # noqa: E402  (the tests' nginx runner)
+from nginx_server import Nginx as _Nginx
 
 
-def self_signed(dest: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "recon.bench")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    crt, pem = dest / "cert.pem", dest / "key.pem"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    pem.chmod(0o600)
-    return crt, pem
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Nginx:
-    """The shipped site config with its ports and certificate swapped, in front of ``upstream``."""
-
-    def __init__(self, tmp: Path, upstream: int):
-        tmp.mkdir(parents=True, exist_ok=True)
-        self.https, http = free_port(), free_port()
-        crt, key = self_signed(tmp)
-        text = CONF.read_text()
-        for old, new in {"listen 443 ssl;": f"listen 127.0.0.1:{self.https} ssl;",
-                         "listen 80;": f"listen 127.0.0.1:{http};",
-                         "server 127.0.0.1:8420;": f"server 127.0.0.1:{upstream};",
-                         "/etc/ssl/recon/fullchain.pem": str(crt),
-                         "/etc/ssl/recon/privkey.pem": str(key)}.items():
-            assert old in text, f"{old!r} is no longer in {CONF}"
-            text = text.replace(old, new)
-        (tmp / "recon.conf").write_text(text)
-        temp = "".join(f"{k}_temp_path {tmp}/{k};\n"
-                       for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        (tmp / "nginx.conf").write_text(
-            f"user root; daemon off; worker_processes 1; pid {tmp}/nginx.pid;\n"
-            f"error_log {tmp}/error.log warn;\nevents {{ worker_connections 4096; }}\n"
-            f"http {{ access_log off; {temp} include {tmp}/recon.conf; }}\n")
-        self.proc = subprocess.Popen([NGINX, "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
-                                     start_new_session=True)
-        self.ctx = ssl.create_default_context(cafile=str(crt))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.https), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("nginx did not start")
-
-    def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGQUIT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+def Nginx(tmp: Path, upstream: int) -> _Nginx:  # noqa: N802 - used as the class it was
+    """The shipped site config with only its ports and certificate swapped (its own 10 s
+    header timeout kept: that is what the slowloris meets), in front of ``upstream``."""
+    return _Nginx(tmp, upstream, shipped_timeouts=True, worker_connections=4096)
 
 
 class Target:

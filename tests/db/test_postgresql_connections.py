@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
-from recon import create_app
 from recon.auth.accounts import create_token
 from recon.db import postgres
 from recon.db.extensions import db
@@ -25,16 +24,10 @@ pytestmark = [pytest.mark.host, pytest.mark.skipif(pg_cluster.unavailable_reason
 
 @pytest.fixture
 def pg_app(tmp_path: Path):
-    config = tmp_path / "recon.toml"
-    config.write_text("")
-    uri = pg_cluster.database_uri()
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                      "SQLALCHEMY_DATABASE_URI": uri})
-    with app.app_context():
-        app.config["TOKEN"] = create_token("reader", "viewer")[1]
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with pg_cluster.empty_app(tmp_path) as app:
+        with app.app_context():
+            app.config["TOKEN"] = create_token("reader", "viewer")[1]
+        yield app
 
 
 def test_a_get_reads_in_autocommit_and_a_post_in_a_transaction(pg_app):

@@ -33,13 +33,8 @@ pytestmark = [pytest.mark.host, pytest.mark.skipif(pg_cluster.unavailable_reason
 
 @pytest.fixture
 def pg_app(tmp_path: Path):
-    config = tmp_path / "recon.toml"
-    config.write_text("")
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
-                      "SQLALCHEMY_DATABASE_URI": pg_cluster.database_uri()})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with pg_cluster.empty_app(tmp_path) as app:
+        yield app
 
 
 def test_a_new_database_is_made_at_head_and_every_revision_migrates_down_and_up(pg_app):

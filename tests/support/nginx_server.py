@@ -48,15 +48,18 @@ def self_signed(dest: Path) -> tuple[Path, Path]:
 
 
 def site_conf(tmp: Path, https: int, http: int, upstream: int, crt: Path, key: Path,
-              conf: Path = CONF, upstreams: dict[str, str] | None = None) -> str:
-    """The shipped file (``conf``) with only ports, certificate paths and one timeout
-    changed; ``upstreams`` swaps its ``server`` lines (default: the one of recon.conf)."""
+              conf: Path = CONF, upstreams: dict[str, str] | None = None,
+              shipped_timeouts: bool = False) -> str:
+    """The shipped file (``conf``) with only ports, certificate paths and (unless
+    ``shipped_timeouts``) the header timeout shortened for tests; ``upstreams`` swaps its
+    ``server`` lines (default: the one of recon.conf)."""
     text = conf.read_text()
     swaps = {"listen 443 ssl;": f"listen 127.0.0.1:{https} ssl;",
              "listen 80;": f"listen 127.0.0.1:{http};",
              **(upstreams or {"server 127.0.0.1:8420;": f"server 127.0.0.1:{upstream};"}),
              "/etc/ssl/recon/fullchain.pem": str(crt), "/etc/ssl/recon/privkey.pem": str(key),
-             "client_header_timeout 10s;": "client_header_timeout 3s;"}
+             **({} if shipped_timeouts else
+                {"client_header_timeout 10s;": "client_header_timeout 3s;"})}
     for old, new in swaps.items():
         assert old in text, f"{old!r} is no longer in {CONF}"
         text = text.replace(old, new)
@@ -64,18 +67,22 @@ def site_conf(tmp: Path, https: int, http: int, upstream: int, crt: Path, key: P
 
 
 class Nginx:
+    """nginx running ``conf`` (see :func:`site_conf`), logs in ``tmp``; ``request`` over TLS."""
+
     def __init__(self, tmp: Path, upstream: int, conf: Path = CONF,
-                 upstreams: dict[str, str] | None = None):
+                 upstreams: dict[str, str] | None = None, *, shipped_timeouts: bool = False,
+                 worker_connections: int = 1024):
+        tmp.mkdir(parents=True, exist_ok=True)
         self.https, self.http = free_port(), free_port()
         crt, key = self_signed(tmp)
         (tmp / "recon.conf").write_text(site_conf(tmp, self.https, self.http, upstream, crt,
-                                                  key, conf, upstreams))
+                                                  key, conf, upstreams, shipped_timeouts))
         temp = "".join(f"{k}_temp_path {tmp}/{k};\n"
                        for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         (tmp / "nginx.conf").write_text(f"""
 user root; daemon off; worker_processes 1; pid {tmp}/nginx.pid;
 error_log {tmp}/error.log info;
-events {{ worker_connections 1024; }}
+events {{ worker_connections {worker_connections}; }}
 http {{ access_log {tmp}/access.log; {temp} include {tmp}/recon.conf; }}
 """)
         check = subprocess.run([NGINX, "-t", "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],

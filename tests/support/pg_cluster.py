@@ -19,7 +19,11 @@ import subprocess
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from flask import Flask
 
 PG_USER = "recon"
 _lock = threading.Lock()
@@ -121,3 +125,21 @@ def app_database_uri(folder: Path) -> str:
     """The database URI of a test app: a new PostgreSQL database when the run asks for it
     (``RECON_TEST_DATABASE=postgresql``), else SQLite in ``folder``."""
     return database_uri() if wanted() else f"sqlite:///{folder / 'recon.db'}"
+
+
+@contextmanager
+def empty_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app with no hosts on a new database of the run's cluster (no monitor, nothing
+    connects); its pool is closed afterwards."""
+    from recon import create_app
+    from recon.db.extensions import db
+
+    config = tmp_path / "recon.toml"
+    config.write_text("")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "RECON_CONFIG": str(config),
+                      "SQLALCHEMY_DATABASE_URI": database_uri()})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
