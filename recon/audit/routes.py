@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from recon.audit.models import AuditEntry
+from recon.db import ids
 from recon.db.extensions import db
 from recon.web.params import int_arg, time_arg
 from recon.web.policy import require_role
@@ -25,7 +26,9 @@ def list_audit():
         if value is not None:
             query = query.where(getattr(AuditEntry, name) == value)
     if request.args.get("group") is not None:
-        query = query.where(AuditEntry.group_id == int_arg("group", 1, 1, 2**62))
+        group = int_arg("group", 1, 1, 2**62)
+        query = query.where(AuditEntry.group_id == group if ids.can_exist(group)
+                            else sa.false())
     since, until = time_arg("since"), time_arg("until")
     if since is not None:
         query = query.where(AuditEntry.at >= since)

@@ -7,6 +7,7 @@ import time
 
 import sqlalchemy as sa
 
+from recon.db import ids
 from recon.db.extensions import db
 from recon.monitor.models import MonitorEvent
 
@@ -16,14 +17,14 @@ def history(slug: str, *, limit: int = 50, before: int | None = None) -> list[Mo
     query = (sa.select(MonitorEvent).where(MonitorEvent.service == slug)
              .order_by(MonitorEvent.id.desc()).limit(limit))
     if before is not None:
-        query = query.where(MonitorEvent.id < before)
+        query = query.where(MonitorEvent.id <= ids.bounded(before - 1))
     return list(db.session.scalars(query))
 
 
 def events_after(last_id: int, limit: int = 500) -> list[MonitorEvent]:
     """Events newer than ``last_id``, oldest first."""
     return list(db.session.scalars(
-        sa.select(MonitorEvent).where(MonitorEvent.id > last_id)
+        sa.select(MonitorEvent).where(MonitorEvent.id > ids.bounded(last_id))
         .order_by(MonitorEvent.id).limit(limit)))
 
 

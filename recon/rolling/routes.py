@@ -24,6 +24,7 @@ from recon.audit import store as audit
 from recon.config import ServiceConfig
 from recon.config.settings import SETTING_RANGES
 from recon.core.errors import ApiError, InvalidBody, NotFound
+from recon.db import ids
 from recon.db.extensions import db
 from recon.rolling import runner
 from recon.rolling.models import RollingRun, RollingStep
@@ -206,7 +207,7 @@ def _view(run: RollingRun) -> dict[str, Any]:
 
 
 def _get(run_id: int) -> RollingRun:
-    run = db.session.get(RollingRun, run_id)
+    run = db.session.get(RollingRun, run_id) if ids.can_exist(run_id) else None
     if run is None:
         raise NotFound("run", f"no rolling action with id {run_id}",
                        "GET /api/actions lists the recent ones.")
