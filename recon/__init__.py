@@ -77,11 +77,14 @@ def _load_recon_config(app: Flask, instance: Path) -> None:
     engine = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     busy = config.settings.database_busy_seconds
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # A server's connections are few (max_connections, 100 by default, for every
-        # replica's processes): a small pool, waited for at most the busy time. A lock held
-        # past it fails as SQLite's busy timeout does (503 database_busy).
+        # 8 connections kept per process, more opened while requests need them: up to one
+        # per gunicorn thread (64 under `make run`) plus the monitor's own, so a burst of
+        # requests never starves the monitor's lease renewals (a pool smaller than the
+        # threads did: the leases lapsed under load). PostgreSQL's max_connections must
+        # cover it (README: Running more than one). A connection or a lock waited for past
+        # the busy time is a 503 database_busy, as SQLite's busy timeout is.
         engine.setdefault("pool_size", 8)
-        engine.setdefault("max_overflow", 16)
+        engine.setdefault("max_overflow", 64)
         engine.setdefault("pool_timeout", busy)
         args = {k: v for k, v in engine.get("connect_args", {}).items() if k != "timeout"}
         engine["connect_args"] = {**args, "connect_timeout": max(1, round(busy)),

@@ -90,6 +90,19 @@ def init_app(app: Flask) -> None:
             exc.code or 500,
         )
 
+    @app.errorhandler(sa.exc.TimeoutError)
+    def _pool_exhausted(exc: sa.exc.TimeoutError):
+        # every connection of this process's pool in use for the whole busy time
+        db.session.rollback()
+        resp, status = error_response(
+            {"error": "database_busy",
+             "message": "every database connection of this server stayed in use",
+             "hint": "Retry in a moment; if it lasts, the server has more requests than "
+                     "database connections (README: Running more than one). Nothing was "
+                     "changed."}, 503)
+        resp.headers["Retry-After"] = "2"
+        return resp, status
+
     @app.errorhandler(sa.exc.OperationalError)
     def _database_error(exc: sa.exc.OperationalError):
         db.session.rollback()
