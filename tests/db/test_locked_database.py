@@ -9,8 +9,11 @@ import time
 
 from conftest import client_for
 from helpers import wait_for
+from pg_cluster import sqlite_only
 
 from recon.db.extensions import db
+
+pytestmark = sqlite_only
 
 
 def test_a_locked_database_answers_503_fast_and_an_action_that_ran_keeps_its_audit(

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from conftest import build_app
 from helpers import ROOT
+from pg_cluster import sqlite_only
 
 from recon.db.extensions import db
 from recon.db.schema import MIGRATIONS, head_revision
@@ -40,6 +41,7 @@ def _schema_diff(app) -> list:
         return compare_metadata(MigrationContext.configure(conn), db.metadata)
 
 
+@sqlite_only
 def test_a_new_database_starts_at_the_newest_revision(tmp_path, target_info):
     app = build_app(tmp_path, [target_info])
     path = tmp_path / "recon.db"
@@ -50,6 +52,7 @@ def test_a_new_database_starts_at_the_newest_revision(tmp_path, target_info):
     assert _schema_diff(app) == []
 
 
+@sqlite_only
 def test_a_database_from_before_migrations_keeps_its_data_and_is_upgraded(tmp_path,
                                                                            target_info):
     path = tmp_path / "recon.db"
@@ -97,6 +100,7 @@ def test_two_processes_starting_at_once_migrate_once(tmp_path, target_info):
     engine.dispose()
 
 
+@sqlite_only
 def test_a_database_of_a_build_between_round_one_and_migrations_is_upgraded(tmp_path,
                                                                             target_info):
     """A development build created this round's first tables with create_all() before
@@ -122,6 +126,7 @@ def test_a_database_of_a_build_between_round_one_and_migrations_is_upgraded(tmp_
             head_revision()
 
 
+@sqlite_only
 def test_the_datetime_columns_become_the_same_instants_in_epoch_seconds_and_back(
         tmp_path, target_info):
     """0006 turns the text SQLite kept for DateTime columns into epoch seconds, exactly, keeps

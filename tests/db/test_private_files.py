@@ -7,8 +7,11 @@ import logging
 import stat
 
 from conftest import build_app, client_for
+from pg_cluster import sqlite_only
 
 from recon.web.context import runtime
+
+pytestmark = sqlite_only
 
 
 def test_database_and_its_wal_are_private(tmp_path, target_info):

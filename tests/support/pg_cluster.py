@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 PG_USER = "recon"
@@ -143,3 +144,10 @@ def empty_app(tmp_path: Path) -> Iterator[Flask]:
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+# A test of SQLite itself (its file, its lock, its history of schemas): under
+# `make test-pg` every test app is on PostgreSQL, where tests/db/test_postgresql_*.py prove
+# the same promises.
+sqlite_only = pytest.mark.skipif(wanted(), reason="SQLite's own behaviour; PostgreSQL's is "
+                                 "proved in tests/db/test_postgresql_*.py")
