@@ -150,11 +150,13 @@ def test_terminal_button_opens_a_shell_on_the_host_that_runs_a_command(browsing,
     term = opened.value
     term.wait_for_url(re.compile(r"/terminals/[^/]+/$"))
     out = term.frame_locator("#term-frame").locator("#out")
+    # typed only once the shell is there: keys sent before the socket opened are lost
+    expect(term.locator("#term-state")).to_have_text("Connected")
+    expect(out).to_contain_text("$")
     out.click()
     term.keyboard.type("echo browser-$((6 * 7))")
     term.keyboard.press("Enter")
     expect(out).to_contain_text("browser-42")
-    expect(term.locator("#term-state")).to_have_text("Connected")
     browsing.shot(term, "terminal")
     term.get_by_role("button", name="Close terminal").click()
     expect(term.locator("#term-state")).to_contain_text("Closed")
