@@ -79,15 +79,17 @@ class CastWriter:
         """Output (``o``) or input (``i``) bytes; past the cap, one marker and then nothing."""
         if self.capped or self.failed or not raw:
             return
-        if self.max_bytes and self.used + len(raw) > self.max_bytes:
+        over = self.max_bytes and self.used + len(raw) > self.max_bytes
+        if over:  # what still fits is kept, however the output happened to be chunked
+            raw = raw[:self.max_bytes - self.used]
+        self.used += len(raw)
+        text = self._decoders[code].decode(raw) if raw else ""
+        if text:
+            self.event(code, text)
+        if over:
             self.capped = True
             self.event("m", f"recording stopped: the size cap of {self.max_bytes} bytes "
                             f"was reached (the session went on)", force=True)
-            return
-        self.used += len(raw)
-        text = self._decoders[code].decode(raw)
-        if text:
-            self.event(code, text)
 
     def event(self, code: str, data: str, force: bool = False) -> None:
         if (self.capped and not force) or self.failed:
