@@ -240,5 +240,17 @@ loadTimeline();
 // Read when asked for: one journal read (through sudo) per look, not per page view.
 const runsBox = $("u-runs-box");
 if (runsBox) runsBox.addEventListener("toggle", () => { if (runsBox.open) loadRuns(); });
-setInterval(() => { if (timer) paintTimer(); }, 1000);
+// Past the next run, the timer is read again (2 s after it was due, then every 5 s while it
+// still is): the card moves on to the run after, instead of saying "due now" until a reload.
+let timerReadAt = 0;
+setInterval(() => {
+  if (!timer) return;
+  paintTimer();
+  const due = parseSystemdTime(timer.next);
+  const now = Date.now();
+  if (due && now - due.getTime() > 2000 && now - timerReadAt > 5000 && !document.hidden) {
+    timerReadAt = now;
+    load();
+  }
+}, 1000);
 setInterval(() => { if (!document.hidden && !root.dataset.busy) loadStatus(); }, POLL_MS);
