@@ -116,8 +116,15 @@ if fifo:
         os.mkfifo(fifo, 0o600)
     threading.Thread(target=relay, daemon=True).start()
 threading.Thread(target=heartbeat, daemon=True).start()
-server = http.server.ThreadingHTTPServer(
-    (address, port), functools.partial(Quiet, directory="/usr/share/doc"))
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # one line, not a traceback: a client that hangs up mid-answer is routine here
+        say(f"{label}: {client_address[0]} hung up: {sys.exc_info()[1]!r}")
+
+
+server = Server((address, port), functools.partial(Quiet, directory="/usr/share/doc"))
 say(f"<5>{label}: started as pid {os.getpid()}, serving http://{address}:{port}/")
 server.serve_forever()
 '''
