@@ -145,11 +145,18 @@ async function act(button) {
 // "18:21:00 (in 59 s)", counting down every second; "due now" once it is past.
 function nextText(iso, raw) {
   const date = parseSystemdTime(iso);
+  // systemd arms the next elapse once the run it started is over
+  if (!date && rearming()) return "after the current run";
   if (!date) return raw || "—";
   const left = (date.getTime() - Date.now()) / 1000;
   const today = new Date().toDateString() === date.toDateString();
   const at = fmtClock(date, !today);
   return left > 0 ? `${at} (in ${fmtSpan(left)})` : `${at} (due now)`;
+}
+
+// An active timer without a next elapse: its unit is running (or was just started).
+function rearming() {
+  return Boolean(timer && timer.state === "active" && !parseSystemdTime(timer.next));
 }
 
 function lastRunText() {
@@ -240,15 +247,17 @@ loadTimeline();
 // Read when asked for: one journal read (through sudo) per look, not per page view.
 const runsBox = $("u-runs-box");
 if (runsBox) runsBox.addEventListener("toggle", () => { if (runsBox.open) loadRuns(); });
-// Past the next run, the timer is read again (2 s after it was due, then every 5 s while it
-// still is): the card moves on to the run after, instead of saying "due now" until a reload.
+// Past the next run (or while a run re-arms it), the timer is read again (2 s after it was
+// due, then every 5 s while it still is): the card moves on to the run after, instead of
+// saying "due now" until a reload.
 let timerReadAt = 0;
 setInterval(() => {
   if (!timer) return;
   paintTimer();
   const due = parseSystemdTime(timer.next);
   const now = Date.now();
-  if (due && now - due.getTime() > 2000 && now - timerReadAt > 5000 && !document.hidden) {
+  const stale = due ? now - due.getTime() > 2000 : rearming();
+  if (stale && now - timerReadAt > 5000 && !document.hidden) {
     timerReadAt = now;
     load();
   }
