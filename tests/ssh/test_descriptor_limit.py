@@ -15,10 +15,15 @@ def test_a_command_runs_when_its_channel_is_numbered_past_1023(runtime):
     with descriptor_filler() as fill:
         fill()
         result = runtime.executor.run(host, ["echo", "still here"], timeout=10)
-        channel = runtime.executor.open_channel(host, deadline=time.monotonic() + 5)
-        try:
-            fill()  # other threads of the test process may have closed descriptors meanwhile
-            assert channel.fileno() > 1023  # the channel's pipe is made here
-        finally:
-            channel.close()
+        numbers = []
+        for _ in range(5):  # a background thread of an earlier test may free a low one
+            channel = runtime.executor.open_channel(host, deadline=time.monotonic() + 5)
+            try:
+                fill()
+                numbers.append(channel.fileno())  # the channel's pipe is made here
+            finally:
+                channel.close()
+            if numbers[-1] > 1023:
+                break
+        assert numbers[-1] > 1023, numbers
     assert result.ok and result.stdout.strip() == "still here"
