@@ -27,6 +27,8 @@ from recon.monitor.models import iso
 # Restart times kept at most (the count a message and the row show): enough to say "12
 # restarts in 5 min" truthfully, small enough to ride in every read of the unit.
 KEEP_TIMES = 50
+# A looping unit read "failed" within this long of its failing is between two restarts.
+FAILED_GRACE_SECONDS = 5.0
 
 
 def _epoch(text: str | None) -> float | None:
@@ -74,8 +76,13 @@ def track(old: dict[str, Any] | None, new: dict[str, Any], at: float, *, restart
     was = bool((old or {}).get("crash_looping"))
     # A unit stopped (by hand) or given up on (failed: the start limit) is no longer looping:
     # its row says that instead; its restarts still count if it is started and loops again.
+    # systemd before 254 passes through "failed" on its way to the next restart: a loop read
+    # failed only just now (FAILED_GRACE_SECONDS) goes on; failed for longer, it has ended.
+    changed = _epoch(new.get("state_changed"))
+    passing = was and changed is not None and at - changed < FAILED_GRACE_SECONDS
+    ended = new.get("state") == "inactive" or (new.get("state") == "failed" and not passing)
     looping = (len(times) >= restarts or (was and last is not None and last > at - window)) \
-        and new.get("state") not in ("inactive", "failed")
+        and not ended
     new["crash_looping"] = looping
     if not times and not last_exit and not looping:
         return

@@ -70,6 +70,20 @@ def test_a_unit_stopped_or_failed_for_good_is_no_longer_looping():
     assert [r["crash_looping"] for r in reads[-2:]] == [True, False]
 
 
+def test_a_loop_read_failed_on_its_way_to_the_next_restart_goes_on():
+    """systemd before 254 shows "failed" for a moment between a crash and its restart; a
+    read then must not end the loop (and start a new one at the next read)."""
+    just = "1970-01-01T00:00:04Z"
+    reads = _walk([(0, _read(0)), (1, _read(1)), (2, _read(2)), (3, _read(3)),
+                   (4.2, _read(3, state="failed", sub_state="failed", state_changed=just)),
+                   (5, _read(4)),
+                   # failed and staying failed (the start limit): the loop has ended
+                   (12, _read(4, state="failed", sub_state="failed",
+                              state_changed="1970-01-01T00:00:06Z"))])
+    assert [r["crash_looping"] for r in reads[3:]] == [True, True, True, False]
+    assert reads[5]["crash"]["since"] == reads[3]["crash"]["since"]  # one loop, not two
+
+
 def test_the_count_says_how_many_restarts_the_window_holds_not_just_the_threshold():
     reads = _walk([(0, _read(0)), (1, _read(1)), (2, _read(2)), (3, _read(3)), (4, _read(4)),
                    (5, _read(9))])
