@@ -43,7 +43,11 @@ class Served:
                 [sys.executable, "-m", "recon.entry.serve", "--bind", f"127.0.0.1:{port}",
                  "--workers", "2", "--threads", "8"], cwd=tree, env=env, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True)
-        wait_http(port, timeout=120)
+        try:
+            wait_http(port, timeout=120)
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}; the server's log ends:\n"
+                                 f"{log.read_text(errors='replace')[-3000:]}") from None
 
     def workers(self) -> set[int]:
         """The gunicorn workers (the master's other children are the demo's containers
