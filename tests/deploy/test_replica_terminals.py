@@ -103,7 +103,7 @@ def test_a_terminal_follows_its_replica_and_ends_clearly_when_that_replica_dies(
         assert int(spawner.split(":")[0]) in _pids(owner)
 
         # The other replica, reached straight (bypassing nginx), says where it runs: at once.
-        # (Asked before attaching: the stand-in drops a client that misses its 0.3 s pings.)
+        # (Asked before attaching: the stand-in drops a client that misses its pings.)
         started = time.monotonic()
         status, err = _refused(f"http://127.0.0.1:{other.port}{sess['url']}tty/ws", token)
         assert status == 421 and err["error"] == "terminal_elsewhere", err

@@ -117,7 +117,7 @@ def test_closing_the_session_ends_an_open_websocket(live, op_token):
 
 
 @pytest.mark.skipif(bool(os.environ.get("RECON_TEST_TTYD")),
-                    reason="relies on the stand-in's 0.3 s pings (real ttyd pings every 5 s)")
+                    reason="relies on the stand-in's 1 s pings (real ttyd pings every 5 s)")
 def test_ttyd_pings_reach_the_browser_and_its_pongs_reach_ttyd(live, op_token):
     # One client per terminal: the silent client first, then a new session for the other.
     silent = attach(live, op_token, open_terminal(live, op_token), answer_pings=False)
