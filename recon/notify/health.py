@@ -76,14 +76,5 @@ def tick_health(rules: Any, ch: ChannelConfig, p: NotifyProblem) -> None:
                     resolved=True, health=True)
         rules.session.delete(p)
     elif rules.now - p.window_start >= ch.group_seconds:
-        if p.count > p.reported:
-            new = p.count - p.reported
-            rules._emit(ch, "unit_unhealthy", f"{p.service} on {p.host} keeps failing its "
-                        "health check",
-                        f"{p.service} on {p.host} failed its health check {new} more "
-                        f"time(s) in the last {ago(rules.now - p.window_start)} ({p.count} "
-                        f"since {clock(p.opened_at)}; latest: {p.detail}).", host=p.host,
-                        service=p.service, unit=rules._unit(p.service), count=p.count,
-                        grouped=new, resolved=False)
-            p.reported = p.count
-        p.window_start = rules.now
+        rules._grouped(ch, p, "unit_unhealthy", "keeps failing its health check",
+                       "failed its health check")
